@@ -1,0 +1,147 @@
+"""The `twinsight` command line: it only wires commands to graph/, agents/ and evals/.
+
+Every reporting command takes --json and then prints exactly one JSON document on
+stdout; progress and errors go to stderr. Exit codes: 0 ok, 1 failed run, 2 bad
+usage or bad input (contract section 1).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from graph import server
+from graph.db import TwinConnectionError, open_driver, server_info
+from graph.schema import apply_schema, reset_twin
+from graph.settings import Neo4jSettings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Twinsight: alert investigations grounded by a Neo4j twin.")
+db_app = typer.Typer(no_args_is_help=True, help="The local Neo4j the tool runs (the embedded default).")
+twin_app = typer.Typer(no_args_is_help=True, help="The twin's contents.")
+app.add_typer(db_app, name="db")
+app.add_typer(twin_app, name="twin")
+
+err = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"twinsight: {message}", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def emit(doc: object) -> None:
+    sys.stdout.write(json.dumps(doc, default=str) + "\n")
+
+
+def twin_driver(settings: Neo4jSettings | None = None):
+    """Open the twin, starting the embedded default first when nothing else is configured."""
+    settings = settings or Neo4jSettings.from_env()
+    try:
+        server.ensure_running(settings)
+        driver = open_driver(settings)
+        apply_schema(driver, settings.database)
+    except TwinConnectionError as exc:
+        fail(str(exc), 1)
+    return settings, driver
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the local Neo4j (idempotent); with NEO4J_URI set, only check that server."""
+    settings = Neo4jSettings.from_env()
+    try:
+        msg = server.start(settings)
+        if settings.external:
+            open_driver(settings).close()
+    except (server.ServerError, TwinConnectionError) as exc:
+        fail(str(exc), 1)
+    err.print(msg, markup=False, highlight=False)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the local Neo4j (idempotent)."""
+    settings = Neo4jSettings.from_env()
+    try:
+        msg = server.stop(settings)
+    except server.ServerError as exc:
+        fail(str(exc), 1)
+    err.print(msg, markup=False, highlight=False)
+
+
+@db_app.command("status")
+def db_status(json_out: JsonOpt = False) -> None:
+    """Version, edition and size of the twin's server."""
+    settings = Neo4jSettings.from_env()
+    try:
+        driver = open_driver(settings)
+    except TwinConnectionError as exc:
+        fail(str(exc), 1)
+    with driver:
+        info = {"uri": settings.uri, **server_info(driver, settings.database)}
+    if json_out:
+        emit(info)
+    else:
+        pid = server.read_pid(settings)
+        owner = "external (NEO4J_URI)" if settings.external else f"local, pid {pid}"
+        err.print(
+            f"Neo4j {info['version']} {info['edition']} at {info['uri']} ({owner}): "
+            f"{info['nodes']} nodes, {info['relationships']} relationships",
+            markup=False, highlight=False,
+        )
+
+
+@twin_app.command("reset")
+def twin_reset(yes: Annotated[bool, typer.Option("--yes", help="Really empty the twin.")] = False) -> None:
+    """Empty the twin; constraints and indexes stay."""
+    if not yes:
+        fail("refusing to empty the twin without --yes", 2)
+    settings, driver = twin_driver()
+    with driver:
+        n = reset_twin(driver, settings.database)
+    err.print(f"twin emptied: {n} nodes deleted", markup=False, highlight=False)
+
+
+@app.command("ingest")
+def ingest_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Files, folders or zips to load.")],
+    format: Annotated[str | None, typer.Option("--format", help="Force one format for every file.")] = None,
+    cleanup: Annotated[bool, typer.Option("--cleanup", help="Drop what snapshot sources no longer report.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Load sources into the twin; formats are sniffed (contract section 3)."""
+    from graph.ingest.registry import UsageError, ingest
+
+    settings, driver = twin_driver()
+    with driver:
+        try:
+            report = ingest(
+                driver, paths, database=settings.database, forced_format=format, cleanup=cleanup,
+                progress=None if json_out else (lambda m: err.print(f"  {m}", markup=False, highlight=False)),
+            )
+        except UsageError as exc:
+            fail(str(exc), 2)
+    for r in report.rejected:
+        err.print(f"rejected {r.file} [{r.record}]: {r.error}", markup=False, highlight=False)
+    doc = report.as_contract()
+    if json_out:
+        emit(doc)
+    else:
+        err.print(
+            f"{doc['files']} files, {doc['records']} records: {doc['nodes_created']} nodes created, "
+            f"{doc['nodes_updated']} updated, {doc['relationships_created']} relationships created, "
+            f"{len(doc['rejected'])} rejected in {doc['seconds']:.1f}s",
+            markup=False, highlight=False,
+        )
+    if report.files == 0 and report.rejected:
+        raise typer.Exit(2)
+
+
+if __name__ == "__main__":
+    app()

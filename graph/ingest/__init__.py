@@ -1,0 +1,5 @@
+"""Connectors: one module per source format, each get -> transform -> load -> cleanup.
+
+A connector module defines a `CONNECTOR = Connector(...)`; `graph.ingest.registry`
+lists them, sniffs formats and runs ingests (see `graph/ingest/base.py`).
+"""

@@ -1,0 +1,70 @@
+"""Declarative node and relationship schemas, Cartography-style.
+
+A connector says *what* it loads (a kind of node, a kind of edge and how its ends
+are found); the loader turns that into the Cypher. Labels and relationship types
+are identifiers from these schemas, never from data, and are checked here once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from graph.schema import TWIN_LABEL
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_identifier(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not a safe Cypher identifier: {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class NodeSchema:
+    """A kind of node. Rows are `{"key": str, "props": {...}}`, optionally with
+    `firstseen` / `lastseen` (epoch seconds) when the source says when it saw the thing.
+
+    `snapshot` sources describe their whole scope on every run, so what a run did
+    not see again may be cleaned up; event-like sources only ever add.
+    """
+
+    label: str
+    extra_labels: tuple[str, ...] = ()
+    snapshot: bool = True
+
+    def __post_init__(self) -> None:
+        for name in (self.label, *self.extra_labels):
+            check_identifier(name)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (self.label, *self.extra_labels)
+
+
+@dataclass(frozen=True)
+class NodeRef:
+    """How a relationship finds one of its ends: a label and the property to match on.
+    `objectid` lets SharpHound's SID references find nodes keyed by name."""
+
+    label: str = TWIN_LABEL
+    prop: str = "key"
+
+    def __post_init__(self) -> None:
+        check_identifier(self.label)
+        check_identifier(self.prop)
+
+
+@dataclass(frozen=True)
+class RelSchema:
+    """A kind of edge. Rows are `{"src": value, "dst": value, "props": {...}}`; one edge
+    per (src, type, dst), so repeated rows update it instead of multiplying it."""
+
+    type: str
+    src: NodeRef = field(default_factory=NodeRef)
+    dst: NodeRef = field(default_factory=NodeRef)
+    snapshot: bool = True
+
+    def __post_init__(self) -> None:
+        check_identifier(self.type)

@@ -1,0 +1,72 @@
+"""The twin's schema: one unique `key` across every node, and the look-ups agents do.
+
+Every node carries the `Twin` label beside its kind (BloodHound's `User`, `Computer`,
+... or ours: `Vulnerability`, `Service`, ...), so the key constraint covers the
+whole twin with one index. Statements use IF NOT EXISTS: applying twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import neo4j
+
+TWIN_LABEL = "Twin"
+
+CONSTRAINTS = [
+    f"CREATE CONSTRAINT twin_key IF NOT EXISTS FOR (n:{TWIN_LABEL}) REQUIRE n.key IS UNIQUE",
+]
+
+# (index name, label, property): range indexes for equality and range look-ups.
+INDEXES: list[tuple[str, str, str]] = [
+    ("twin_objectid", TWIN_LABEL, "objectid"),
+    ("twin_name", TWIN_LABEL, "name"),
+    ("twin_lastseen", TWIN_LABEL, "lastseen"),
+    ("twin_source", TWIN_LABEL, "source"),
+    ("twin_ip", TWIN_LABEL, "ip"),
+    ("twin_shortname", TWIN_LABEL, "shortname"),
+    ("twin_samaccountname", TWIN_LABEL, "samaccountname"),
+    ("twin_domain", TWIN_LABEL, "domain"),
+    ("event_timestamp", "Event", "timestamp"),
+    ("event_id", "Event", "event_id"),
+    ("alert_time", "Alert", "timestamp"),
+    ("ip_address", "IP", "address"),
+    ("vuln_kev", "Vulnerability", "is_kev"),
+    ("package_name", "Package", "name"),
+]
+
+# Text indexes make CONTAINS / ENDS WITH look-ups on names cheap (fuzzy resolution).
+TEXT_INDEXES: list[tuple[str, str, str]] = [
+    ("twin_key_text", TWIN_LABEL, "key"),
+]
+
+
+def schema_statements() -> list[str]:
+    stmts = list(CONSTRAINTS)
+    stmts += [f"CREATE INDEX {n} IF NOT EXISTS FOR (x:{lbl}) ON (x.{prop})" for n, lbl, prop in INDEXES]
+    stmts += [f"CREATE TEXT INDEX {n} IF NOT EXISTS FOR (x:{lbl}) ON (x.{prop})" for n, lbl, prop in TEXT_INDEXES]
+    return stmts
+
+
+def apply_schema(driver: neo4j.Driver, database: str | None = None) -> None:
+    for stmt in schema_statements():
+        driver.execute_query(stmt, database_=database)
+    driver.execute_query("CALL db.awaitIndexes(300)", database_=database)
+
+
+def describe_schema(driver: neo4j.Driver, database: str | None = None) -> dict:
+    """Constraints and indexes as Neo4j reports them (tests compare before/after)."""
+    cons = driver.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS c", database_=database)
+    idx = driver.execute_query("SHOW INDEXES YIELD name RETURN collect(name) AS c", database_=database)
+    return {"constraints": sorted(cons.records[0]["c"]), "indexes": sorted(idx.records[0]["c"])}
+
+
+def reset_twin(driver: neo4j.Driver, database: str | None = None, batch: int = 10000) -> int:
+    """Empty the twin, keeping the schema; batched so a large twin does not blow the heap."""
+    deleted = 0
+    while True:
+        rec = driver.execute_query(
+            "MATCH (n) WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS c",
+            batch=batch, database_=database,
+        ).records[0]
+        deleted += rec["c"]
+        if rec["c"] < batch:
+            return deleted

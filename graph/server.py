@@ -1,0 +1,243 @@
+"""The embedded default: a Neo4j Community 5.26 the tool fetches, starts and stops itself.
+
+Maven fetches the jars once (pom.xml beside the launcher); javac compiles the small
+launcher; after that every start works offline. The JVM runs detached with a PID
+file, logs to a file, and listens on loopback only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from graph.db import TwinConnectionError
+from graph.settings import Neo4jSettings
+
+LAUNCHER_DIR = Path(__file__).parent / "neo4j_embedded"
+LAUNCHER_CLASS = "TwinsightNeo4j"
+
+
+class ServerError(RuntimeError):
+    """The local server could not be installed, started or stopped (one line for the user)."""
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _build_id() -> str:
+    h = hashlib.sha256()
+    for name in ("pom.xml", f"{LAUNCHER_CLASS}.java"):
+        h.update((LAUNCHER_DIR / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _paths(s: Neo4jSettings) -> dict[str, Path]:
+    d = s.server_dir
+    return {
+        "lib": d / "lib",
+        "classes": d / "classes",
+        "marker": d / "installed",
+        "data": d / "home",
+        "log": d / "home" / "logs" / "twinsight-neo4j.log",
+        "pid": d / "neo4j.pid",
+        "ready": d / "home" / "ready",
+    }
+
+
+def is_installed(s: Neo4jSettings) -> bool:
+    marker = _paths(s)["marker"]
+    return marker.exists() and marker.read_text().strip() == _build_id()
+
+
+def install(s: Neo4jSettings, quiet: bool = False) -> None:
+    """Fetch Neo4j's jars with Maven (first time only) and compile the launcher."""
+    p = _paths(s)
+    if is_installed(s):
+        return
+    for tool in ("mvn", "javac", "java"):
+        if not shutil.which(tool):
+            raise ServerError(f"`{tool}` is not on PATH: the local Neo4j needs Java 17 and Maven")
+    p["lib"].parent.mkdir(parents=True, exist_ok=True)
+    tmp_lib = p["lib"].with_name("lib.partial")
+    shutil.rmtree(tmp_lib, ignore_errors=True)
+    _say("twinsight: fetching Neo4j Community with Maven (first start only)...")
+    cmd = [
+        "mvn", "-B", "-f", str(LAUNCHER_DIR / "pom.xml"),
+        "dependency:copy-dependencies", f"-DoutputDirectory={tmp_lib}", "-DincludeScope=runtime",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tail: list[str] = []
+    fetched = 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        tail = (tail + [line.rstrip()])[-20:]
+        if "Downloaded from" in line:
+            fetched += 1
+            if not quiet and fetched % 10 == 0:
+                _say(f"  ... {fetched} artifacts downloaded")
+    if proc.wait() != 0:
+        raise ServerError("Maven could not fetch Neo4j: " + " | ".join(t for t in tail if "ERROR" in t)[:400])
+    shutil.rmtree(p["lib"], ignore_errors=True)
+    tmp_lib.rename(p["lib"])
+    shutil.rmtree(p["classes"], ignore_errors=True)
+    p["classes"].mkdir(parents=True)
+    res = subprocess.run(
+        ["javac", "-cp", f"{p['lib']}/*", "-d", str(p["classes"]), str(LAUNCHER_DIR / f"{LAUNCHER_CLASS}.java")],
+        capture_output=True, text=True,
+    )
+    if res.returncode != 0:
+        raise ServerError("cannot compile the Neo4j launcher: " + res.stderr.strip().splitlines()[0])
+    p["marker"].write_text(_build_id())
+    _say(f"twinsight: Neo4j installed in {s.server_dir} ({len(list(p['lib'].glob('*.jar')))} jars)")
+
+
+def read_pid(s: Neo4jSettings) -> int | None:
+    pid_file = _paths(s)["pid"]
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return None
+    # The PID may have been reused by an unrelated process after a crash.
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if LAUNCHER_CLASS.encode() not in cmdline:
+            return None
+    except OSError:
+        pass
+    return pid
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _mb(size: str) -> int:
+    size = size.strip().lower()
+    mult = {"k": 1 / 1024, "m": 1, "g": 1024}.get(size[-1:])
+    return int(float(size[:-1]) * mult) if mult else int(size) // (1024 * 1024)
+
+
+def log_tail(s: Neo4jSettings, lines: int = 15) -> str:
+    try:
+        text = _paths(s)["log"].read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:])
+
+
+def start(s: Neo4jSettings, quiet: bool = False) -> str:
+    """Start the local server, or say it already runs. Returns a one-line status."""
+    if s.external:
+        return f"NEO4J_URI={s.uri} is set: using that server, nothing started"
+    p = _paths(s)
+    port = s.local_port
+    pid = read_pid(s)
+    if pid:
+        return f"local Neo4j already running (pid {pid}) on {s.uri}"
+    if _port_open(port):
+        raise ServerError(
+            f"port {port} on 127.0.0.1 is taken by another process; set TWINSIGHT_NEO4J_PORT "
+            "or point NEO4J_URI at that server"
+        )
+    install(s, quiet=quiet)
+    p["data"].mkdir(parents=True, exist_ok=True)
+    p["ready"].unlink(missing_ok=True)
+    p["log"].parent.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        "java", f"-Xmx{s.heap}", f"-Xms{s.heap}", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
+        "-Dfile.encoding=UTF-8",
+        f"-Dtwinsight.home={p['data']}",
+        "-Dtwinsight.host=127.0.0.1",
+        f"-Dtwinsight.port={port}",
+        f"-Dtwinsight.pagecache_mb={_mb(s.pagecache)}",
+        f"-Dtwinsight.tx_timeout_s={s.tx_timeout_s}",
+        f"-Dtwinsight.user={s.user}",
+        f"-Dtwinsight.ready_file={p['ready']}",
+        "-cp", f"{p['lib']}/*{os.pathsep}{p['classes']}",
+        LAUNCHER_CLASS,
+    ]
+    env = dict(os.environ, TWINSIGHT_NEO4J_INITIAL_PASSWORD=s.password)
+    # The password travels by environment, not argv, so `ps` does not show it.
+    cmd.insert(-1, "-Dtwinsight.password_env=TWINSIGHT_NEO4J_INITIAL_PASSWORD")
+    with open(p["log"], "ab") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env=env, cwd=str(s.server_dir),
+        )
+    p["pid"].write_text(str(proc.pid))
+    deadline = time.monotonic() + s.start_timeout_s
+    if not quiet:
+        _say(f"twinsight: starting local Neo4j on {s.uri} (log: {p['log']})")
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            p["pid"].unlink(missing_ok=True)
+            raise ServerError(
+                f"local Neo4j exited with code {proc.returncode} while starting; log tail:\n{log_tail(s)}"
+            )
+        if p["ready"].exists() and _port_open(port):
+            return f"local Neo4j started (pid {proc.pid}) on {s.uri}"
+        time.sleep(0.25)
+    _terminate(proc.pid)
+    p["pid"].unlink(missing_ok=True)
+    raise ServerError(f"local Neo4j not ready after {s.start_timeout_s:.0f}s; log tail:\n{log_tail(s)}")
+
+
+def _terminate(pid: int, timeout: float = 60.0) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        # Reap it if it is our child (tests start and stop in one process).
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.2)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def stop(s: Neo4jSettings) -> str:
+    if s.external:
+        return f"NEO4J_URI={s.uri} is set: that server is not ours to stop"
+    p = _paths(s)
+    pid = read_pid(s)
+    if not pid:
+        p["pid"].unlink(missing_ok=True)
+        return "local Neo4j is not running"
+    _terminate(pid)
+    p["pid"].unlink(missing_ok=True)
+    p["ready"].unlink(missing_ok=True)
+    return f"local Neo4j stopped (pid {pid})"
+
+
+def ensure_running(s: Neo4jSettings) -> None:
+    """Commands that need the twin start the embedded default on demand."""
+    if s.external or read_pid(s):
+        return
+    try:
+        start(s)
+    except ServerError as exc:
+        raise TwinConnectionError(str(exc).splitlines()[0]) from None

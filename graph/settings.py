@@ -1,0 +1,68 @@
+"""Settings from the environment, in one place, so every command reads them alike.
+
+The contract fixes the NEO4J_* and OPENAI_* names; the TWINSIGHT_* names are ours.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+DEFAULT_URI = "bolt://127.0.0.1:7687"
+LOCAL_PASSWORD = "twinsight"
+
+
+def _state_home() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "twinsight"
+
+
+class Neo4jSettings(BaseModel):
+    """How to reach the twin, and how to run the local server when we own it."""
+
+    uri: str = DEFAULT_URI
+    user: str = "neo4j"
+    password: str = LOCAL_PASSWORD
+    database: str | None = None
+    # True when NEO4J_URI was set: the server is the user's and we start nothing.
+    external: bool = False
+    home: Path = Field(default_factory=_state_home)
+    heap: str = "1g"
+    pagecache: str = "512m"
+    tx_timeout_s: int = 120
+    start_timeout_s: float = 120.0
+
+    @property
+    def local_port(self) -> int:
+        hostport = self.uri.split("://", 1)[-1].split("/", 1)[0]
+        return int(hostport.rsplit(":", 1)[1]) if ":" in hostport else 7687
+
+    @property
+    def server_dir(self) -> Path:
+        return self.home / "neo4j"
+
+    @classmethod
+    def from_env(cls) -> Neo4jSettings:
+        env = os.environ
+        uri = env.get("NEO4J_URI")
+        port = env.get("TWINSIGHT_NEO4J_PORT")
+        values: dict = {
+            "uri": uri or (f"bolt://127.0.0.1:{port}" if port else DEFAULT_URI),
+            "external": bool(uri),
+            "user": env.get("NEO4J_USER") or env.get("NEO4J_USERNAME") or "neo4j",
+            "password": env.get("NEO4J_PASSWORD") or LOCAL_PASSWORD,
+            "database": env.get("NEO4J_DATABASE") or None,
+        }
+        if env.get("TWINSIGHT_HOME"):
+            values["home"] = Path(env["TWINSIGHT_HOME"]).expanduser()
+        for name, field in (
+            ("TWINSIGHT_NEO4J_HEAP", "heap"),
+            ("TWINSIGHT_NEO4J_PAGECACHE", "pagecache"),
+            ("TWINSIGHT_NEO4J_TX_TIMEOUT", "tx_timeout_s"),
+            ("TWINSIGHT_NEO4J_START_TIMEOUT", "start_timeout_s"),
+        ):
+            if env.get(name):
+                values[field] = env[name]
+        return cls(**values)
