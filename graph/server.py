@@ -7,6 +7,7 @@ file, logs to a file, and listens on loopback only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -208,15 +209,11 @@ def _terminate(pid: int, timeout: float = 60.0) -> None:
         except OSError:
             return
         # Reap it if it is our child (tests start and stop in one process).
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         time.sleep(0.2)
-    try:
+    with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def stop(s: Neo4jSettings) -> str:

@@ -102,6 +102,9 @@ class Connector:
     post_load: Callable[[TwinWriter, IngestContext], None] | None = None
     # Lower loads first when several formats arrive in one run (AD before events).
     order: int = 50
+    # Derivations that depend on data from other sources (hosts in zones, DCSync)
+    # run after every ingest, whichever formats it carried; they must be idempotent.
+    always_post_load: bool = False
 
 
 def load_batch(writer: TwinWriter, batch: Batch) -> None:

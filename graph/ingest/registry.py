@@ -157,7 +157,8 @@ def ingest(
             cleanup_batch(writer, batch)
         report.stats.add(writer.stats)
         used[conn.name] = conn
-    for conn in sorted(used.values(), key=lambda c: c.order):
+    derive = {n: c for n, c in table.items() if c.always_post_load and c.post_load}
+    for conn in sorted({**used, **derive}.values(), key=lambda c: c.order):
         if conn.post_load:
             writer = TwinWriter(driver, source=conn.name, database=database, now=ctx.now)
             conn.post_load(writer, ctx)
