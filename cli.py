@@ -26,12 +26,16 @@ twin_app = typer.Typer(no_args_is_help=True, help="The twin's contents.")
 app.add_typer(db_app, name="db")
 app.add_typer(twin_app, name="twin")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"twinsight: {message}", markup=False, highlight=False)
+    """One clear line; anything after the first line (a server log tail) follows indented."""
+    first, *rest = str(message).split("\n")
+    print(f"twinsight: {' '.join(first.split())}", file=sys.stderr, flush=True)
+    for line in rest:
+        print(f"  | {line}", file=sys.stderr)
     raise typer.Exit(code)
 
 

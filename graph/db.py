@@ -50,7 +50,7 @@ def open_driver(settings: Neo4jSettings, verify: bool = True) -> neo4j.Driver:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    return text.splitlines()[0].rstrip(":")
 
 
 @contextmanager

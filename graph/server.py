@@ -237,4 +237,4 @@ def ensure_running(s: Neo4jSettings) -> None:
     try:
         start(s)
     except ServerError as exc:
-        raise TwinConnectionError(str(exc).splitlines()[0]) from None
+        raise TwinConnectionError(str(exc)) from None

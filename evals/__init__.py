@@ -1,0 +1,1 @@
+"""Scenarios, metrics and benchmarks: how we know Twinsight got better or worse."""

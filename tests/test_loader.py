@@ -1,0 +1,174 @@
+"""The write path on the real server: schema, idempotent upserts, provenance, cleanup,
+and what a dropped connection in the middle of a batch leaves behind."""
+
+from __future__ import annotations
+
+import pytest
+from neo4j import GraphDatabase
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
+
+from graph.loader import TwinWriter, clean_props
+from graph.model import NodeRef, NodeSchema, RelSchema
+from graph.schema import apply_schema, describe_schema
+from tests.tcp_proxy import CuttingProxy
+
+USER = NodeSchema("User", ("Base",))
+COMPUTER = NodeSchema("Computer", ("Base",))
+ADMIN_TO = RelSchema("AdminTo", src=NodeRef(prop="objectid"), dst=NodeRef(prop="objectid"))
+MEMBER_OF = RelSchema("MemberOf")
+
+
+def users(n: int, prefix: str = "U") -> list[dict]:
+    return [
+        {"key": f"{prefix}{i}@CORP.LOCAL", "props": {"objectid": f"S-1-5-21-1-{i}", "name": f"{prefix}{i}@CORP.LOCAL", "enabled": i % 2 == 0}}
+        for i in range(n)
+    ]
+
+
+def hosts(n: int) -> list[dict]:
+    return [{"key": f"WS{i}.CORP.LOCAL", "props": {"objectid": f"S-1-5-21-2-{i}"}} for i in range(n)]
+
+
+def admin_rows(n: int, m: int) -> list[dict]:
+    return [{"src": f"S-1-5-21-1-{i}", "dst": f"S-1-5-21-2-{(i * 7) % m}", "props": {"isinherited": False}} for i in range(n)]
+
+
+def test_schema_twice_is_noop(twin):
+    before = describe_schema(twin.driver, twin.database)
+    apply_schema(twin.driver, twin.database)
+    apply_schema(twin.driver, twin.database)
+    after = describe_schema(twin.driver, twin.database)
+    assert before == after
+    assert "twin_key" in after["constraints"]
+    assert {"twin_objectid", "twin_name", "twin_lastseen"} <= set(after["indexes"])
+
+
+def test_key_is_unique(twin):
+    twin.run("CREATE (:Twin {key: 'X'})")
+    with pytest.raises(Exception, match="already exists"):
+        twin.run("CREATE (:Twin {key: 'X'})")
+
+
+def test_upsert_twice_gives_the_same_graph(twin):
+    w1 = TwinWriter(twin.driver, "test", database=twin.database, now=1000)
+    w1.nodes(USER, users(50))
+    w1.nodes(COMPUTER, hosts(10))
+    w1.rels(ADMIN_TO, admin_rows(50, 10))
+    assert w1.stats.nodes_created == 60
+    assert w1.stats.relationships_created == 50
+    first = twin.snapshot()
+    w2 = TwinWriter(twin.driver, "test", database=twin.database, now=2000)
+    w2.nodes(USER, users(50))
+    w2.nodes(COMPUTER, hosts(10))
+    w2.rels(ADMIN_TO, admin_rows(50, 10))
+    assert w2.stats.nodes_created == 0 and w2.stats.nodes_updated == 60
+    assert w2.stats.relationships_created == 0 and w2.stats.relationships_updated == 50
+    assert twin.snapshot() == first  # everything equal but lastseen
+    assert twin.value("MATCH (n:User) RETURN collect(DISTINCT n.lastseen)") == [2000]
+    assert twin.value("MATCH (n:User) RETURN collect(DISTINCT n.firstseen)") == [1000]
+
+
+def test_provenance_on_every_node_and_edge(twin):
+    w = TwinWriter(twin.driver, "sharphound", database=twin.database, now=1234)
+    w.nodes(USER, users(5))
+    w.nodes(COMPUTER, hosts(5))
+    w.rels(ADMIN_TO, admin_rows(5, 5))
+    TwinWriter(twin.driver, "nmap", database=twin.database, now=1300).nodes(
+        NodeSchema("Computer"), [{"key": "WS0.CORP.LOCAL", "props": {"os": "Windows"}}]
+    )
+    missing = twin.value(
+        "MATCH (n) WHERE n.source IS NULL OR n.firstseen IS NULL OR n.lastseen IS NULL RETURN count(n)"
+    )
+    assert missing == 0
+    assert twin.value(
+        "MATCH ()-[r]->() WHERE r.source IS NULL OR r.firstseen IS NULL OR r.lastseen IS NULL RETURN count(r)"
+    ) == 0
+    ws0 = twin.run("MATCH (n {key:'WS0.CORP.LOCAL'}) RETURN n.sources AS s, n.os AS os, labels(n) AS l")[0]
+    assert ws0["s"] == ["sharphound", "nmap"] and ws0["os"] == "Windows"
+    assert set(ws0["l"]) == {"Twin", "Computer", "Base"}
+
+
+def test_data_times_widen_the_seen_window(twin):
+    w = TwinWriter(twin.driver, "winevents", database=twin.database, now=9999)
+    w.nodes(USER, [{"key": "A@CORP.LOCAL", "props": {}, "firstseen": 500, "lastseen": 600}])
+    w.nodes(USER, [{"key": "A@CORP.LOCAL", "props": {}, "firstseen": 400, "lastseen": 450}])
+    w.nodes(USER, [{"key": "A@CORP.LOCAL", "props": {}, "firstseen": 700, "lastseen": 800}])
+    row = twin.run("MATCH (n {key:'A@CORP.LOCAL'}) RETURN n.firstseen AS f, n.lastseen AS l")[0]
+    assert (row["f"], row["l"]) == (400, 800)
+
+
+def test_unresolved_relationship_ends_are_counted_not_invented(twin):
+    w = TwinWriter(twin.driver, "test", database=twin.database)
+    w.nodes(USER, users(2))
+    stats = w.rels(MEMBER_OF, [{"src": "U0@CORP.LOCAL", "dst": "NOPE@CORP.LOCAL"}])
+    assert stats.unresolved == 1 and stats.relationships_created == 0
+    assert twin.counts() == (2, 0)
+
+
+def test_scoped_cleanup_removes_only_stale_rows_of_that_source_and_scope(twin):
+    old = TwinWriter(twin.driver, "sharphound", database=twin.database, now=100)
+    old.nodes(USER, [{"key": f"U{i}@A", "props": {"domain": "A"}} for i in range(3)])
+    old.nodes(USER, [{"key": "V@B", "props": {"domain": "B"}}])
+    TwinWriter(twin.driver, "inventory", database=twin.database, now=100).nodes(
+        NodeSchema("DataAsset"), [{"key": "DB", "props": {"domain": "A"}}]
+    )
+    new = TwinWriter(twin.driver, "sharphound", database=twin.database, now=200)
+    new.nodes(USER, [{"key": "U0@A", "props": {"domain": "A"}}])
+    assert new.cleanup_nodes(USER, {"domain": "A"}) == 2
+    keys = twin.value("MATCH (n) RETURN collect(n.key)")
+    assert sorted(keys) == ["DB", "U0@A", "V@B"]
+
+
+def test_clean_props_keeps_nested_values_as_json():
+    out = clean_props({"a": None, "b": {"x": 1}, "c": [1, 2], "d": [{"k": 1}], "e": [1, "x"], "f": "s"})
+    assert out == {"b": '{"x": 1}', "c": [1, 2], "d": '[{"k": 1}]', "e": '[1, "x"]', "f": "s"}
+
+
+def _proxied_driver(neo4j_settings, proxy):
+    return GraphDatabase.driver(
+        f"bolt://127.0.0.1:{proxy.port}",
+        auth=(neo4j_settings.user, neo4j_settings.password),
+        max_transaction_retry_time=2,
+        connection_timeout=5,
+    )
+
+
+@pytest.fixture
+def proxy(neo4j_settings):
+    if neo4j_settings.external and not neo4j_settings.uri.startswith(("bolt://", "neo4j://")):
+        pytest.skip("the cutting proxy needs a plain-text Bolt server")
+    p = CuttingProxy(neo4j_settings.local_port if not neo4j_settings.external else int(neo4j_settings.uri.rsplit(":", 1)[1]))
+    yield p
+    p.close()
+
+
+def test_connection_killed_mid_batch_then_rerun_gives_identical_graph(twin, neo4j_settings, proxy):
+    nodes, rels = users(3000), admin_rows(3000, 40)
+    ref = TwinWriter(twin.driver, "test", database=twin.database, now=1)
+    ref.nodes(USER, nodes)
+    ref.nodes(COMPUTER, hosts(40))
+    ref.rels(ADMIN_TO, rels)
+    expected = twin.snapshot()
+    twin.run("MATCH (n) DETACH DELETE n")
+
+    with _proxied_driver(neo4j_settings, proxy) as drv:
+        drv.verify_connectivity()
+        w = TwinWriter(drv, "test", database=twin.database, now=1, batch_size=1000)
+        w.nodes(COMPUTER, hosts(40))
+        proxy.arm(after_bytes=150_000)  # the cut lands inside the second batch of users
+        w.nodes(USER, nodes)  # retried by tenacity on the dropped connection
+        w.rels(ADMIN_TO, rels)
+    assert proxy.cuts >= 1
+    assert twin.snapshot() == expected
+
+
+def test_a_failed_batch_leaves_nothing_behind(twin, neo4j_settings, proxy):
+    with _proxied_driver(neo4j_settings, proxy) as drv:
+        drv.verify_connectivity()
+        w = TwinWriter(drv, "test", database=twin.database, batch_size=1000, attempts=1)
+        proxy.arm(after_bytes=150_000)
+        proxy.refuse = True  # no reconnection: the batch in flight must vanish whole
+        with pytest.raises((ServiceUnavailable, SessionExpired, OSError)):
+            w.nodes(USER, users(5000))
+    n = twin.value("MATCH (n:User) RETURN count(n)")
+    assert n % 1000 == 0 and n < 5000  # only whole batches were committed
