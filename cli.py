@@ -147,5 +147,21 @@ def ingest_cmd(
         raise typer.Exit(2)
 
 
+@app.command("investigate")
+def investigate_cmd(
+    alert_file: Annotated[Path, typer.Argument(help="An OCSF 2004 or Elastic ECS alert (JSON).")],
+    llm: Annotated[str | None, typer.Option("--llm", help="offline | openai (default: openai when OPENAI_API_KEY is set)")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write a report: FILE.md or FILE.html.")] = None,
+    respond: Annotated[bool, typer.Option("--respond", help="Ask for approval of response actions (pauses).")] = False,
+    resume: Annotated[str | None, typer.Option("--resume", help="Resume an interrupted investigation by its id.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Investigate one alert against the twin (contract section 5)."""
+    from agents.investigate_cmd import run_investigate
+
+    raise typer.Exit(run_investigate(alert_file, llm=llm, report=report, respond=respond, resume=resume,
+                                     json_out=json_out, twin_driver=twin_driver, emit=emit, fail=fail))
+
+
 if __name__ == "__main__":
     app()

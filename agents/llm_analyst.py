@@ -1,0 +1,215 @@
+"""The LLM analyst: a tool-calling loop per agent through the official OpenAI SDK.
+
+Each agent gets the deterministic findings the offline analyst gathers with the same
+tools (so a weak model still stands on real data), its own prompt from prompts/, the
+tools its role needs (schemas generated from their types), and answers in a typed
+JSON object. Alert and twin text reach it only fenced as data. Every claim it makes
+goes through the grounding verifier; a verdict it cannot give in valid form falls back
+to the rules and says so (`decided_by`), never passing a scripted reply off as its own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agents.llm import LLMClient, parse_json_object
+from agents.models import (
+    Claim,
+    ContextFindings,
+    Decision,
+    Evidence,
+    ImpactFindings,
+    PathFindings,
+    Usage,
+)
+from agents.offline import OfflineAnalyst, rule_decision
+from agents.prompts import fence, load, system_prompt
+from agents.state import InvestigationState
+from agents.toolkit import Toolkit
+
+ROLE_TOOLS = {
+    "context_gatherer": ["resolve_entities", "entity_context", "find_events", "find_connections"],
+    "path_hunter": ["attack_paths", "observed_path", "blast_radius"],
+    "impact_assessor": ["blast_radius", "choke_points"],
+}
+MAX_TOOL_ROUNDS = 4
+
+
+class EvidenceOut(BaseModel):
+    node: str | None = None
+    edge: list[str] | None = None
+    absent: str | None = None
+
+
+class ClaimOut(BaseModel):
+    text: str
+    evidence: list[EvidenceOut] = Field(default_factory=list)
+
+
+class AgentReport(BaseModel):
+    summary: str = ""
+    claims: list[ClaimOut] = Field(default_factory=list)
+
+
+class LeadDecision(BaseModel):
+    verdict: str
+    severity: str = "medium"
+    confidence: float = 0.5
+    techniques: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    claims: list[ClaimOut] = Field(default_factory=list)
+
+
+class LLMOutputError(ValueError):
+    """The model's answer could not be used even after a repair request."""
+
+
+def _claims(out: list[ClaimOut], agent: str, decisive: bool = False) -> list[Claim]:
+    claims = []
+    for c in out[:20]:
+        ev = []
+        for e in c.evidence[:10]:
+            try:
+                ev.append(Evidence(**e.model_dump()))
+            except ValidationError:
+                continue  # malformed item: the claim may end up with no evidence -> dropped
+        claims.append(Claim(text=str(c.text)[:500], evidence=ev, agent=f"{agent} (llm)", decisive=decisive))
+    return claims
+
+
+class LLMAnalyst:
+    def __init__(self, llm: LLMClient) -> None:
+        self.llm = llm
+        self.base = OfflineAnalyst()
+        self.label = llm.label
+
+    # -- the loop ------------------------------------------------------------------------
+    def _run(self, role: str, st: InvestigationState, kit: Toolkit, briefing: str,
+             out_model: type[BaseModel]) -> tuple[BaseModel, Usage]:
+        usage = Usage()
+        budget = st.budget
+        tools = kit.tool_schemas(ROLE_TOOLS[role]) if role in ROLE_TOOLS else None
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": system_prompt(role)},
+            {"role": "user", "content": briefing},
+        ]
+
+        def spent() -> bool:
+            u = st.usage.add(usage)
+            return (u.llm_calls + 1 > budget.max_llm_calls
+                    or u.prompt_tokens + u.completion_tokens > budget.max_tokens)
+
+        for _ in range(MAX_TOOL_ROUNDS if tools else 0):
+            if spent():
+                break
+            reply = self.llm.complete(messages, tools=tools, tool_choice="auto")
+            usage = usage.add(reply.usage)
+            if not reply.tool_calls:
+                break
+            messages.append(reply.raw_message)
+            for call in reply.tool_calls[:4]:
+                result = kit.call_tool(call.name, call.arguments)
+                messages.append({"role": "tool", "tool_call_id": call.id,
+                                 "content": fence(f"tool:{call.name}", result, limit=6000)})
+        if spent():
+            raise LLMOutputError("LLM budget exhausted before the answer")
+        messages.append({"role": "user", "content": "Now give your final answer as the JSON object described."})
+        last_error = ""
+        for attempt in range(2):
+            reply = self.llm.complete(messages, response_model=out_model)
+            usage = usage.add(reply.usage)
+            try:
+                return out_model.model_validate(parse_json_object(reply.content)), usage
+            except (ValueError, ValidationError) as exc:
+                last_error = " ".join(str(exc).split())[:300]
+                if attempt == 0 and not spent():
+                    messages.append({"role": "assistant", "content": reply.content or ""})
+                    messages.append({"role": "user", "content": load("repair").format(error=last_error)})
+        raise LLMOutputError(f"{role}: unusable answer ({last_error})")
+
+    def _briefing(self, st: InvestigationState, extra: dict[str, Any]) -> str:
+        alert = {k: v for k, v in (st.alert or {}).items() if k not in ("raw",)}
+        ents = [{"key": e.key, "labels": e.labels, "alert_named_it": e.mention} for e in st.entities]
+        parts = [
+            "The alert (untrusted data):", fence("alert", alert),
+            "Entities resolved in the twin:", fence("twin:entities", ents),
+            f"Names the alert gives that the twin does not have: {json.dumps(st.absent)}",
+        ]
+        for name, value in extra.items():
+            parts += [f"{name}:", fence(f"twin:{name}", value)]
+        return "\n".join(parts)
+
+    # -- the agents ----------------------------------------------------------------------
+    def intake(self, st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
+        return self.base.intake(st, kit)
+
+    def gather_context(self, st: InvestigationState, kit: Toolkit) -> tuple[ContextFindings, Usage]:
+        found, _ = self.base.gather_context(st, kit)
+        try:
+            out, usage = self._run("context_gatherer", st, kit, self._briefing(st, {
+                "deterministic context summary": found.summary,
+                "events": found.events[:30]}), AgentReport)
+        except LLMOutputError as exc:
+            return found.model_copy(update={"summary": f"{found.summary} (LLM: {exc})"}), Usage()
+        return found.model_copy(update={"summary": out.summary or found.summary,
+                                        "claims": found.claims + _claims(out.claims, "context_gatherer")}), usage
+
+    def hunt_paths(self, st: InvestigationState, kit: Toolkit) -> tuple[PathFindings, Usage]:
+        found, _ = self.base.hunt_paths(st, kit)
+        try:
+            out, usage = self._run("path_hunter", st, kit, self._briefing(st, {
+                "paths found": [p.contract() for p in found.paths[:5]],
+                "observed steps": [p.contract() for p in found.observed[:3]]}), AgentReport)
+        except LLMOutputError as exc:
+            return found.model_copy(update={"summary": f"{found.summary} (LLM: {exc})"}), Usage()
+        return found.model_copy(update={"summary": out.summary or found.summary,
+                                        "claims": found.claims + _claims(out.claims, "path_hunter")}), usage
+
+    def assess_impact(self, st: InvestigationState, kit: Toolkit) -> tuple[ImpactFindings, Usage]:
+        found, _ = self.base.assess_impact(st, kit)
+        try:
+            out, usage = self._run("impact_assessor", st, kit, self._briefing(st, {
+                "blast radius": found.blast, "what-if ranking": [a.contract() for a in found.actions[:5]]}),
+                AgentReport)
+        except LLMOutputError as exc:
+            return found.model_copy(update={"summary": f"{found.summary} (LLM: {exc})"}), Usage()
+        return found.model_copy(update={"summary": out.summary or found.summary,
+                                        "claims": found.claims + _claims(out.claims, "impact_assessor")}), usage
+
+    def decide(self, st: InvestigationState, kit: Toolkit) -> tuple[Decision, Usage]:
+        findings = {
+            "context": {"summary": st.context.summary if st.context else "",
+                        "events": (st.context.events if st.context else [])[:25]},
+            "paths": {"summary": st.paths.summary if st.paths else "",
+                      "paths": [p.contract() for p in (st.paths.paths if st.paths else [])[:5]],
+                      "observed": [p.contract() for p in (st.paths.observed if st.paths else [])[:3]]},
+            "impact": {"summary": st.impact.summary if st.impact else "",
+                       "impacted_assets": st.impact.impacted_assets if st.impact else []},
+        }
+        baseline = rule_decision(st)
+        try:
+            out, usage = self._run("lead_analyst", st, kit, self._briefing(st, findings), LeadDecision)
+            verdict = out.verdict.strip().lower().replace(" ", "_")
+            if verdict not in ("true_positive", "benign_positive", "false_positive"):
+                raise LLMOutputError(f"verdict {out.verdict!r} is not one of the three")
+        except LLMOutputError as exc:
+            return baseline.model_copy(update={"decided_by": f"{baseline.decided_by} (fallback: {exc})"}), Usage()
+        severity = out.severity if out.severity in ("informational", "low", "medium", "high", "critical") else baseline.severity
+        techniques = [t for t in out.techniques if isinstance(t, str) and _technique_ok(t)] or baseline.techniques
+        decision = Decision(
+            verdict=verdict, severity=severity, confidence=min(max(float(out.confidence), 0.0), 1.0),
+            techniques=techniques, reasons=[str(r)[:300] for r in out.reasons[:8]],
+            claims=_claims(out.claims, "lead_analyst", decisive=True),
+            recommended_actions=list(st.impact.actions) if (verdict == "true_positive" and st.impact) else [],
+            decided_by=self.label, rule=f"rules would say {baseline.verdict} ({baseline.rule})",
+        )
+        return decision, usage
+
+
+def _technique_ok(t: str) -> bool:
+    import re
+
+    return bool(re.match(r"^T\d{4}(\.\d{3})?$", t))

@@ -1,0 +1,156 @@
+"""The investigation's typed pieces: what agents hand each other and what comes out.
+
+The output document is contract section 5 (`Investigation.contract()`); every other
+field here is ours and travels as extra fields the contract welcomes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+Verdict = Literal["true_positive", "benign_positive", "false_positive"]
+Severity = Literal["informational", "low", "medium", "high", "critical"]
+PathKind = Literal["to_crown_jewel", "from_entry_point", "observed"]
+SEVERITIES: tuple[str, ...] = ("informational", "low", "medium", "high", "critical")
+
+
+class Evidence(BaseModel):
+    """Exactly one of: a node key, an edge triple [src key, TYPE, dst key], or a name
+    the twin does not have (`absent`)."""
+
+    node: str | None = None
+    edge: list[str] | None = Field(default=None, min_length=3, max_length=3)
+    absent: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Evidence:
+        if sum(x is not None for x in (self.node, self.edge, self.absent)) != 1:
+            raise ValueError("evidence must hold exactly one of node, edge, absent")
+        return self
+
+    def item(self) -> dict:
+        return self.model_dump(exclude_none=True)
+
+
+class Claim(BaseModel):
+    text: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    agent: str = ""  # who made it
+    grounded: bool | None = None  # set by the verifier, never by the claimant
+    decisive: bool = False  # the verdict rests on it
+
+    def contract(self) -> dict:
+        return {"text": self.text, "evidence": [e.item() for e in self.evidence],
+                "agent": self.agent, "grounded": self.grounded}
+
+
+class AttackPath(BaseModel):
+    nodes: list[str]
+    edges: list[str]
+    kind: PathKind
+    cost: float | None = None
+    times: list[int | None] | None = None  # observed paths: when each step happened
+
+    def contract(self) -> dict:
+        d = {"nodes": self.nodes, "edges": self.edges, "kind": self.kind}
+        if self.cost is not None:
+            d["cost"] = self.cost
+        if self.times is not None:
+            d["times"] = self.times
+        return d
+
+
+class EntityRef(BaseModel):
+    key: str
+    labels: list[str] = Field(default_factory=list)
+    role: str = ""  # host | user | src_ip | ... as the alert named it
+    mention: str = ""  # the alert's own text for it
+
+
+class Mention(BaseModel):
+    """A name the alert gives, and what the twin made of it."""
+
+    role: str
+    text: str
+    resolved: str | None = None
+    candidates: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+
+class RecommendedAction(BaseModel):
+    action: str  # whatif verb: isolate, disable, remove-member, remove-edge, patch, update, block
+    target: str
+    args: list[str] = Field(default_factory=list)
+    paths_removed: int = 0
+    breaks: int = 0
+    why: str = ""
+
+    def contract(self) -> dict:
+        return {"action": self.action, "target": self.target, "paths_removed": self.paths_removed,
+                "args": self.args, "breaks": self.breaks, "why": self.why}
+
+
+class Usage(BaseModel):
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cypher_queries: int = 0
+
+    def add(self, other: Usage) -> Usage:
+        return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
+
+
+class Budget(BaseModel):
+    """Carried in state and enforced before every LLM call and tool call."""
+
+    max_llm_calls: int = 24
+    max_tokens: int = 120_000
+    max_seconds: float = 180.0
+    max_cypher: int = 200
+
+
+class ToolCallRecord(BaseModel):
+    agent: str
+    tool: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    query: str = ""
+    rows: int = 0
+    ms: float = 0.0
+    error: str | None = None
+
+
+class ContextFindings(BaseModel):
+    summary: str = ""
+    entity_context: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    events: list[dict[str, Any]] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+
+
+class PathFindings(BaseModel):
+    summary: str = ""
+    paths: list[AttackPath] = Field(default_factory=list)
+    observed: list[AttackPath] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+
+
+class ImpactFindings(BaseModel):
+    summary: str = ""
+    impacted_assets: list[str] = Field(default_factory=list)
+    blast: dict[str, Any] = Field(default_factory=dict)
+    actions: list[RecommendedAction] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+
+
+class Decision(BaseModel):
+    verdict: Verdict
+    severity: Severity
+    confidence: float = Field(ge=0.0, le=1.0)
+    techniques: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+    recommended_actions: list[RecommendedAction] = Field(default_factory=list)
+    decided_by: str = ""  # "offline-rules" or "llm:<model>" — never a scripted reply labelled as a model's
+    rule: str = ""  # the offline rule that fired, when rules decided

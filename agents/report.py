@@ -1,0 +1,173 @@
+"""The investigation's outputs: the contract JSON (section 5) and a human report.
+
+The report (Markdown or HTML) gives the verdict and its reasons, the attack paths
+drawn as a picture (inline SVG in HTML, Mermaid in Markdown), the evidence table with
+what the verifier found, and the Cypher each agent ran.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from typing import Any
+
+from agents.models import AttackPath
+from agents.state import InvestigationState
+
+
+def build_result(st: InvestigationState) -> dict[str, Any]:
+    d = st.decision
+    assert d is not None, "report without a decision"
+    paths: list[AttackPath] = []
+    if st.paths:
+        paths = [*st.paths.observed, *st.paths.paths]
+    status = "needs_human_review" if st.review_reasons else "complete"
+    seconds = round(time.time() - st.started_at, 3) if st.started_at else 0.0
+    return {
+        "alert_id": (st.alert or {}).get("id") or st.investigation_id,
+        "verdict": d.verdict,
+        "confidence": round(float(d.confidence), 3),
+        "severity": d.severity,
+        "entities": [{"key": e.key, "labels": e.labels, "role": e.role, "mention": e.mention} for e in st.entities],
+        "attack_paths": [p.contract() for p in paths],
+        # Only a real, unauthorised activity puts assets at risk (evals/IMPACT_RULE.md).
+        "impacted_assets": list(st.impact.impacted_assets) if (st.impact and d.verdict == "true_positive") else [],
+        "techniques": d.techniques,
+        "claims": [c.contract() for c in st.verified_claims],
+        "recommended_actions": [a.contract() for a in d.recommended_actions],
+        "usage": st.usage.model_dump(),
+        "seconds": seconds,
+        # extra fields (the contract welcomes them)
+        "investigation_id": st.investigation_id,
+        "status": status,
+        "review_reasons": st.review_reasons,
+        "decided_by": d.decided_by,
+        "rule": d.rule,
+        "reasons": d.reasons,
+        "dropped_claims": [c.contract() for c in st.dropped_claims],
+        "absent": st.absent,
+        "mentions": [m.model_dump() for m in st.mentions],
+        "injection_suspected": st.injection,
+        "approvals": st.approvals,
+        "audit": [r.model_dump() for r in st.audit],
+        "summaries": {
+            "context": st.context.summary if st.context else "",
+            "paths": st.paths.summary if st.paths else "",
+            "impact": st.impact.summary if st.impact else "",
+        },
+    }
+
+
+# ---------------------------------------------------------------- pictures
+
+def path_svg(path: dict, width_per_node: int = 190) -> str:
+    nodes, edges = path["nodes"], path["edges"]
+    w = max(1, len(nodes)) * width_per_node
+    h = 90
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
+             '<defs><marker id="arr" markerWidth="8" markerHeight="8" refX="8" refY="4" orient="auto">'
+             '<path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>']
+    for i, key in enumerate(nodes):
+        x = i * width_per_node + 10
+        label = key if len(key) <= 26 else key[:24] + "…"
+        parts.append(f'<rect x="{x}" y="40" width="{width_per_node - 45}" height="30" rx="6" '
+                     f'fill="#eef3fb" stroke="#3b6db3"/>')
+        parts.append(f'<text x="{x + 6}" y="59">{html.escape(label)}</text>')
+        if i < len(edges):
+            x1, x2 = x + width_per_node - 45, x + width_per_node + 10
+            parts.append(f'<line x1="{x1}" y1="55" x2="{x2 - 2}" y2="55" stroke="#555" marker-end="url(#arr)"/>')
+            parts.append(f'<text x="{x1 + 2}" y="35">{html.escape(edges[i])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def path_mermaid(path: dict) -> str:
+    lines = ["```mermaid", "graph LR"]
+    ids = {k: f"n{i}" for i, k in enumerate(dict.fromkeys(path["nodes"]))}
+    for k, i in ids.items():
+        lines.append(f'  {i}["{k.replace(chr(34), "")}"]')
+    for i, e in enumerate(path["edges"]):
+        lines.append(f"  {ids[path['nodes'][i]]} -- {e} --> {ids[path['nodes'][i + 1]]}")
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def _evidence_text(ev: dict) -> str:
+    if "node" in ev:
+        return f"node `{ev['node']}`"
+    if "edge" in ev:
+        s, t, d = ev["edge"]
+        return f"edge `{s}` -[{t}]-> `{d}`"
+    return f"absent `{ev.get('absent')}`"
+
+
+def render_markdown(r: dict) -> str:
+    out = [f"# Investigation of alert `{r['alert_id']}`", ""]
+    out += [f"**Verdict:** {r['verdict']}  ", f"**Severity:** {r['severity']}  ",
+            f"**Confidence:** {r['confidence']:.2f}  ", f"**Status:** {r['status']}  ",
+            f"**Decided by:** {r.get('decided_by', '')}", ""]
+    if r.get("review_reasons"):
+        out += ["## Needs human review", *[f"- {x}" for x in r["review_reasons"]], ""]
+    out += ["## Reasons", *[f"- {x}" for x in r.get("reasons", [])], ""]
+    if r.get("injection_suspected"):
+        out += ["## Prompt-injection text found in the data (ignored)",
+                *[f"- `{x}`" for x in r["injection_suspected"]], ""]
+    out += ["## Entities", "", "| key | labels | alert named it |", "|---|---|---|"]
+    out += [f"| `{e['key']}` | {', '.join(e['labels'])} | {e.get('mention', '')} |" for e in r["entities"]]
+    if r.get("absent"):
+        out += ["", "Named by the alert but absent from the twin: " + ", ".join(f"`{a}`" for a in r["absent"])]
+    out += ["", "## Attack paths", ""]
+    for p in r["attack_paths"][:6]:
+        out += [f"**{p['kind']}** ({len(p['edges'])} hops)", "", path_mermaid(p), ""]
+    if not r["attack_paths"]:
+        out += ["No attack path found within the hop bound.", ""]
+    out += ["## Impacted assets", *[f"- `{k}`" for k in r["impacted_assets"]], ""]
+    out += ["## Recommended actions", "", "| action | target | paths removed | breaks |", "|---|---|---|---|"]
+    out += [f"| {a['action']} {' '.join(a.get('args', []))} | `{a['target']}` | {a.get('paths_removed', 0)} | {a.get('breaks', 0)} |"
+            for a in r["recommended_actions"]]
+    out += ["", "## Evidence", "", "| claim | evidence | grounded |", "|---|---|---|"]
+    for c in r["claims"] + r.get("dropped_claims", []):
+        ev = "<br>".join(_evidence_text(e) for e in c["evidence"]) or "(none)"
+        out.append(f"| {c['text'].replace('|', '/')} | {ev} | {'yes' if c.get('grounded') else 'NO (dropped)'} |")
+    out += ["", "## Cypher each agent ran", ""]
+    for a in r.get("audit", []):
+        q = " ".join((a.get("query") or "").split())
+        out.append(f"- **{a['agent']}** `{a['tool']}` ({a['rows']} rows, {a['ms']:.0f} ms): `{q[:400]}`")
+    u = r["usage"]
+    out += ["", f"_LLM calls {u['llm_calls']}, tokens {u['prompt_tokens']}+{u['completion_tokens']}, "
+                f"cost ${u['cost_usd']:.4f}, Cypher queries {u['cypher_queries']}, {r['seconds']:.2f}s_", ""]
+    return "\n".join(out)
+
+
+def render_html(r: dict) -> str:
+    e = html.escape
+    rows = []
+    for c in r["claims"] + r.get("dropped_claims", []):
+        ev = "<br>".join(e(_evidence_text(x)).replace("`", "") for x in c["evidence"]) or "(none)"
+        rows.append(f"<tr><td>{e(c['text'])}</td><td>{ev}</td><td>{'yes' if c.get('grounded') else 'NO (dropped)'}</td></tr>")
+    audit = "".join(
+        f"<li><b>{e(a['agent'])}</b> {e(a['tool'])} ({a['rows']} rows, {a['ms']:.0f} ms)<pre>{e(a.get('query') or '')}</pre></li>"
+        for a in r.get("audit", [])
+    )
+    paths = "".join(f"<h3>{e(p['kind'])}</h3>{path_svg(p)}" for p in r["attack_paths"][:6]) or "<p>No attack path found.</p>"
+    reasons = "".join(f"<li>{e(x)}</li>" for x in r.get("reasons", []))
+    review = "".join(f"<li>{e(x)}</li>" for x in r.get("review_reasons", []))
+    actions = "".join(
+        f"<tr><td>{e(a['action'])} {e(' '.join(a.get('args', [])))}</td><td>{e(a['target'])}</td><td>{a.get('paths_removed', 0)}</td></tr>"
+        for a in r["recommended_actions"]
+    )
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Twinsight: {e(r['alert_id'])}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}pre{{white-space:pre-wrap;background:#f6f6f6}}</style>
+</head><body><h1>Investigation of alert {e(r['alert_id'])}</h1>
+<p><b>Verdict:</b> {e(r['verdict'])} &nbsp; <b>Severity:</b> {e(r['severity'])} &nbsp;
+<b>Confidence:</b> {r['confidence']:.2f} &nbsp; <b>Status:</b> {e(r['status'])} &nbsp; <b>Decided by:</b> {e(r.get('decided_by', ''))}</p>
+{f'<h2>Needs human review</h2><ul>{review}</ul>' if review else ''}
+<h2>Reasons</h2><ul>{reasons}</ul>
+<h2>Attack paths</h2>{paths}
+<h2>Impacted assets</h2><p>{e(', '.join(r['impacted_assets'])) or 'none'}</p>
+<h2>Recommended actions</h2><table><tr><th>action</th><th>target</th><th>paths removed</th></tr>{actions}</table>
+<h2>Evidence</h2><table><tr><th>claim</th><th>evidence</th><th>grounded</th></tr>{''.join(rows)}</table>
+<h2>Cypher each agent ran</h2><ul>{audit}</ul>
+<pre>{e(json.dumps(r['usage']))} · {r['seconds']:.2f}s</pre></body></html>"""

@@ -1,0 +1,226 @@
+"""TwinsightService: the investigation service the CLI and the chat-ops bot drive.
+
+It owns the twin connection, the analyst choice (OpenAI when a key is set, else the
+offline rules), the SQLite checkpointer (WAL, busy timeout) that makes investigations
+resumable, and the approval loop for response actions.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import neo4j
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from pydantic import BaseModel
+from langgraph.types import Command
+
+from agents.llm import LLMClient, LLMSettings
+from agents.models import Budget
+from agents.offline import OfflineAnalyst
+from agents.report import render_markdown
+from agents.service import InvestigationOutcome, PendingAction, Progress
+from agents.state import InvestigationState
+from agents.toolkit import Toolkit
+from agents.workflow import Runtime, build_graph
+from graph.db import server_info
+
+
+def record_only_responder(record: dict[str, Any]) -> dict[str, Any]:
+    """Twinsight never touches production by itself: an approved action is recorded for
+    the SOAR / ticketing hook that executes it; nothing else happens here."""
+    return {"executed": False, "recorded_at": int(time.time()),
+            "note": "approved; hand-off recorded (no production responder configured)"}
+
+
+def open_checkpointer(path: Path) -> SqliteSaver:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS twinsight_investigations ("
+        " id TEXT PRIMARY KEY, alert_id TEXT, status TEXT, analyst TEXT, updated REAL)"
+    )
+    conn.commit()
+    # Our state models are pydantic classes: allow exactly those through msgpack.
+    import agents.models as models
+
+    allowed = [("agents.models", n) for n in dir(models) if isinstance(getattr(models, n), type)
+               and issubclass(getattr(models, n), BaseModel)]
+    saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=allowed))
+    saver.setup()
+    return saver
+
+
+def choose_analyst(llm: str | None) -> tuple[Any, str]:
+    """`offline`, `openai`, or None = OpenAI when OPENAI_API_KEY is set, else offline."""
+    settings = LLMSettings.from_env()
+    if llm == "offline" or (llm is None and not settings.available):
+        return OfflineAnalyst(), "offline"
+    if not settings.available and llm == "openai":
+        raise ValueError("--llm openai needs OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI server)")
+    from agents.llm_analyst import LLMAnalyst
+
+    return LLMAnalyst(LLMClient(settings)), "openai"
+
+
+class TwinsightService:
+    def __init__(
+        self,
+        driver: neo4j.Driver,
+        database: str | None = None,
+        *,
+        state_dir: Path,
+        analyst: Any | None = None,
+        llm: str | None = None,
+        budget: Budget | None = None,
+        responder: Callable[[dict[str, Any]], dict[str, Any]] | None = record_only_responder,
+        fault: Callable[[str], None] | None = None,
+    ) -> None:
+        self.driver = driver
+        self.database = database
+        self.analyst = analyst or choose_analyst(llm)[0]
+        self.budget = budget or Budget()
+        self.saver = open_checkpointer(state_dir / "investigations.sqlite")
+        self._lock = threading.Lock()
+        rt = Runtime(make_toolkit=self._toolkit, analyst=self.analyst, responder=responder,
+                     fallback=OfflineAnalyst(), fault=fault)
+        self.graph = build_graph(rt).compile(checkpointer=self.saver)
+
+    def _toolkit(self, st: InvestigationState, agent: str) -> Toolkit:
+        return Toolkit(self.driver, self.database, st.as_of, agent)
+
+    # -- bookkeeping ---------------------------------------------------------------------
+    def _track(self, inv_id: str, alert_id: str | None, status: str) -> None:
+        with self._lock:
+            conn = self.saver.conn
+            conn.execute(
+                "INSERT INTO twinsight_investigations(id, alert_id, status, analyst, updated) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated=excluded.updated, "
+                "alert_id=coalesce(excluded.alert_id, twinsight_investigations.alert_id)",
+                (inv_id, alert_id, status, getattr(self.analyst, "label", "?"), time.time()),
+            )
+            conn.commit()
+
+    @staticmethod
+    def _config(inv_id: str) -> dict:
+        return {"configurable": {"thread_id": inv_id}, "recursion_limit": 40}
+
+    # -- running -------------------------------------------------------------------------
+    def investigate(
+        self,
+        alert: dict[str, Any],
+        *,
+        investigation_id: str | None = None,
+        respond: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> InvestigationOutcome:
+        inv_id = investigation_id or f"inv-{uuid.uuid4().hex[:12]}"
+        config = self._config(inv_id)
+        snapshot = self.graph.get_state(config)
+        if snapshot.values and not snapshot.next:
+            return self._outcome(inv_id)  # finished before: nothing to redo
+        if snapshot.values:
+            payload: Any = None  # resume from the last checkpoint, skipping finished stages
+        else:
+            payload = InvestigationState(investigation_id=inv_id, alert_doc=alert, respond=respond,
+                                         budget=self.budget, started_at=time.time())
+        alert_id = None
+        try:
+            from graph.alert_model import parse_alert
+
+            alert_id = parse_alert(alert).id
+        except Exception:
+            pass
+        self._track(inv_id, alert_id, "running")
+        return self._drive(inv_id, payload, on_progress)
+
+    def _drive(self, inv_id: str, payload: Any, on_progress: Callable[[Progress], None] | None) -> InvestigationOutcome:
+        config = self._config(inv_id)
+        try:
+            for mode, chunk in self.graph.stream(payload, config, stream_mode=["custom", "updates"]):
+                if mode == "custom" and on_progress and isinstance(chunk, dict):
+                    on_progress(Progress(inv_id, str(chunk.get("stage", "")), str(chunk.get("message", ""))))
+        except Exception as exc:
+            self._track(inv_id, None, "failed")
+            return InvestigationOutcome(inv_id, "failed", None, error=f"{type(exc).__name__}: {exc}")
+        return self._outcome(inv_id)
+
+    def _outcome(self, inv_id: str) -> InvestigationOutcome:
+        snap = self.graph.get_state(self._config(inv_id))
+        values = snap.values or {}
+        pending = self._pending_from(inv_id, snap)
+        if pending:
+            self._track(inv_id, None, "awaiting_approval")
+            return InvestigationOutcome(inv_id, "awaiting_approval", None, pending=pending)
+        result = values.get("result") if isinstance(values, dict) else getattr(values, "result", None)
+        if result is None:
+            self._track(inv_id, None, "failed")
+            return InvestigationOutcome(inv_id, "failed", None, error="the investigation stopped before its report")
+        status = result.get("status", "complete")
+        self._track(inv_id, result.get("alert_id"), status)
+        return InvestigationOutcome(inv_id, status, result, report_markdown=render_markdown(result))
+
+    @staticmethod
+    def _pending_from(inv_id: str, snap: Any) -> list[PendingAction]:
+        out = []
+        for task in snap.tasks or ():
+            for intr in getattr(task, "interrupts", ()) or ():
+                v = intr.value if isinstance(intr.value, dict) else {}
+                out.append(PendingAction(action_id=str(v.get("action_id")), investigation_id=inv_id,
+                                         action=str(v.get("action")), target=str(v.get("target")),
+                                         paths_removed=int(v.get("paths_removed") or 0), reason=str(v.get("reason") or "")))
+        return out
+
+    def decide(self, action_id: str, approved: bool, by: str) -> InvestigationOutcome:
+        inv_id = action_id.rsplit(":", 1)[0]
+        snap = self.graph.get_state(self._config(inv_id))
+        waiting = [p.action_id for p in self._pending_from(inv_id, snap)]
+        if action_id not in waiting:
+            return InvestigationOutcome(inv_id, "failed", None,
+                                        error=f"{action_id} is not waiting for a decision (waiting: {', '.join(waiting) or 'none'})")
+        return self._drive(inv_id, Command(resume={"approved": approved, "by": by}), None)
+
+    def pending(self) -> list[PendingAction]:
+        rows = self.saver.conn.execute(
+            "SELECT id FROM twinsight_investigations WHERE status = 'awaiting_approval' ORDER BY updated"
+        ).fetchall()
+        out: list[PendingAction] = []
+        for (inv_id,) in rows:
+            out.extend(self._pending_from(inv_id, self.graph.get_state(self._config(inv_id))))
+        return out
+
+    def find_alert(self, alert_id: str) -> dict[str, Any] | None:
+        recs = self.driver.execute_query(
+            "MATCH (a:Alert {key: $k}) RETURN a.raw AS raw", k=alert_id, database_=self.database,
+            routing_=neo4j.RoutingControl.READ,
+        ).records
+        if not recs or not recs[0]["raw"]:
+            return None
+        raw = recs[0]["raw"]
+        return json.loads(raw) if isinstance(raw, str) else raw
+
+    def paths(self, source: str, target: str | None = None) -> dict[str, Any]:
+        from agents.paths import paths_between
+
+        kit = Toolkit(self.driver, self.database, None, "chatops")
+        return paths_between(kit, source, target)
+
+    def whatif(self, argv: list[str]) -> dict[str, Any]:
+        from graph.whatif import run_whatif_argv
+
+        return run_whatif_argv(self.driver, self.database, argv)
+
+    def status(self) -> dict[str, Any]:
+        info = server_info(self.driver, self.database)
+        rows = self.saver.conn.execute(
+            "SELECT status, count(*) FROM twinsight_investigations GROUP BY status").fetchall()
+        return {**info, "analyst": getattr(self.analyst, "label", "?"), "investigations": dict(rows)}

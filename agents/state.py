@@ -1,0 +1,60 @@
+"""The workflow's typed state: what each agent reads and writes, with reducers for
+the fields that parallel agents (path hunter, impact assessor) both touch."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from agents.models import (
+    Budget,
+    Claim,
+    ContextFindings,
+    Decision,
+    EntityRef,
+    ImpactFindings,
+    Mention,
+    PathFindings,
+    ToolCallRecord,
+    Usage,
+)
+
+
+def add_usage(a: Usage | None, b: Usage | None) -> Usage:
+    return (a or Usage()).add(b or Usage())
+
+
+class InvestigationState(BaseModel):
+    investigation_id: str
+    alert_doc: dict[str, Any]
+    respond: bool = False
+    budget: Budget = Field(default_factory=Budget)
+    started_at: float = 0.0
+
+    # intake
+    alert: dict[str, Any] | None = None  # graph.alert_model.ParsedAlert, dumped
+    as_of: int | None = None
+    mentions: list[Mention] = Field(default_factory=list)
+    entities: list[EntityRef] = Field(default_factory=list)
+    absent: list[str] = Field(default_factory=list)
+    injection: list[str] = Field(default_factory=list)
+
+    # agents
+    context: ContextFindings | None = None
+    paths: PathFindings | None = None
+    impact: ImpactFindings | None = None
+    decision: Decision | None = None
+    verified_claims: list[Claim] = Field(default_factory=list)
+    dropped_claims: list[Claim] = Field(default_factory=list)
+    status: str = "running"
+    review_reasons: Annotated[list[str], operator.add] = Field(default_factory=list)
+    approvals: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    result: dict[str, Any] | None = None
+
+    # accumulated by every agent
+    usage: Annotated[Usage, add_usage] = Field(default_factory=Usage)
+    audit: Annotated[list[ToolCallRecord], operator.add] = Field(default_factory=list)
+    notes: Annotated[list[str], operator.add] = Field(default_factory=list)
+    stages_done: Annotated[list[str], operator.add] = Field(default_factory=list)

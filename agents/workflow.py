@@ -1,0 +1,177 @@
+"""The investigation as a LangGraph StateGraph.
+
+intake -> context_gatherer -> (Send) path_hunter || impact_assessor -> lead_analyst
+       -> grounding_verifier -> approval (interrupt, only when response is requested)
+       -> report
+
+Agents reach the twin only through the toolkit (typed, read-only tools), reason
+through an Analyst (offline rules or an LLM: same interface), and every stage is
+checkpointed so an interrupted investigation resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send, interrupt
+
+from agents.grounding import verify_claims
+from agents.models import ContextFindings, Decision, ImpactFindings, PathFindings, Usage
+from agents.report import build_result
+from agents.state import InvestigationState
+from agents.toolkit import Toolkit
+
+
+class BudgetExceeded(RuntimeError):
+    """An investigation used up its call, token or time budget."""
+
+
+class Analyst(Protocol):
+    """Reasoning behind each agent. Implementations: agents.offline.OfflineAnalyst,
+    agents.llm_analyst.LLMAnalyst."""
+
+    label: str
+
+    def intake(self, st: InvestigationState, kit: Toolkit) -> dict[str, Any]: ...
+    def gather_context(self, st: InvestigationState, kit: Toolkit) -> tuple[ContextFindings, Usage]: ...
+    def hunt_paths(self, st: InvestigationState, kit: Toolkit) -> tuple[PathFindings, Usage]: ...
+    def assess_impact(self, st: InvestigationState, kit: Toolkit) -> tuple[ImpactFindings, Usage]: ...
+    def decide(self, st: InvestigationState, kit: Toolkit) -> tuple[Decision, Usage]: ...
+
+
+@dataclass
+class Runtime:
+    """What nodes need but state cannot carry (it is checkpointed): the twin's driver,
+    the toolkit factory and the analyst."""
+
+    make_toolkit: Callable[[InvestigationState, str], Toolkit]
+    analyst: Analyst
+    responder: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    fallback: Analyst | None = None  # decides when the analyst cannot (budget, broken output)
+    fault: Callable[[str], None] | None = None  # tests inject crashes between stages
+
+
+def _progress(stage: str, message: str) -> None:
+    try:
+        writer = get_stream_writer()
+    except Exception:  # outside a streaming run
+        return
+    writer({"stage": stage, "message": message})
+
+
+def check_budget(st: InvestigationState, usage: Usage | None = None) -> None:
+    used = st.usage.add(usage or Usage())
+    b = st.budget
+    if used.llm_calls > b.max_llm_calls:
+        raise BudgetExceeded(f"LLM call budget exhausted ({used.llm_calls} > {b.max_llm_calls})")
+    if used.prompt_tokens + used.completion_tokens > b.max_tokens:
+        raise BudgetExceeded(f"token budget exhausted ({used.prompt_tokens + used.completion_tokens} > {b.max_tokens})")
+    if used.cypher_queries > b.max_cypher:
+        raise BudgetExceeded(f"Cypher budget exhausted ({used.cypher_queries} > {b.max_cypher})")
+    if st.started_at and time.time() - st.started_at > b.max_seconds:
+        raise BudgetExceeded(f"time budget exhausted ({b.max_seconds:.0f}s)")
+
+
+def build_graph(rt: Runtime) -> StateGraph:
+    def stage(name: str, fn: Callable[[InvestigationState, Toolkit], dict[str, Any]]):
+        def node(st: InvestigationState) -> dict[str, Any]:
+            if rt.fault:
+                rt.fault(name)
+            _progress(name, "started")
+            kit = rt.make_toolkit(st, name)
+            try:
+                check_budget(st)
+                update = fn(st, kit)
+            except BudgetExceeded as exc:
+                update = {"notes": [f"{name}: {exc}"], "review_reasons": [str(exc)]}
+                if name == "lead_analyst" and rt.fallback is not None:
+                    # No verdict without a decision: the rules decide, and say so.
+                    decision, _ = rt.fallback.decide(st, kit)
+                    decision.decided_by = f"{decision.decided_by} (fallback: {exc})"
+                    update["decision"] = decision
+            update.setdefault("usage", Usage())
+            update["usage"] = update["usage"].add(Usage(cypher_queries=kit.query_count))
+            update["audit"] = kit.audit_records()
+            update["stages_done"] = [name]
+            _progress(name, kit.last_summary or "done")
+            return update
+
+        node.__name__ = name
+        return node
+
+    def intake(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
+        return rt.analyst.intake(st, kit)
+
+    def context_gatherer(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
+        found, usage = rt.analyst.gather_context(st, kit)
+        return {"context": found, "usage": usage}
+
+    def path_hunter(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
+        found, usage = rt.analyst.hunt_paths(st, kit)
+        return {"paths": found, "usage": usage}
+
+    def impact_assessor(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
+        found, usage = rt.analyst.assess_impact(st, kit)
+        return {"impact": found, "usage": usage}
+
+    def lead_analyst(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
+        decision, usage = rt.analyst.decide(st, kit)
+        return {"decision": decision, "usage": usage}
+
+    def grounding_verifier(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
+        return verify_claims(st, kit)
+
+    def approval(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
+        """Pause for a human before any response action; resume with their decisions."""
+        pending = [
+            {"action_id": f"{st.investigation_id}:{i}", "action": a.action, "target": a.target,
+             "args": a.args, "paths_removed": a.paths_removed, "reason": a.why}
+            for i, a in enumerate(st.decision.recommended_actions if st.decision else [])
+        ]
+        if not pending:
+            return {}
+        # One interrupt per action: each approve/deny resumes the node, earlier answers
+        # are replayed by LangGraph in order, and the next action pauses it again.
+        decisions: dict[str, dict[str, Any]] = {}
+        for item in pending:
+            answer = interrupt({"investigation_id": st.investigation_id, **item})
+            answer = answer if isinstance(answer, dict) else {"approved": False, "note": "malformed decision"}
+            record = {**item, "approved": bool(answer.get("approved")), "by": str(answer.get("by", ""))}
+            if record["approved"] and rt.responder:
+                record["response"] = rt.responder(record)
+            decisions[item["action_id"]] = record
+        return {"approvals": decisions}
+
+    def report(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
+        return {"result": build_result(st)}
+
+    g = StateGraph(InvestigationState)
+    for name, fn in (
+        ("intake", intake), ("context_gatherer", context_gatherer), ("path_hunter", path_hunter),
+        ("impact_assessor", impact_assessor), ("lead_analyst", lead_analyst),
+        ("grounding_verifier", grounding_verifier), ("approval", approval), ("report", report),
+    ):
+        g.add_node(name, stage(name, fn))
+    g.add_edge(START, "intake")
+    g.add_edge("intake", "context_gatherer")
+    g.add_conditional_edges(
+        "context_gatherer",
+        lambda st: [Send("path_hunter", st), Send("impact_assessor", st)],
+        ["path_hunter", "impact_assessor"],
+    )
+    g.add_edge("path_hunter", "lead_analyst")
+    g.add_edge("impact_assessor", "lead_analyst")
+    g.add_edge("lead_analyst", "grounding_verifier")
+    g.add_conditional_edges(
+        "grounding_verifier",
+        lambda st: "approval" if st.respond and st.decision and st.decision.recommended_actions else "report",
+        ["approval", "report"],
+    )
+    g.add_edge("approval", "report")
+    g.add_edge("report", END)
+    return g

@@ -1,0 +1,175 @@
+"""find_events: the live layer around an alert, filtered the way an analyst pivots.
+
+The context tool gives counts and the latest few; deciding whether an alert's claim
+happened needs the events themselves: which account replicated on which DC, which
+ticket was RC4, which logon came from which host, and when.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from graph.tools.base import (
+    AsOf,
+    Toolbox,
+    ToolInput,
+    ToolOutput,
+    as_of_field,
+    iso,
+    parse_time,
+    tool,
+)
+
+EventKind = Literal["LogonEvent", "LogonFailureEvent", "ReplicationEvent", "DirectoryAccessEvent",
+                    "ProcessEvent", "TicketEvent", "NetworkEvent", "Event"]
+
+
+class FindEventsInput(ToolInput):
+    hosts: list[str] = Field(default_factory=list, max_length=20,
+                             description="Host keys the events happened on (OnHost) or came from (FromHost).")
+    users: list[str] = Field(default_factory=list, max_length=20,
+                             description="User or computer keys that acted (ByUser) or were targeted (TargetsUser).")
+    event_ids: list[int] = Field(default_factory=list, max_length=30, description="Windows EventIDs, e.g. 4624, 4662, 4769.")
+    kinds: list[EventKind] = Field(default_factory=list, description="Event subtypes to keep.")
+    window_s: int = Field(default=3600, ge=1, le=30 * 86400,
+                          description="Seconds before and after as_of to search.")
+    as_of: AsOf = as_of_field()
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class EventSummary(ToolOutput):
+    key: str
+    kinds: list[str]
+    event_id: int | None = None
+    time: str | None = None
+    timestamp: int | None = None
+    host: str | None = None
+    by: list[str] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)
+    from_host: str | None = None
+    ip: str | None = None
+    logon_type: int | None = None
+    image: str | None = None
+    parent_image: str | None = None
+    command_line: str | None = None
+    ticket_encryption: str | None = None
+    pre_auth_type: int | None = None
+    service_name: str | None = None
+    object_name: str | None = None
+    properties: str | None = None
+    subject_user: str | None = None
+    target_user: str | None = None
+
+
+class FindEventsOutput(ToolOutput):
+    since: str | None
+    until: str | None
+    total: int
+    events: list[EventSummary]
+
+
+_Q = """
+MATCH (e:Event)
+WHERE ($lo IS NULL OR e.timestamp >= $lo) AND ($hi IS NULL OR e.timestamp <= $hi)
+  AND (size($eids) = 0 OR e.event_id IN $eids)
+  AND (size($kinds) = 0 OR any(l IN labels(e) WHERE l IN $kinds))
+OPTIONAL MATCH (e)-[:OnHost]->(h:Computer)
+OPTIONAL MATCH (e)-[:FromHost]->(src:Computer)
+WITH e, h, src
+WHERE (size($hosts) = 0 OR h.key IN $hosts OR src.key IN $hosts)
+OPTIONAL MATCH (e)-[:ByUser]->(b)
+OPTIONAL MATCH (e)-[:TargetsUser]->(t)
+WITH e, h, src, collect(DISTINCT b.key) AS by, collect(DISTINCT t.key) AS targets
+WHERE size($users) = 0 OR any(u IN by WHERE u IN $users) OR any(u IN targets WHERE u IN $users)
+RETURN e.key AS key, [l IN labels(e) WHERE l <> 'Twin'] AS kinds, e.event_id AS event_id,
+       e.timestamp AS timestamp, h.key AS host, by, targets, src.key AS from_host,
+       coalesce(e.ip, e.src_ip) AS ip, e.logon_type AS logon_type, e.image AS image,
+       e.parent_image AS parent_image, e.command_line AS command_line,
+       e.ticket_encryption AS ticket_encryption, e.pre_auth_type AS pre_auth_type,
+       e.service_name AS service_name, e.object_name AS object_name, e.properties AS properties,
+       e.subject_user AS subject_user, e.target_user AS target_user
+ORDER BY timestamp, key
+LIMIT $limit
+"""
+
+
+@tool
+def find_events(tb: Toolbox, args: FindEventsInput) -> FindEventsOutput:
+    """Events (Windows, Sysmon) around a time, filtered by host, user, EventID or kind: who did what where and when.
+
+    Use it to check whether what an alert claims actually happened: a 4662 replication
+    by the account on a domain controller, RC4 service tickets, logons from a host.
+    """
+    t = parse_time(args.as_of) if args.as_of is not None else tb.as_of
+    lo = hi = None
+    if t is not None:
+        lo, hi = t - args.window_s, t + args.window_s
+    params = {"lo": lo, "hi": hi, "eids": args.event_ids, "kinds": list(args.kinds),
+              "hosts": args.hosts, "users": args.users, "limit": args.limit}
+    rows = tb.rows("find_events", _Q, params)
+    events = [EventSummary(**{k: v for k, v in r.items() if v is not None}) for r in rows]
+    for e in events:
+        e.time = iso(e.timestamp)
+    return FindEventsOutput(since=iso(lo), until=iso(hi), total=len(events), events=events)
+
+
+class FindConnectionsInput(ToolInput):
+    src: str | None = Field(default=None, description="Host key (or INTERNET) the connections came from.")
+    dst: str | None = Field(default=None, description="Host key (or INTERNET) they went to.")
+    port: str | None = Field(default=None, description="Port as N/proto, e.g. 445/tcp.")
+    window_s: int = Field(default=86400, ge=1, le=30 * 86400,
+                          description="Only connections whose seen window overlaps as_of +/- this many seconds.")
+    as_of: AsOf = as_of_field()
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class ConnectionSummary(ToolOutput):
+    src: str
+    dst: str
+    ports: list[str] = Field(default_factory=list)
+    count: int | None = None
+    bytes: int | None = None
+    firstseen: str | None = None
+    lastseen: str | None = None
+
+
+class FindConnectionsOutput(ToolOutput):
+    total: int
+    connections: list[ConnectionSummary]
+
+
+_QC = """
+MATCH (a:Twin)-[c:ConnectedTo]->(b:Twin)
+WHERE ($src IS NULL OR a.key = $src) AND ($dst IS NULL OR b.key = $dst)
+  AND ($port IS NULL OR $port IN coalesce(c.ports, []))
+  AND ($lo IS NULL OR c.lastseen >= $lo) AND ($hi IS NULL OR c.firstseen <= $hi)
+RETURN a.key AS src, b.key AS dst, c.ports AS ports, c.count AS count, c.bytes AS bytes,
+       c.firstseen AS firstseen, c.lastseen AS lastseen
+ORDER BY coalesce(c.bytes, 0) DESC, src, dst
+LIMIT $limit
+"""
+
+
+@tool
+def find_connections(tb: Toolbox, args: FindConnectionsInput) -> FindConnectionsOutput:
+    """Observed network connections (Zeek, aggregated per host pair) around a time, by source, destination and port.
+
+    Every real connection has its Zeek record, so no connection here means none was seen.
+    """
+    if args.src is None and args.dst is None:
+        from graph.tools.base import ToolError
+
+        raise ToolError("invalid_arguments", "give src, dst or both")
+    t = parse_time(args.as_of) if args.as_of is not None else tb.as_of
+    lo = hi = None
+    if t is not None:
+        lo, hi = t - args.window_s, t + args.window_s
+    port = args.port.lower() if args.port else None
+    rows = tb.rows("find_connections", _QC, {"src": args.src, "dst": args.dst, "port": port,
+                                              "lo": lo, "hi": hi, "limit": args.limit})
+    conns = [ConnectionSummary(src=r["src"], dst=r["dst"], ports=list(r["ports"] or []), count=r["count"],
+                               bytes=r["bytes"], firstseen=iso(r["firstseen"]), lastseen=iso(r["lastseen"]))
+             for r in rows]
+    return FindConnectionsOutput(total=len(conns), connections=conns)
