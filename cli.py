@@ -25,6 +25,8 @@ db_app = typer.Typer(no_args_is_help=True, help="The local Neo4j the tool runs (
 twin_app = typer.Typer(no_args_is_help=True, help="The twin's contents.")
 app.add_typer(db_app, name="db")
 app.add_typer(twin_app, name="twin")
+bot_app = typer.Typer(no_args_is_help=True, help="The chat-ops bot, in the foreground (contract section 8).")
+app.add_typer(bot_app, name="bot")
 
 err = Console(stderr=True, soft_wrap=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -161,6 +163,28 @@ def investigate_cmd(
 
     raise typer.Exit(run_investigate(alert_file, llm=llm, report=report, respond=respond, resume=resume,
                                      json_out=json_out, twin_driver=twin_driver, emit=emit, fail=fail))
+
+
+@bot_app.command("slack")
+def bot_slack(port: Annotated[int | None, typer.Option("--port", help="HTTP Events API port (else Socket Mode).")] = None) -> None:
+    """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP events with SLACK_SIGNING_SECRET."""
+    from bot.cli import BotConfigError, run_slack
+
+    try:
+        run_slack(port)
+    except BotConfigError as exc:
+        fail(str(exc), 2)
+
+
+@bot_app.command("matrix")
+def bot_matrix() -> None:
+    """Run the Matrix bot (MATRIX_HOMESERVER, MATRIX_USER, MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN)."""
+    from bot.cli import BotConfigError, run_matrix
+
+    try:
+        run_matrix()
+    except BotConfigError as exc:
+        fail(str(exc), 2)
 
 
 if __name__ == "__main__":

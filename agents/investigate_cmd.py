@@ -20,7 +20,7 @@ from graph.alert_model import AlertFormatError, parse_alert
 def state_dir() -> Path:
     from graph.settings import Neo4jSettings
 
-    return Path(os.environ.get("TWINSIGHT_STATE_DIR") or Neo4jSettings.from_env().home)
+    return Path(os.environ.get("TWINSIGHT_STATE_DIR") or Neo4jSettings.from_env().home / "investigations")
 
 
 def load_alert(path: Path) -> dict[str, Any]:

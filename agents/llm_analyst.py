@@ -11,6 +11,7 @@ to the rules and says so (`decided_by`), never passing a scripted reply off as i
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -30,12 +31,23 @@ from agents.prompts import fence, load, system_prompt
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
 
-ROLE_TOOLS = {
-    "context_gatherer": ["resolve_entities", "entity_context", "find_events", "find_connections"],
-    "path_hunter": ["attack_paths", "observed_path", "blast_radius"],
-    "impact_assessor": ["blast_radius", "choke_points"],
-}
-MAX_TOOL_ROUNDS = 4
+# One tool list for every agent, so the prompt prefix (system + tools) stays the same
+# from call to call and servers with prefix caching (llama.cpp, vLLM) reuse it.
+LLM_TOOLS = ["resolve_entities", "entity_context", "find_events", "find_connections",
+             "attack_paths", "observed_path", "blast_radius"]
+ALL_ROLES = ("context_gatherer", "path_hunter", "impact_assessor", "lead_analyst")
+
+
+def llm_roles() -> set[str]:
+    """Which agents reason with the LLM (TWINSIGHT_LLM_ROLES); the others keep the
+    deterministic findings. The lead analyst always does: it gives the verdict."""
+    raw = os.environ.get("TWINSIGHT_LLM_ROLES")
+    roles = {r.strip() for r in raw.split(",") if r.strip()} if raw else set(ALL_ROLES)
+    return (roles & set(ALL_ROLES)) | {"lead_analyst"}
+
+
+def tool_rounds() -> int:
+    return max(0, int(os.environ.get("TWINSIGHT_LLM_TOOL_ROUNDS", "3")))
 
 
 class EvidenceOut(BaseModel):
@@ -91,10 +103,10 @@ class LLMAnalyst:
              out_model: type[BaseModel]) -> tuple[BaseModel, Usage]:
         usage = Usage()
         budget = st.budget
-        tools = kit.tool_schemas(ROLE_TOOLS[role]) if role in ROLE_TOOLS else None
+        tools = kit.tool_schemas(LLM_TOOLS) if role != "lead_analyst" else None
         messages: list[dict[str, Any]] = [
-            {"role": "system", "content": system_prompt(role)},
-            {"role": "user", "content": briefing},
+            {"role": "system", "content": system_prompt()},
+            {"role": "user", "content": load(role) + "\n\n" + briefing},
         ]
 
         def spent() -> bool:
@@ -102,10 +114,10 @@ class LLMAnalyst:
             return (u.llm_calls + 1 > budget.max_llm_calls
                     or u.prompt_tokens + u.completion_tokens > budget.max_tokens)
 
-        for _ in range(MAX_TOOL_ROUNDS if tools else 0):
+        for _ in range(tool_rounds() if tools else 0):
             if spent():
                 break
-            reply = self.llm.complete(messages, tools=tools, tool_choice="auto")
+            reply = self.llm.complete(messages, tools=tools, tool_choice="auto", max_tokens=256)
             usage = usage.add(reply.usage)
             if not reply.tool_calls:
                 break
@@ -119,7 +131,7 @@ class LLMAnalyst:
         messages.append({"role": "user", "content": "Now give your final answer as the JSON object described."})
         last_error = ""
         for attempt in range(2):
-            reply = self.llm.complete(messages, response_model=out_model)
+            reply = self.llm.complete(messages, response_model=out_model, max_tokens=600)
             usage = usage.add(reply.usage)
             try:
                 return out_model.model_validate(parse_json_object(reply.content)), usage
@@ -127,7 +139,7 @@ class LLMAnalyst:
                 last_error = " ".join(str(exc).split())[:300]
                 if attempt == 0 and not spent():
                     messages.append({"role": "assistant", "content": reply.content or ""})
-                    messages.append({"role": "user", "content": load("repair").format(error=last_error)})
+                    messages.append({"role": "user", "content": load("repair").replace("{error}", last_error)})
         raise LLMOutputError(f"{role}: unusable answer ({last_error})")
 
     def _briefing(self, st: InvestigationState, extra: dict[str, Any]) -> str:
@@ -148,6 +160,8 @@ class LLMAnalyst:
 
     def gather_context(self, st: InvestigationState, kit: Toolkit) -> tuple[ContextFindings, Usage]:
         found, _ = self.base.gather_context(st, kit)
+        if "context_gatherer" not in llm_roles():
+            return found, Usage()
         try:
             out, usage = self._run("context_gatherer", st, kit, self._briefing(st, {
                 "deterministic context summary": found.summary,
@@ -159,6 +173,8 @@ class LLMAnalyst:
 
     def hunt_paths(self, st: InvestigationState, kit: Toolkit) -> tuple[PathFindings, Usage]:
         found, _ = self.base.hunt_paths(st, kit)
+        if "path_hunter" not in llm_roles():
+            return found, Usage()
         try:
             out, usage = self._run("path_hunter", st, kit, self._briefing(st, {
                 "paths found": [p.contract() for p in found.paths[:5]],
@@ -170,6 +186,8 @@ class LLMAnalyst:
 
     def assess_impact(self, st: InvestigationState, kit: Toolkit) -> tuple[ImpactFindings, Usage]:
         found, _ = self.base.assess_impact(st, kit)
+        if "impact_assessor" not in llm_roles():
+            return found, Usage()
         try:
             out, usage = self._run("impact_assessor", st, kit, self._briefing(st, {
                 "blast radius": found.blast, "what-if ranking": [a.contract() for a in found.actions[:5]]}),

@@ -14,13 +14,6 @@ from pathlib import Path
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
-ROLE_TITLES = {
-    "context_gatherer": "the context gatherer",
-    "path_hunter": "the path hunter",
-    "impact_assessor": "the impact assessor",
-    "lead_analyst": "the lead analyst",
-}
-
 _FENCE = re.compile(r"</?\s*data\b[^>]*>", re.IGNORECASE)
 
 # Phrases that try to talk to the model: flagged in results; never acted on.
@@ -38,8 +31,10 @@ def load(name: str) -> str:
     return (PROMPTS_DIR / f"{name}.md").read_text(encoding="utf-8")
 
 
-def system_prompt(role: str) -> str:
-    return load("system").format(role_title=ROLE_TITLES.get(role, role)) + "\n\n" + load(role)
+def system_prompt() -> str:
+    """The same for every agent (the role's task comes in the first user message), so
+    the prompt prefix is shared across calls."""
+    return load("system")
 
 
 def fence(source: str, payload: object, limit: int = 12_000) -> str:

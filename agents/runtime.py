@@ -19,8 +19,8 @@ from typing import Any
 import neo4j
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
-from pydantic import BaseModel
 from langgraph.types import Command
+from pydantic import BaseModel
 
 from agents.llm import LLMClient, LLMSettings
 from agents.models import Budget

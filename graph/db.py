@@ -25,6 +25,7 @@ def open_driver(settings: Neo4jSettings, verify: bool = True) -> neo4j.Driver:
             auth=(settings.user, settings.password),
             connection_timeout=10,
             max_transaction_retry_time=15,
+            notifications_min_severity="OFF",
         )
     except (ValueError, ConfigurationError) as exc:
         raise TwinConnectionError(f"{where} is not a usable Neo4j URI: {exc}") from None

@@ -1,0 +1,5 @@
+"""Chat-ops bot: investigate alerts, explore attack paths and approve responses from Slack or Matrix.
+
+bot/core.py holds everything transport-agnostic; bot/slack.py and bot/matrix.py adapt it
+to each chat; bot/cli.py runs one in the foreground (`twinsight bot slack|matrix`).
+"""
