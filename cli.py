@@ -27,6 +27,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(twin_app, name="twin")
 bot_app = typer.Typer(no_args_is_help=True, help="The chat-ops bot, in the foreground (contract section 8).")
 app.add_typer(bot_app, name="bot")
+eval_app = typer.Typer(no_args_is_help=True, help="Labeled scenarios and metrics (contract section 6).")
+app.add_typer(eval_app, name="eval")
 
 err = Console(stderr=True, soft_wrap=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -163,6 +165,49 @@ def investigate_cmd(
 
     raise typer.Exit(run_investigate(alert_file, llm=llm, report=report, respond=respond, resume=resume,
                                      json_out=json_out, twin_driver=twin_driver, emit=emit, fail=fail))
+
+
+@app.command("query")
+def query_cmd(
+    cypher: Annotated[str, typer.Argument(help="One read-only Cypher statement.")],
+    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE (JSON if it parses).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run read-only Cypher through the guard the agents' tools use; writes are refused (exit 2)."""
+    from graph.tools.query_cmd import run_query_command
+
+    raise typer.Exit(run_query_command(cypher, param or [], json_out))
+
+
+@eval_app.command("run")
+def eval_run(
+    scenarios: Annotated[Path, typer.Option("--scenarios", help="Folder of scenario folders.")],
+    out: Annotated[Path, typer.Option("--out", help="Where metrics.json and the report go.")],
+    llm: Annotated[str, typer.Option("--llm", help="offline | openai | replay")] = "offline",
+    cassettes: Annotated[Path | None, typer.Option("--cassettes", help="Cassette folder (replay, or openai --record).")] = None,
+    record: Annotated[bool, typer.Option("--record", help="With --llm openai: write cassettes while running.")] = False,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only these scenario ids.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run labeled scenarios; write OUT/metrics.json and a Markdown + HTML report."""
+    from evals.runner import run_eval
+    from evals.scenario import ScenarioError
+
+    if llm not in ("offline", "openai", "replay"):
+        fail(f"--llm {llm}: expected offline, openai or replay", 2)
+    settings, driver = twin_driver()
+    with driver:
+        try:
+            m = run_eval(driver, settings.database, scenarios, out, llm=llm, cassettes=cassettes, record=record,
+                         only=only, progress=None if json_out else (lambda msg: err.print(msg, markup=False, highlight=False)))
+        except (ScenarioError, ValueError) as exc:
+            fail(str(exc), 2)
+    if json_out:
+        emit({k: v for k, v in m.items()})
+    else:
+        err.print(f"{m['scenarios']} scenarios: accuracy {m['triage_accuracy']}, macro F1 {m['macro_f1']}, "
+                  f"hallucination {m['hallucination_rate']}, p50 {m['seconds_p50']}s; report in {out}/report.md",
+                  markup=False, highlight=False)
 
 
 @bot_app.command("slack")

@@ -188,7 +188,8 @@ class LLMClient:
         pt = resp.usage.prompt_tokens if resp.usage else 0
         ct = resp.usage.completion_tokens if resp.usage else 0
         usage = Usage(llm_calls=1, prompt_tokens=pt, completion_tokens=ct, cost_usd=self.cost(pt, ct))
-        raw = {"role": "assistant", "content": msg.content}
+        # Some servers (llama.cpp) reject a null content beside tool calls: send "".
+        raw = {"role": "assistant", "content": msg.content or ""}
         if calls:
             raw["tool_calls"] = [
                 {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}

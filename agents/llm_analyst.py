@@ -33,8 +33,13 @@ from agents.toolkit import Toolkit
 
 # One tool list for every agent, so the prompt prefix (system + tools) stays the same
 # from call to call and servers with prefix caching (llama.cpp, vLLM) reuse it.
-LLM_TOOLS = ["resolve_entities", "entity_context", "find_events", "find_connections",
-             "attack_paths", "observed_path", "blast_radius"]
+# Kept short: every schema is prompt tokens on every call (TWINSIGHT_LLM_TOOLS widens it).
+DEFAULT_LLM_TOOLS = ["entity_context", "find_events", "attack_paths"]
+
+
+def llm_tools() -> list[str]:
+    raw = os.environ.get("TWINSIGHT_LLM_TOOLS")
+    return [t.strip() for t in raw.split(",") if t.strip()] if raw else list(DEFAULT_LLM_TOOLS)
 ALL_ROLES = ("context_gatherer", "path_hunter", "impact_assessor", "lead_analyst")
 
 
@@ -103,7 +108,7 @@ class LLMAnalyst:
              out_model: type[BaseModel]) -> tuple[BaseModel, Usage]:
         usage = Usage()
         budget = st.budget
-        tools = kit.tool_schemas(LLM_TOOLS) if role != "lead_analyst" else None
+        tools = kit.tool_schemas(llm_tools()) if role != "lead_analyst" else None
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system_prompt()},
             {"role": "user", "content": load(role) + "\n\n" + briefing},
@@ -165,7 +170,7 @@ class LLMAnalyst:
         try:
             out, usage = self._run("context_gatherer", st, kit, self._briefing(st, {
                 "deterministic context summary": found.summary,
-                "events": found.events[:30]}), AgentReport)
+                "events": [_compact_event(e) for e in found.events[:12]]}), AgentReport)
         except LLMOutputError as exc:
             return found.model_copy(update={"summary": f"{found.summary} (LLM: {exc})"}), Usage()
         return found.model_copy(update={"summary": out.summary or found.summary,
@@ -200,7 +205,7 @@ class LLMAnalyst:
     def decide(self, st: InvestigationState, kit: Toolkit) -> tuple[Decision, Usage]:
         findings = {
             "context": {"summary": st.context.summary if st.context else "",
-                        "events": (st.context.events if st.context else [])[:25]},
+                        "events": [_compact_event(e) for e in (st.context.events if st.context else [])[:12]]},
             "paths": {"summary": st.paths.summary if st.paths else "",
                       "paths": [p.contract() for p in (st.paths.paths if st.paths else [])[:5]],
                       "observed": [p.contract() for p in (st.paths.observed if st.paths else [])[:3]]},
@@ -215,6 +220,14 @@ class LLMAnalyst:
                 raise LLMOutputError(f"verdict {out.verdict!r} is not one of the three")
         except LLMOutputError as exc:
             return baseline.model_copy(update={"decided_by": f"{baseline.decided_by} (fallback: {exc})"}), Usage()
+        if st.injection and verdict != "true_positive" and baseline.verdict == "true_positive":
+            # Planted instructions pushed toward "harmless" and the twin's evidence says
+            # otherwise: the model's verdict is not taken (defence in depth; see RULES.md).
+            return baseline.model_copy(update={
+                "decided_by": f"{baseline.decided_by} (LLM said {verdict} on an alert carrying planted "
+                              "instructions; overridden)",
+                "reasons": [*baseline.reasons, f"the LLM's verdict ({verdict}) was set aside: prompt injection suspected"],
+            }), usage
         severity = out.severity if out.severity in ("informational", "low", "medium", "high", "critical") else baseline.severity
         techniques = [t for t in out.techniques if isinstance(t, str) and _technique_ok(t)] or baseline.techniques
         decision = Decision(
@@ -225,6 +238,12 @@ class LLMAnalyst:
             decided_by=self.label, rule=f"rules would say {baseline.verdict} ({baseline.rule})",
         )
         return decision, usage
+
+
+def _compact_event(e: dict) -> dict:
+    keep = ("key", "event_id", "time", "host", "by", "targets", "from_host", "logon_type", "ticket_encryption",
+            "src", "dst", "ports", "bytes", "kinds")
+    return {k: e[k] for k in keep if e.get(k) not in (None, [], "")}
 
 
 def _technique_ok(t: str) -> bool:

@@ -120,9 +120,15 @@ def ingest(
     cleanup: bool = False,
     now: int | None = None,
     progress: Callable[[str], None] | None = None,
+    tag: str | None = None,
 ) -> IngestReport:
-    """Transform every file first (rejecting the unreadable), then load in connector
-    order so that identities exist before the events and alerts that name them."""
+    """Sniff every file first (rejecting the unrecognised), then transform and load them
+    in connector order, so that identities exist before the events and alerts that name
+    them (later connectors resolve against what earlier ones loaded).
+
+    `tag` marks this run's provenance (`source` becomes `name#tag`) so that `forget(tag)`
+    can take exactly its data out again: the evaluator layers each scenario's events on
+    a shared base twin that way."""
     t0 = time.perf_counter()
     table = connectors()
     report = IngestReport()
@@ -151,7 +157,7 @@ def ingest(
         report.records += batch.records
         report.rejected.extend(batch.rejected)
         report.formats[conn.name] = report.formats.get(conn.name, 0) + 1
-        writer = TwinWriter(driver, source=conn.name, database=database, now=ctx.now)
+        writer = TwinWriter(driver, source=f"{conn.name}#{tag}" if tag else conn.name, database=database, now=ctx.now)
         load_batch(writer, batch)
         if cleanup:
             cleanup_batch(writer, batch)
@@ -166,3 +172,20 @@ def ingest(
     report.seconds = time.perf_counter() - t0
     return report
 
+
+def forget(driver: neo4j.Driver, tag: str, database: str | None = None) -> dict[str, int]:
+    """Undo a tagged ingest: what only it wrote goes; shared nodes and edges lose its tag."""
+    suffix = f"#{tag}"
+    rels = driver.execute_query(
+        "MATCH ()-[r]->() WHERE any(s IN r.sources WHERE s ENDS WITH $sfx) "
+        "WITH r, [s IN r.sources WHERE NOT s ENDS WITH $sfx] AS rest "
+        "CALL (r, rest) { WITH r, rest WHERE size(rest) = 0 DELETE r RETURN 1 AS gone "
+        "  UNION WITH r, rest WHERE size(rest) > 0 SET r.sources = rest, r.source = rest[-1] RETURN 0 AS gone } "
+        "RETURN sum(gone) AS c", sfx=suffix, database_=database).records[0]["c"]
+    nodes = driver.execute_query(
+        "MATCH (n:Twin) WHERE any(s IN n.sources WHERE s ENDS WITH $sfx) "
+        "WITH n, [s IN n.sources WHERE NOT s ENDS WITH $sfx] AS rest "
+        "CALL (n, rest) { WITH n, rest WHERE size(rest) = 0 DETACH DELETE n RETURN 1 AS gone "
+        "  UNION WITH n, rest WHERE size(rest) > 0 SET n.sources = rest, n.source = rest[-1] RETURN 0 AS gone } "
+        "RETURN sum(gone) AS c", sfx=suffix, database_=database).records[0]["c"]
+    return {"nodes_deleted": nodes, "relationships_deleted": rels}

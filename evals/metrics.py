@@ -1,0 +1,153 @@
+"""The evaluation's metrics, exactly as contract section 6 defines them.
+
+Grounding is re-checked here against Neo4j (graph.evidence), while the scenario's twin
+is loaded; an agent's own `grounded` flags are never read.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+import neo4j
+
+from graph.evidence import check_items, existing_keys
+
+VERDICTS = ("true_positive", "benign_positive", "false_positive")
+
+
+def named_keys(result: dict) -> set[str]:
+    """Every key a result names outside `absent` items."""
+    keys = {e.get("key") for e in result.get("entities", [])}
+    keys |= {k for p in result.get("attack_paths", []) for k in p.get("nodes", [])}
+    keys |= set(result.get("impacted_assets", []))
+    keys |= {a.get("target") for a in result.get("recommended_actions", [])}
+    for c in result.get("claims", []):
+        for e in c.get("evidence", []):
+            if "node" in e:
+                keys.add(e["node"])
+            elif "edge" in e and isinstance(e["edge"], list) and len(e["edge"]) == 3:
+                keys.update((e["edge"][0], e["edge"][2]))
+    return {k for k in keys if isinstance(k, str)}
+
+
+def involved_keys(result: dict) -> set[str]:
+    """Keys a result names as involved: entities, attack paths, impacted assets."""
+    keys = {e.get("key") for e in result.get("entities", [])}
+    keys |= {k for p in result.get("attack_paths", []) for k in p.get("nodes", [])}
+    keys |= set(result.get("impacted_assets", []))
+    return {k for k in keys if isinstance(k, str)}
+
+
+def verify_result(driver: neo4j.Driver, database: str | None, result: dict) -> dict[str, Any]:
+    """Grounding facts of one result, checked against the twin as loaded now."""
+    claims = result.get("claims", [])
+    items = [e for c in claims for e in c.get("evidence", [])]
+    holds = check_items(driver, items, database) if items else []
+    ungrounded, i = 0, 0
+    for c in claims:
+        n = len(c.get("evidence", []))
+        if n == 0 or not all(holds[i:i + n]):
+            ungrounded += 1
+        i += n
+    dropped = result.get("dropped_claims", []) or []
+    d_items = [e for c in dropped for e in c.get("evidence", [])]
+    d_holds = check_items(driver, d_items, database) if d_items else []
+    d_bad, j = 0, 0
+    for c in dropped:
+        n = len(c.get("evidence", []))
+        if n == 0 or not all(d_holds[j:j + n]):
+            d_bad += 1
+        j += n
+    keys = named_keys(result)
+    present = existing_keys(driver, keys, database)
+    return {"claims": len(claims), "ungrounded_claims": ungrounded,
+            "keys_named": len(keys), "keys_missing": sorted(keys - present),
+            "raw_claims": len(claims) + len(dropped), "raw_ungrounded": ungrounded + d_bad}
+
+
+def _is_subsequence(want: list[str], have: list[str]) -> bool:
+    it = iter(have)
+    return all(any(x == y for y in it) for x in want)
+
+
+def score_scenario(scn, result: dict | None, check: dict | None, seconds: float, error: str | None) -> dict[str, Any]:
+    exp = scn.expect
+    res = result or {}
+    verdict = res.get("verdict")
+    ents = {e.get("key") for e in res.get("entities", [])}
+    row: dict[str, Any] = {
+        "id": scn.id, "title": scn.title, "expected": exp.verdict, "verdict": verdict,
+        "correct": verdict == exp.verdict, "status": res.get("status", "failed" if error else None),
+        "decided_by": res.get("decided_by"), "rule": res.get("rule"),
+        "entities_expected": len(exp.entities), "entities_found": len(set(exp.entities) & ents),
+        "paths_found": len(res.get("attack_paths", [])),
+        "path_hit": None, "impact_jaccard": None,
+        "decoys_cited": sorted(set(exp.must_not_cite) & involved_keys(res)),
+        "claims": (check or {}).get("claims", 0), "ungrounded_claims": (check or {}).get("ungrounded_claims", 0),
+        "raw_claims": (check or {}).get("raw_claims", 0), "raw_ungrounded": (check or {}).get("raw_ungrounded", 0),
+        "keys_named": (check or {}).get("keys_named", 0), "keys_missing": (check or {}).get("keys_missing", []),
+        "llm_calls": res.get("usage", {}).get("llm_calls", 0),
+        "tokens": res.get("usage", {}).get("prompt_tokens", 0) + res.get("usage", {}).get("completion_tokens", 0),
+        "cost_usd": res.get("usage", {}).get("cost_usd", 0.0),
+        "seconds": round(seconds, 3), "error": error, "tags": scn.tags,
+    }
+    if exp.attack_path:
+        row["path_hit"] = any(_is_subsequence(exp.attack_path, p.get("nodes", [])) for p in res.get("attack_paths", []))
+    if exp.impacted_assets is not None:
+        a, b = set(exp.impacted_assets), set(res.get("impacted_assets", []))
+        row["impact_jaccard"] = 1.0 if not a and not b else len(a & b) / len(a | b)
+    return row
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)
+    k = (len(s) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    n = len(rows)
+    f1s = []
+    for v in VERDICTS:
+        tp = sum(r["verdict"] == v and r["expected"] == v for r in rows)
+        fp = sum(r["verdict"] == v and r["expected"] != v for r in rows)
+        fn = sum(r["verdict"] != v and r["expected"] == v for r in rows)
+        f1s.append(1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn))
+    tps = [r for r in rows if r["expected"] == "true_positive"]
+    nontp = [r for r in rows if r["expected"] != "true_positive"]
+    paths = [r for r in rows if r["path_hit"] is not None]
+    impacts = [r["impact_jaccard"] for r in rows if r["impact_jaccard"] is not None]
+    claims = sum(r["claims"] for r in rows)
+    keys = sum(r["keys_named"] for r in rows)
+    ent_exp = sum(r["entities_expected"] for r in rows)
+    secs = [r["seconds"] for r in rows]
+    confusion = {e: {p: sum(r["expected"] == e and r["verdict"] == p for r in rows) for p in (*VERDICTS, None)}
+                 for e in VERDICTS}
+    raw_claims = sum(r["raw_claims"] for r in rows)
+    return {
+        "scenarios": n,
+        "triage_accuracy": round(sum(r["correct"] for r in rows) / n, 4) if n else 0.0,
+        "macro_f1": round(statistics.fmean(f1s), 4),
+        "tp_recall": round(sum(r["verdict"] == "true_positive" for r in tps) / len(tps), 4) if tps else 0.0,
+        "fpr": round(sum(r["verdict"] == "true_positive" for r in nontp) / len(nontp), 4) if nontp else 0.0,
+        "entity_recall": round(sum(r["entities_found"] for r in rows) / ent_exp, 4) if ent_exp else 1.0,
+        "path_recall": round(sum(bool(r["path_hit"]) for r in paths) / len(paths), 4) if paths else 0.0,
+        "impact_jaccard": round(statistics.fmean(impacts), 4) if impacts else 0.0,
+        "hallucination_rate": round(sum(r["ungrounded_claims"] for r in rows) / claims, 4) if claims else 0.0,
+        "entity_hallucination_rate": round(sum(len(r["keys_missing"]) for r in rows) / keys, 4) if keys else 0.0,
+        "decoy_citations": sum(len(r["decoys_cited"]) for r in rows),
+        "llm_calls_per_alert": round(sum(r["llm_calls"] for r in rows) / n, 3) if n else 0.0,
+        "tokens_per_alert": round(sum(r["tokens"] for r in rows) / n, 1) if n else 0.0,
+        "cost_usd_per_alert": round(sum(r["cost_usd"] for r in rows) / n, 6) if n else 0.0,
+        "seconds_p50": round(_pct(secs, 0.5), 3),
+        "seconds_p95": round(_pct(secs, 0.95), 3),
+        # extra: what the verifier removed, re-checked here (pre-verifier hallucination)
+        "raw_claim_hallucination_rate": round(sum(r["raw_ungrounded"] for r in rows) / raw_claims, 4) if raw_claims else 0.0,
+        "errors": sum(1 for r in rows if r["error"]),
+        "confusion": {e: {str(p): c for p, c in row.items()} for e, row in confusion.items()},
+        "per_scenario": rows,
+    }

@@ -1,0 +1,141 @@
+"""`twinsight eval run`: load each distinct twin once, layer each scenario's events on it,
+investigate its alert, re-verify the result against Neo4j, score, and clean up.
+
+Modes: `offline` (the rules analyst), `openai` (live; `record=True` also writes
+cassettes), `replay` (the LLM analyst served from cassettes; no network).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import neo4j
+
+from agents.investigate_cmd import load_alert
+from agents.runtime import TwinsightService
+from evals.metrics import aggregate, score_scenario, verify_result
+from evals.report import write_report
+from evals.scenario import Scenario, discover
+from graph.ingest.registry import forget, ingest
+from graph.schema import apply_schema, reset_twin
+
+CASSETTE_ROOT = Path(__file__).parent / "cassettes"
+
+
+def _analyst(llm: str, cassettes: Path | None):
+    from agents.offline import OfflineAnalyst
+
+    if llm == "offline":
+        return OfflineAnalyst(), None
+    from agents.llm import LLMClient, LLMSettings
+    from agents.llm_analyst import LLMAnalyst
+
+    if llm == "openai":
+        settings = LLMSettings.from_env()
+        if not settings.available:
+            raise ValueError("--llm openai needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local server)")
+        return LLMAnalyst(LLMClient(settings)), settings
+    if llm == "replay":
+        if cassettes is None or not (cassettes / "model.json").exists():
+            raise ValueError(f"--llm replay needs a cassette folder with model.json (looked in {cassettes})")
+        meta = json.loads((cassettes / "model.json").read_text())
+        for k, v in (meta.get("env") or {}).items():
+            os.environ[k] = str(v)  # the recording's agent roles and tool rounds, so requests line up
+        settings = LLMSettings(api_key="replay-no-key", base_url=meta.get("base_url", "http://127.0.0.1:8089/v1"),
+                               model=meta["model"], structured=meta.get("structured", "json_object_schema"),
+                               max_retries=meta.get("max_retries", 2), timeout_s=900)
+        return LLMAnalyst(LLMClient(settings)), settings
+    raise ValueError(f"--llm {llm}: expected offline, openai or replay")
+
+
+def run_eval(
+    driver: neo4j.Driver,
+    database: str | None,
+    scenarios_dir: Path,
+    out: Path,
+    *,
+    llm: str = "offline",
+    cassettes: Path | None = None,
+    record: bool = False,
+    only: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    say = progress or (lambda m: None)
+    scenarios = discover(scenarios_dir)
+    if only:
+        scenarios = [s for s in scenarios if s.id in set(only)]
+    if not scenarios:
+        raise ValueError(f"{scenarios_dir}: no scenario.yaml found")
+    analyst, settings = _analyst(llm, cassettes)
+    if llm in ("openai", "replay") and cassettes is None:
+        cassettes = CASSETTE_ROOT / settings.model.replace("/", "_")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results").mkdir(exist_ok=True)
+    service = TwinsightService(driver, database, state_dir=out / "state", analyst=analyst)
+    groups: dict[tuple[str, ...], list[Scenario]] = {}
+    for s in scenarios:
+        groups.setdefault(s.twin_signature, []).append(s)
+    rows: list[dict[str, Any]] = []
+    t_all = time.perf_counter()
+    run_id = time.strftime("%Y%m%d%H%M%S")
+    load_seconds = 0.0
+    for sig, group in groups.items():
+        t0 = time.perf_counter()
+        reset_twin(driver, database)
+        apply_schema(driver, database)
+        rep = ingest(driver, list(group[0].twin), database=database)
+        load_seconds += time.perf_counter() - t0
+        say(f"twin {' + '.join(Path(p).name for p in sig)}: {rep.records} records in {time.perf_counter() - t0:.1f}s"
+            f" ({len(rep.rejected)} rejected), {len(group)} scenarios")
+        for scn in group:
+            tag = f"scn-{scn.id}"
+            result, error, check = None, None, None
+            t1 = time.perf_counter()
+            try:
+                if scn.events:
+                    ingest(driver, list(scn.events), database=database, tag=tag)
+                alert = load_alert(scn.alert)
+                t1 = time.perf_counter()
+                if llm in ("openai", "replay"):
+                    from evals.replay import cassette_vcr
+
+                    recorder = cassette_vcr(cassettes, record=(llm == "openai" and record))
+                    if llm == "openai" and not record:
+                        outcome = service.investigate(alert, investigation_id=f"eval-{run_id}-{scn.id}")
+                    else:
+                        with recorder.use_cassette(f"{scn.id}.yaml"):
+                            outcome = service.investigate(alert, investigation_id=f"eval-{run_id}-{scn.id}")
+                else:
+                    outcome = service.investigate(alert, investigation_id=f"eval-{run_id}-{scn.id}")
+                seconds = time.perf_counter() - t1
+                if outcome.result is None:
+                    error = outcome.error or outcome.status
+                else:
+                    result = outcome.result
+                    check = verify_result(driver, database, result)
+            except Exception as exc:  # one broken scenario must not sink the run
+                seconds = time.perf_counter() - t1
+                error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+            finally:
+                if scn.events:
+                    forget(driver, tag, database)
+            row = score_scenario(scn, result, check, seconds, error)
+            rows.append(row)
+            if result is not None:
+                (out / "results" / f"{scn.id}.json").write_text(json.dumps(result, indent=1, default=str))
+            say(f"  {scn.id}: expected {scn.expect.verdict}, got {row['verdict']} "
+                f"{'ok' if row['correct'] else 'WRONG'} ({seconds:.2f}s){' ' + error if error else ''}")
+    metrics = aggregate(rows)
+    metrics["mode"] = llm
+    metrics["analyst"] = getattr(analyst, "label", llm)
+    metrics["wall_seconds"] = round(time.perf_counter() - t_all, 2)
+    metrics["twin_load_seconds"] = round(load_seconds, 2)
+    metrics["twins_loaded"] = len(groups)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
+    write_report(metrics, out)
+    return metrics

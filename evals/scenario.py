@@ -1,0 +1,100 @@
+"""Labeled scenarios (contract section 6): a folder with scenario.yaml and the files it names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+
+SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
+
+
+class ScenarioError(ValueError):
+    """A scenario folder that cannot be run (the message names the file and the reason)."""
+
+
+class Expect(BaseModel):
+    verdict: str
+    severity: str | None = None
+    entities: list[str] = Field(default_factory=list)
+    attack_path: list[str] | None = None
+    impacted_assets: list[str] | None = None
+    techniques: list[str] | None = None
+    must_not_cite: list[str] = Field(default_factory=list)
+
+    @field_validator("verdict")
+    @classmethod
+    def _verdict(cls, v: str) -> str:
+        if v not in ("true_positive", "benign_positive", "false_positive"):
+            raise ValueError(f"unknown verdict {v!r}")
+        return v
+
+
+class Scenario(BaseModel):
+    id: str
+    title: str
+    folder: Path
+    twin: list[Path]
+    events: list[Path] = Field(default_factory=list)
+    alert: Path
+    expect: Expect
+    why: str = ""
+    tags: list[str] = Field(default_factory=list)
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @property
+    def twin_signature(self) -> tuple[str, ...]:
+        return tuple(str(p.resolve()) for p in self.twin)
+
+
+def _validate_schema(doc: dict, where: Path) -> None:
+    schema_path = SPEC_DIR / "scenario.schema.json"
+    if not schema_path.exists():
+        return
+    import jsonschema
+
+    try:
+        jsonschema.validate(doc, json.loads(schema_path.read_text()))
+    except jsonschema.ValidationError as exc:
+        loc = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        raise ScenarioError(f"{where}: {loc}: {exc.message}") from None
+
+
+def load_scenario(folder: Path) -> Scenario:
+    path = folder / "scenario.yaml"
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"{path}: {' '.join(str(exc).split())[:200]}") from None
+    if not isinstance(doc, dict):
+        raise ScenarioError(f"{path}: not a mapping")
+    _validate_schema(doc, path)
+
+    def rel(p: str, what: str) -> Path:
+        full = (folder / p)
+        if not full.exists():
+            raise ScenarioError(f"{path}: {what} {p!r} does not exist")
+        return full
+
+    return Scenario(
+        id=doc["id"], title=doc["title"], folder=folder,
+        twin=[rel(p, "twin path") for p in doc["twin"]],
+        events=[rel(p, "events path") for p in doc.get("events") or []],
+        alert=rel(doc["alert"], "alert"), expect=Expect(**doc["expect"]),
+        why=str(doc.get("why") or ""), tags=list(doc.get("tags") or []), raw=doc,
+    )
+
+
+def discover(root: Path) -> list[Scenario]:
+    """Every folder under root holding scenario.yaml (others, like _base/, are not scenarios)."""
+    if not root.is_dir():
+        raise ScenarioError(f"{root}: not a folder")
+    out = [load_scenario(p.parent) for p in sorted(root.rglob("scenario.yaml"))]
+    ids = [s.id for s in out]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ScenarioError(f"{root}: scenario ids are not unique: {', '.join(dup)}")
+    return out
