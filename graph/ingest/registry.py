@@ -29,6 +29,7 @@ from graph.ingest.base import (
 from graph.loader import TwinWriter, WriteStats
 
 _SKIP_SUFFIXES = {".md", ".txt", ".yaml.example", ".gz", ".pyc"}
+_SKIP_NAMES = {"generation.json", "scenario.yaml", "model.json"}  # describe a folder; not inputs
 
 
 def connectors() -> dict[str, Connector]:
@@ -54,7 +55,7 @@ def iter_sources(paths: list[Path]) -> Iterator[Source]:
             raise UsageError(f"{path}: no such file or folder")
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for f in files:
-            if f.name.startswith(".") or f.suffix in _SKIP_SUFFIXES:
+            if f.name.startswith(".") or f.suffix in _SKIP_SUFFIXES or f.name in _SKIP_NAMES:
                 continue
             if f.suffix.lower() == ".zip":
                 yield from _zip_members(f)
