@@ -1,0 +1,91 @@
+"""Alerts (OCSF Detection Finding 2004, Elastic Security) -> `Alert` nodes tied to what
+they involve.
+
+Parsing lives in `graph.alert_model` (the investigation reads alert files without
+ingesting them); this connector stores each alert and links it with
+`(Alert)-[:Involves {role}]->(entity)` to the hosts, accounts, IPs, processes and hashes
+that resolve in the twin (`graph.resolve.resolve_alert`). It never creates a host or a
+user: an alert may name things that do not exist, and that absence is evidence the
+investigation must still be able to see (the alert keeps every name it used in its
+`named_*` properties).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from graph.alert_model import AlertFormatError, iter_alert_documents, parse_alert
+from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
+from graph.model import NodeSchema, RelSchema
+from graph.resolve import TwinIndex, resolve_alert
+
+ALERT = NodeSchema("Alert", snapshot=False)
+INVOLVES = RelSchema("Involves", snapshot=False)
+
+_OCSF_2004 = re.compile(r'"class_uid"\s*:\s*"?2004\b')
+
+
+def sniff(name: str, head: str) -> bool:
+    text = head.lstrip("\ufeff").lstrip()
+    if not text.startswith(("{", "[")):
+        return False
+    return bool(_OCSF_2004.search(text)) or '"finding_info"' in text or "kibana.alert." in text \
+        or ('"kibana"' in text and '"alert"' in text and '"uuid"' in text)
+
+
+def transform(source: Source, ctx: IngestContext) -> Batch:
+    text = source.text()
+    batch = Batch()
+    alerts = {}
+    json_docs = 0
+    for where, doc in iter_alert_documents(text):
+        batch.records += 1
+        if isinstance(doc, ValueError):
+            batch.reject(source.name, where, str(doc))
+            continue
+        json_docs += 1
+        try:
+            alert = parse_alert(doc)  # type: ignore[arg-type]
+        except AlertFormatError as exc:
+            batch.reject(source.name, where, str(exc))
+            continue
+        alerts[alert.id] = alert
+    if json_docs == 0:
+        raise BadFile("no JSON document in the file" if batch.records == 0
+                      else "no line is JSON: not an alert file")
+    if not alerts:
+        return batch
+    index = TwinIndex.load(ctx.driver, ctx.database)
+    nodes, rels = [], []
+    for alert in alerts.values():
+        ts = alert.timestamp
+        props = {
+            "title": alert.title, "rule": alert.rule, "description": alert.description,
+            "severity": alert.severity, "severity_raw": alert.severity_raw,
+            "risk_score": alert.risk_score, "timestamp": alert.timestamp, "time": alert.time,
+            "event_timestamp": alert.event_timestamp, "format": alert.format,
+            "techniques": alert.techniques, "product": alert.product,
+            "raw": json.dumps(alert.raw, sort_keys=True, default=str),
+            "named_hosts": sorted({m.raw for m in alert.hosts}),
+            "named_users": sorted({f"{m.domain}\\{m.raw}" if m.domain else m.raw
+                                   for m in alert.users}),
+            "named_ips": sorted({m.raw for m in alert.ips}),
+            "named_processes": sorted({m.raw for m in alert.processes}),
+            "named_hashes": sorted({m.raw for m in alert.hashes}),
+        }
+        nodes.append({"key": alert.id, "firstseen": ts, "lastseen": ts, "props": props})
+        roles: dict[str, list[str]] = {}
+        for inv in resolve_alert(alert, index, ctx.driver, ctx.database).involved:
+            roles.setdefault(inv.key, [])
+            if inv.role not in roles[inv.key]:
+                roles[inv.key].append(inv.role)
+        for key, rs in roles.items():
+            rels.append({"src": alert.id, "dst": key, "firstseen": ts, "lastseen": ts,
+                         "props": {"role": rs[0], "roles": rs}})
+    batch.add_nodes(ALERT, nodes)
+    batch.add_rels(INVOLVES, rels)
+    return batch
+
+
+CONNECTOR = Connector(name="alerts", sniff=sniff, transform=transform, order=80)

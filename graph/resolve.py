@@ -1,0 +1,573 @@
+"""Naming the twin's own nodes from what the live sources say, at the time they said it.
+
+Zeek knows IP addresses, Windows events know `WS01`, `CORP\\alice`, `alice@corp.local`
+and SIDs, alerts know all of these at once. Each of them must land on the one node the
+twin already has for that host or account, or else be recognised as something the twin
+does not know. The rules live here once so that the connectors, the agents' toolbox and
+the investigation workflow agree on them.
+
+Everything works on a `TwinIndex` built with a handful of queries, so resolving a
+million records costs dictionary look-ups, not a million round trips. IP addresses are
+resolved through the time-aware `(Computer)-[:HasIP {firstseen, lastseen}]->(IP)`
+leases: the same address can belong to two hosts at two times.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
+
+import neo4j
+
+from graph.identity import is_ip, is_sid, short_hostname, split_user
+
+INTERNET_KEY = "INTERNET"
+
+# Accounts that are not people or machines of the domain: the OS itself, its virtual
+# service accounts, the window manager's per-session accounts.
+_NON_ACCOUNT_DOMAINS = frozenset(
+    {"", "-", "NT AUTHORITY", "NT-AUTORITÄT", "AUTORITE NT", "WINDOW MANAGER", "FONT DRIVER HOST",
+     "NT SERVICE", "IIS APPPOOL", "BUILTIN", "NT VIRTUAL MACHINE", "VIRTUAL MACHINES"}
+)
+_NON_ACCOUNT_NAMES = frozenset(
+    {"", "-", "SYSTEM", "LOCAL SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "ANONYMOUS LOGON",
+     "LOCALSERVICE", "NETWORKSERVICE", "$"}
+)
+_NON_ACCOUNT_PREFIXES = ("DWM-", "UMFD-")
+_WELL_KNOWN_SID_PREFIXES = ("S-1-5-90-", "S-1-5-96-", "S-1-5-80-", "S-1-5-82-", "S-1-5-83-")
+
+
+def is_system_sid(sid: str) -> bool:
+    """SIDs that name the OS rather than an account of the domain (SYSTEM, NULL SID, ...)."""
+    s = sid.upper()
+    if not s.startswith("S-1-5-21-"):
+        return True  # S-1-0-0, S-1-5-18/19/20, S-1-5-32-544 (BUILTIN), virtual accounts
+    return s.startswith(_WELL_KNOWN_SID_PREFIXES)
+
+
+def domain_sid(sid: str) -> str | None:
+    """`S-1-5-21-a-b-c-1104` -> `S-1-5-21-a-b-c`: the domain part of an account SID."""
+    parts = sid.upper().split("-")
+    if len(parts) == 8 and parts[:4] == ["S", "1", "5", "21"]:
+        return "-".join(parts[:7])
+    return None
+
+
+class IpInfo(NamedTuple):
+    address: str  # normalised text form
+    kind: str  # "internet" | "internal" | "ignore"
+
+
+@lru_cache(maxsize=1 << 16)
+def _classify_text(raw: str) -> IpInfo | None:
+    return _classify(raw)
+
+
+def classify_ip(text: object) -> IpInfo | None:
+    """None when `text` is no IP address at all (see `_classify`); cached per string."""
+    return _classify_text(text) if isinstance(text, str) else None
+
+
+def _classify(text: str) -> IpInfo | None:
+    """None when `text` is no IP address at all. `ignore` for addresses that name no host
+    (loopback, multicast, broadcast, unspecified); `internet` for globally routable ones;
+    everything else (RFC 1918, link-local, CGNAT, ...) is `internal`."""
+    if not isinstance(text, str):
+        return None
+    raw = text.strip().strip("[]")
+    if not raw or raw == "-":
+        return None
+    if "%" in raw:  # IPv6 zone index: fe80::1%eth0
+        raw = raw.split("%", 1)[0]
+    try:
+        addr = ipaddress.ip_address(raw)
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    text_form = str(addr)
+    if (
+        addr.is_loopback
+        or addr.is_multicast
+        or addr.is_unspecified
+        or text_form == "255.255.255.255"
+    ):
+        return IpInfo(text_form, "ignore")
+    if addr.is_global:
+        return IpInfo(text_form, "internet")
+    return IpInfo(text_form, "internal")
+
+
+class Account(NamedTuple):
+    """An account a source names, as a twin key. `exists` says whether the twin has it
+    already; a connector may create it, an alert never does."""
+
+    key: str
+    label: str  # "User" | "Computer"
+    exists: bool
+
+
+@dataclass(frozen=True)
+class Lease:
+    first: int
+    last: int
+    host: str
+
+
+@dataclass
+class TwinIndex:
+    """What the resolvers need of the twin, loaded once (see `load`).
+
+    Also learns from the data being ingested (`learn_account` then `finish_learning`):
+    a file of Windows events often says in one event that SID S-1-5-21-X-1104 is
+    `pgustavo` of `THESHIRE.LOCAL`, and in the next only `THESHIRE\\pgustavo` or the SID.
+    """
+
+    hosts: set[str] = field(default_factory=set)
+    host_by_short: dict[str, list[str]] = field(default_factory=dict)
+    host_lastseen: dict[str, int] = field(default_factory=dict)
+    leases: dict[str, list[Lease]] = field(default_factory=dict)
+    static_ips: dict[str, str] = field(default_factory=dict)
+    users: set[str] = field(default_factory=set)
+    user_by_sam: dict[str, list[str]] = field(default_factory=dict)
+    user_by_alias: dict[str, str] = field(default_factory=dict)
+    by_objectid: dict[str, tuple[str, str]] = field(default_factory=dict)
+    domains: set[str] = field(default_factory=set)
+    netbios: dict[str, str] = field(default_factory=dict)
+    domain_sids: dict[str, str] = field(default_factory=dict)
+    # learned from the data in hand
+    learned_fqdns: set[str] = field(default_factory=set)
+    learned_sids: dict[str, Account] = field(default_factory=dict)
+    _sid_domains: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    _sid_names: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def load(cls, driver: neo4j.Driver | None, database: str | None = None) -> TwinIndex:
+        """Four read queries: hosts, leases, users, domains."""
+        index = cls()
+        if driver is None:
+            return index
+
+        def rows(query: str) -> list[neo4j.Record]:
+            return driver.execute_query(query, database_=database, routing_="r").records
+
+        for r in rows(
+            "MATCH (c:Computer) RETURN c.key AS key, c.shortname AS short, c.objectid AS oid, "
+            "c.ip AS ip, c.ips AS ips, c.lastseen AS ls, c.domain AS domain"
+        ):
+            index.add_host(r["key"], short=r["short"], objectid=r["oid"], ip=r["ip"],
+                           ips=r["ips"], lastseen=r["ls"], domain=r["domain"])
+        for r in rows(
+            "MATCH (c:Computer)-[r:HasIP]->(i:IP) "
+            "RETURN c.key AS host, coalesce(i.address, substring(i.key, 3)) AS ip, "
+            "r.firstseen AS first, r.lastseen AS last"
+        ):
+            index.add_lease(r["ip"], r["host"], r["first"], r["last"])
+        for r in rows(
+            "MATCH (u:User) RETURN u.key AS key, u.samaccountname AS sam, u.objectid AS oid, "
+            "u.domain AS domain, u.aliases AS aliases, u.upn AS upn, "
+            "u.userprincipalname AS upn2, u.email AS email"
+        ):
+            aliases = [a for a in (r["upn"], r["upn2"], r["email"]) if isinstance(a, str)]
+            if isinstance(r["aliases"], list):
+                aliases += [a for a in r["aliases"] if isinstance(a, str)]
+            index.add_user(r["key"], sam=r["sam"], objectid=r["oid"], domain=r["domain"],
+                           aliases=aliases)
+        for r in rows(
+            "MATCH (d:Domain) RETURN d.key AS key, d.name AS name, d.objectid AS oid, "
+            "d.domainsid AS dsid, d.netbios AS netbios"
+        ):
+            index.add_domain(r["name"] or r["key"], objectid=r["oid"] or r["dsid"],
+                             netbios=r["netbios"])
+        return index
+
+    def add_host(self, key: str, *, short: str | None = None, objectid: str | None = None,
+                 ip: str | None = None, ips: list | None = None, lastseen: int | None = None,
+                 domain: str | None = None) -> None:
+        if not isinstance(key, str) or not key:
+            return
+        self.hosts.add(key)
+        self.host_lastseen[key] = int(lastseen or 0)
+        shorts = set()
+        if not is_ip(key):
+            shorts.add(short_hostname(key))
+        if isinstance(short, str) and short:
+            shorts.add(short.upper())
+        for s in shorts:
+            self.host_by_short.setdefault(s, []).append(key)
+        if isinstance(objectid, str) and objectid:
+            self.by_objectid[objectid.upper()] = (key, "Computer")
+        if isinstance(domain, str) and domain and "." in domain:
+            self.domains.add(domain.upper())
+        addresses = [key] if is_ip(key) else []
+        if isinstance(ip, str):
+            addresses.append(ip)
+        if isinstance(ips, list):
+            addresses += [a for a in ips if isinstance(a, str)]
+        for a in addresses:
+            info = classify_ip(a)
+            if info is None:
+                continue
+            other = self.static_ips.get(info.address)
+            # The host keyed by the address itself wins; else the most recently seen one.
+            if other is None or key == info.address or (
+                other != info.address
+                and self.host_lastseen.get(other, 0) < self.host_lastseen[key]
+            ):
+                self.static_ips[info.address] = key
+
+    def add_lease(self, ip: str, host: str, first: int | None, last: int | None) -> None:
+        info = classify_ip(ip)
+        if info is None or not host:
+            return
+        f = int(first if first is not None else (last or 0))
+        la = int(last if last is not None else f)
+        self.leases.setdefault(info.address, []).append(Lease(min(f, la), max(f, la), host))
+        self.leases[info.address].sort(key=lambda x: (x.first, x.last))
+
+    def add_user(self, key: str, *, sam: str | None = None, objectid: str | None = None,
+                 domain: str | None = None, aliases: list[str] | None = None) -> None:
+        if not isinstance(key, str) or not key:
+            return
+        self.users.add(key)
+        names = {key.rsplit("@", 1)[0]} if "@" in key else set()
+        if isinstance(sam, str) and sam:
+            names.add(sam.upper())
+        for n in names:
+            self.user_by_sam.setdefault(n, []).append(key)
+        if isinstance(objectid, str) and objectid:
+            self.by_objectid[objectid.upper()] = (key, "User")
+        for a in aliases or []:
+            self.user_by_alias[a.strip().lower()] = key
+        dom = domain.upper() if isinstance(domain, str) and domain else (
+            key.rsplit("@", 1)[1] if "@" in key else None)
+        if dom and "." in dom:
+            self.domains.add(dom)
+
+    def add_domain(self, name: str | None, *, objectid: str | None = None,
+                   netbios: str | None = None) -> None:
+        if not isinstance(name, str) or not name:
+            return
+        fqdn = name.upper().rstrip(".")
+        self.domains.add(fqdn)
+        if isinstance(objectid, str) and objectid:
+            self.domain_sids[objectid.upper()] = fqdn
+        if isinstance(netbios, str) and netbios:
+            self.netbios[netbios.upper()] = fqdn
+
+    # ------------------------------------------------------------------ learning
+
+    def learn_account(self, name: object, domain: object, sid: object) -> None:
+        """Remember which domain names and SIDs travel together in the data."""
+        dom = domain.strip().upper() if isinstance(domain, str) else ""
+        if isinstance(name, str) and "@" in name:
+            suffix = name.rsplit("@", 1)[1].strip().upper()
+            if "." in suffix and suffix not in _NON_ACCOUNT_DOMAINS and not dom:
+                dom = suffix
+        if dom and "." in dom and dom not in _NON_ACCOUNT_DOMAINS:
+            self.learned_fqdns.add(dom)
+        if not (isinstance(sid, str) and is_sid(sid)) or is_system_sid(sid):
+            return
+        sid_u = sid.strip().upper()
+        dsid = domain_sid(sid_u)
+        if dsid and dom and dom not in _NON_ACCOUNT_DOMAINS:
+            self._sid_domains[dsid].add(dom)
+        if isinstance(name, str) and name.strip() not in ("", "-") and sid_u not in self._sid_names:
+            self._sid_names[sid_u] = (name, dom or None)
+
+    def finish_learning(self) -> None:
+        """Turn what `learn_account` saw into NetBIOS -> FQDN and SID -> account maps."""
+        for dsid, names in self._sid_domains.items():
+            fqdns = {n for n in names if "." in n}
+            fqdn = self.domain_sids.get(dsid) or (fqdns.pop() if len(fqdns) == 1 else None)
+            if not fqdn:
+                continue
+            self.domain_sids.setdefault(dsid, fqdn)
+            for n in names:
+                if "." not in n:
+                    self.netbios.setdefault(n, fqdn)
+        for sid, (name, dom) in self._sid_names.items():
+            if sid in self.by_objectid:
+                continue
+            acct = self.resolve_account(name, dom, None)
+            if acct is not None:
+                self.learned_sids[sid] = acct
+
+    # ------------------------------------------------------------------ hosts and IPs
+
+    def host_for_ip(self, ip: str, ts: float | None = None) -> str | None:
+        """The host that held `ip` at `ts`: the lease whose [firstseen, lastseen] holds ts
+        (the latest-starting one when several do), else the lease that ended last before
+        ts, else the earliest later lease; without leases, a host whose `ip`/`ips` (or key)
+        is that address. `ip` must be normalised (see `classify_ip`)."""
+        leases = self.leases.get(ip)
+        if leases:
+            if ts is None:
+                return max(leases, key=lambda x: x.last).host
+            hit = None
+            before = None
+            for lease in leases:  # sorted by first; lists are short
+                if lease.first <= ts <= lease.last:
+                    hit = lease
+                elif lease.last < ts and (before is None or lease.last >= before.last):
+                    before = lease
+            if hit is not None:
+                return hit.host
+            if before is not None:
+                return before.host
+            return leases[0].host
+        return self.static_ips.get(ip)
+
+    def lease_hosts(self, ip: str) -> set[str]:
+        """The hosts that ever held `ip` by lease (one host: no need to look at times)."""
+        return {lease.host for lease in self.leases.get(ip, ())}
+
+    def host_by_name(self, name: str, ts: float | None = None) -> str | None:
+        """An existing host named by FQDN, short name or IP; None if the twin has none
+        (or, for a short name, more than one)."""
+        text = name.strip().rstrip(".")
+        if not text:
+            return None
+        info = classify_ip(text)
+        if info is not None:
+            return self.host_for_ip(info.address, ts) if info.kind != "ignore" else None
+        key = text.upper()
+        if key in self.hosts:
+            return key
+        if "." in key:
+            return None
+        cands = self.host_by_short.get(key, [])
+        return cands[0] if len(set(cands)) == 1 else None
+
+    def host_key(self, name: str) -> tuple[str, bool] | None:
+        """The key a source that names a host by `name` should write to: the twin's own
+        host when it resolves, else the FQDN (contract: FQDN, else IP); None for an
+        unknown short name, which has no key of its own."""
+        text = name.strip().rstrip(".")
+        if not text:
+            return None
+        found = self.host_by_name(text)
+        if found:
+            return found, True
+        info = classify_ip(text)
+        if info is not None:
+            return (info.address, False) if info.kind == "internal" else None
+        if "." in text and " " not in text:
+            return text.upper(), False
+        return None
+
+    # ------------------------------------------------------------------ accounts
+
+    def domain_fqdn(self, domain: str | None, *, trust_dotted: bool = False) -> str | None:
+        """A domain as written (NetBIOS `CORP`, FQDN `corp.local`) -> its FQDN when known."""
+        if not domain:
+            return None
+        d = domain.strip().upper().rstrip(".")
+        if not d or d in _NON_ACCOUNT_DOMAINS:
+            return None
+        if d in self.domains or d in self.learned_fqdns:
+            return d
+        if d in self.netbios:
+            return self.netbios[d]
+        if "." in d:
+            return d if trust_dotted else None
+        # NetBIOS name = first label of exactly one known FQDN (the default when a domain
+        # is created, and what nearly every lab and most enterprises keep).
+        cands = {f for f in self.domains | self.learned_fqdns if f.split(".", 1)[0] == d}
+        return cands.pop() if len(cands) == 1 else None
+
+    def resolve_account(self, name: object, domain: object = None, sid: object = None, *,
+                        host_short: str | None = None) -> Account | None:
+        """An account named by `DOMAIN\\user`, `user@fqdn`, `user` + domain field, and/or SID.
+
+        None for OS accounts (SYSTEM, NT AUTHORITY\\*, DWM-1, ...), for local accounts of
+        the host itself (domain == its short name), and when the twin has no such account
+        and the domain's FQDN is unknown (nothing to key it by). `WS01$` is the computer."""
+        sid_u = sid.strip().upper() if isinstance(sid, str) and is_sid(sid) else None
+        if sid_u and is_system_sid(sid_u):
+            sid_u = None
+        if sid_u:
+            hit = self.by_objectid.get(sid_u)
+            if hit:
+                return Account(hit[0], hit[1], True)
+            learned = self.learned_sids.get(sid_u)
+            if learned:
+                return Account(learned.key, learned.label, learned.key in self.hosts
+                               or learned.key in self.users)
+        if not isinstance(name, str):
+            return None
+        raw = name.strip()
+        if not raw or raw == "-":
+            return None
+        user, dom = split_user(raw)
+        user = user.strip()
+        explicit_domain = isinstance(domain, str) and domain.strip() not in ("", "-")
+        if dom is None and explicit_domain:
+            dom = domain.strip().upper()
+        if dom is None and sid_u:
+            dom = self.domain_sids.get(domain_sid(sid_u) or "")
+        if (user in _NON_ACCOUNT_NAMES or user.startswith(_NON_ACCOUNT_PREFIXES)
+                or (dom is not None and dom in _NON_ACCOUNT_DOMAINS)):
+            return None
+        if host_short and dom == host_short.upper():
+            return None  # a local account of that host
+        if "@" in raw:
+            alias = self.user_by_alias.get(raw.lower())
+            if alias:
+                return Account(alias, "User", True)
+        trust = explicit_domain and "\\" not in raw and "@" not in raw
+        fqdn = self.domain_fqdn(dom, trust_dotted=trust)
+        if user.endswith("$"):
+            short = user[:-1]
+            cands = sorted(set(self.host_by_short.get(short, [])))
+            if fqdn:
+                same = [c for c in cands if c.endswith("." + fqdn)]
+                if same:
+                    return Account(same[0], "Computer", True)
+                key = f"{short}.{fqdn}"
+                return Account(key, "Computer", key in self.hosts)
+            if len(cands) == 1:
+                return Account(cands[0], "Computer", True)
+            return None
+        if fqdn:
+            key = f"{user}@{fqdn}"
+            if key in self.users:
+                return Account(key, "User", True)
+            return Account(key, "User", False)
+        cands = sorted(set(self.user_by_sam.get(user, [])))
+        if dom and "." not in dom:  # a NetBIOS name we could not map: match its first label
+            cands = [c for c in cands if c.rsplit("@", 1)[-1].split(".", 1)[0] == dom] or []
+        if len(cands) == 1:
+            return Account(cands[0], "User", True)
+        return None
+
+
+def existing_keys(driver: neo4j.Driver | None, keys: list[str],
+                  database: str | None = None) -> set[str]:
+    """Which of `keys` name a node of the twin (one query)."""
+    if driver is None or not keys:
+        return set()
+    recs = driver.execute_query(
+        "UNWIND $keys AS k MATCH (n:Twin {key: k}) RETURN collect(k) AS found",
+        keys=sorted(set(keys)), database_=database, routing_="r",
+    ).records
+    return set(recs[0]["found"]) if recs else set()
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+class Involved(NamedTuple):
+    key: str
+    role: str
+    raw: str  # the alert's own words for it
+
+
+@dataclass
+class AlertResolution:
+    """What an alert's mentions are in the twin: `involved` entities that exist, and
+    `absent` mentions the twin has no node for (evidence in its own right: an alert about
+    `WS-99` when no WS-99 exists)."""
+
+    involved: list[Involved] = field(default_factory=list)
+    absent: list = field(default_factory=list)  # graph.alert_model.Mention
+
+
+_PROCESS_QUERY = """
+UNWIND $hosts AS hk
+MATCH (:Twin {key: hk})<-[:OnHost]-(e:ProcessEvent)
+WHERE e.timestamp <= $until
+  AND ($pid IS NULL OR e.process_id = $pid)
+  AND ($path IS NULL OR toLower(e.image) = $path)
+  AND ($name IS NULL OR toLower(e.image) = $name OR toLower(e.image) ENDS WITH $tail)
+RETURN e.key AS key ORDER BY e.timestamp DESC LIMIT 1
+"""
+_HASH_QUERY = """
+UNWIND $hosts AS hk
+MATCH (:Twin {key: hk})<-[:OnHost]-(e:Event)
+WHERE e.timestamp <= $until AND $hash IN e.hashes
+RETURN e.key AS key ORDER BY e.timestamp DESC LIMIT 1
+"""
+
+
+def resolve_alert(alert, index: TwinIndex, driver: neo4j.Driver | None = None,
+                  database: str | None = None, *, slack_s: int = 300) -> AlertResolution:
+    """Resolve a `graph.alert_model.ParsedAlert`'s mentions against the twin, never
+    creating anything: hosts by FQDN / short name / IP at the activity's time, users by
+    any name form or SID, IPs to the host holding them then (and to their `IP` node),
+    processes and hashes to the latest matching process event on the alert's hosts
+    (queries, so only with a driver)."""
+    out = AlertResolution()
+    ts = alert.activity_timestamp
+    seen: set[tuple[str, str]] = set()
+
+    def add(key: str, role: str, raw: str) -> None:
+        if (key, role) not in seen:
+            seen.add((key, role))
+            out.involved.append(Involved(key, role, raw))
+
+    hosts: list[str] = []
+    for m in alert.hosts:
+        key = index.host_by_name(m.raw, ts)
+        if key:
+            add(key, m.role, m.raw)
+            hosts.append(key)
+        else:
+            out.absent.append(m)
+    ip_nodes = existing_keys(driver, [f"IP:{i.address}" for m in alert.ips
+                                      if (i := classify_ip(m.raw))] + [INTERNET_KEY], database)
+    for m in alert.ips:
+        info = classify_ip(m.raw)
+        if info is None or info.kind == "ignore":
+            continue
+        found = False
+        if info.kind == "internal":
+            host = index.host_for_ip(info.address, ts)
+            if host:
+                add(host, m.role, m.raw)
+                found = True
+                if m.role in ("host_ip", "ip"):
+                    hosts.append(host)
+        elif INTERNET_KEY in ip_nodes and m.role in ("src_ip", "dst_ip"):
+            add(INTERNET_KEY, m.role, m.raw)
+            found = True
+        if f"IP:{info.address}" in ip_nodes:
+            add(f"IP:{info.address}", m.role, m.raw)
+            found = True
+        if not found:
+            out.absent.append(m)
+    for m in alert.users:
+        acct = index.resolve_account(None if is_sid(m.raw) else m.raw, m.domain, m.sid)
+        if acct is not None and acct.exists:
+            add(acct.key, m.role, m.raw)
+        else:
+            out.absent.append(m)
+    hosts = sorted(set(hosts))
+    if driver is None or not hosts:
+        out.absent.extend(alert.processes)
+        out.absent.extend(alert.hashes)
+        return out
+    until = alert.timestamp + slack_s
+    for m in alert.processes:
+        name = m.raw.lower() if m.raw and not m.raw.isdigit() else None
+        recs = driver.execute_query(
+            _PROCESS_QUERY, hosts=hosts, until=until, pid=m.pid,
+            path=m.path.lower() if m.path else None, name=name,
+            tail=("\\" + name) if name else None, database_=database, routing_="r").records
+        if recs:
+            add(recs[0]["key"], m.role, m.raw)
+        else:
+            out.absent.append(m)
+    for m in alert.hashes:
+        recs = driver.execute_query(_HASH_QUERY, hosts=hosts, until=until, hash=m.raw.lower(),
+                                    database_=database, routing_="r").records
+        if recs:
+            add(recs[0]["key"], "hash", m.raw)
+        else:
+            out.absent.append(m)
+    return out
