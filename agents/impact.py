@@ -16,6 +16,7 @@ from agents.models import Claim, Evidence, ImpactFindings, RecommendedAction
 from agents.rules import family_of
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
+from graph.evidence import existing_keys
 from graph.tools.base import ToolError
 
 DIRECTORY_FAMILIES = {"dcsync", "credential_dump"}
@@ -27,7 +28,7 @@ def _stored(src: str, rel: str, dst: str) -> list[str]:
     return [dst, rel, src] if rel == "HostedOn" else [src, rel, dst]
 
 
-def impacted_if_real(st: InvestigationState, roles: dict[str, list[str]]) -> tuple[list[str], list[Claim]]:
+def impacted_if_real(st: InvestigationState, roles: dict[str, list[str]], driver, database) -> tuple[list[str], list[Claim]]:
     ctx = st.context.entity_context if st.context else {}
     assets: list[str] = []
     claims: list[Claim] = []
@@ -53,7 +54,10 @@ def impacted_if_real(st: InvestigationState, roles: dict[str, list[str]]) -> tup
             for k in p.nodes:
                 if (ctx.get(k) or {}).get("core", {}).get("crown_jewel"):
                     assets.append(k)
-    return list(dict.fromkeys(assets)), claims
+    assets = list(dict.fromkeys(assets))
+    # Only what the twin holds: a domain named by an account's suffix may not be loaded.
+    present = existing_keys(driver, assets, database) if assets else set()
+    return [a for a in assets if a in present], claims
 
 
 def assess(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> ImpactFindings:
@@ -78,7 +82,8 @@ def assess(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) ->
                     evidence=[Evidence(edge=_stored(best.nodes[i], best.edges[i], best.nodes[i + 1]))
                               for i in range(len(best.edges))] or [Evidence(node=best.key)],
                     agent="impact_assessor"))
-    assets, asset_claims = impacted_if_real(st, roles)
+    assets, asset_claims = impacted_if_real(st, roles, kit.driver, kit.database)
+    kit.count_queries(1)
     claims += asset_claims
     actions = recommend(st, kit, footholds, blast)
     summary = (f"blast radius from {', '.join(footholds) or 'no foothold'}: {blast['reachable_total']} nodes, "

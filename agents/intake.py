@@ -17,6 +17,10 @@ from agents.toolkit import Toolkit
 from graph.alert_model import AlertFormatError, parse_alert
 
 STRONG = 0.9  # resolve_entities: 1.0 exact key/SID, 0.9-0.95 an exact alternate form
+# An address resolves through its DHCP/scan leases: the latest lease before the alert
+# (0.85) is how scanners see the network, so it counts for IP mentions.
+STRONG_IP = 0.85
+IP_ROLES = {"src_ip", "dst_ip", "host_ip", "ip"}
 
 
 class AlertError(ValueError):
@@ -47,7 +51,8 @@ def run_intake(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
         if res is None:
             mentions.append(m)
             continue
-        strong = [c for c in res.candidates if c.score >= STRONG]
+        floor = STRONG_IP if role in IP_ROLES else STRONG
+        strong = [c for c in res.candidates if c.score >= floor and "IP" not in c.labels]
         m.candidates = [c.key for c in res.candidates][:5]
         if res.status == "found" and len(strong) >= 1 and (len(strong) == 1 or strong[0].score > strong[1].score):
             best = strong[0]

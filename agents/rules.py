@@ -288,8 +288,7 @@ def check_lateral(f: Facts) -> Finding:
     if not logons:
         return _missing(f, "no network or RDP logon (4624 type 3/10) by the account on the target around the alert")
     shares = [e for e in f.events if e.get("event_id") == 5140]
-    admin_shares = [e for e in shares if any(s in (e.get("object_name") or "").upper() or s in (e.get("service_name") or "").upper()
-                                             for s in ADMIN_SHARES) or _share(e) in ADMIN_SHARES]
+    admin_shares = [e for e in shares if _share(e) in ADMIN_SHARES]
     procs = [e for e in f.events if "ProcessEvent" in e.get("kinds", []) and e.get("host") in {x.get("host") for x in logons}]
     services = [e for e in f.events if e.get("event_id") in (7045, 4697)]
     rdp = [e for e in logons if e.get("logon_type") == 10]
@@ -307,11 +306,9 @@ def check_lateral(f: Facts) -> Finding:
 
 
 def _share(e: dict) -> str:
-    props = e.get("properties") or ""
-    for s in ADMIN_SHARES:
-        if s.lower() in str(props).lower():
-            return s
-    return ""
+    """The share a 5140 names (`\\\\*\\ADMIN$` -> ADMIN$)."""
+    name = str(e.get("share_name") or e.get("object_name") or "")
+    return name.replace("/", "\\").rsplit("\\", 1)[-1].upper()
 
 
 def _authorised_admin(f: Facts, actors: list[str], srcs: list[str], dsts: list[str]) -> tuple[str | None, list[Claim]]:

@@ -58,6 +58,7 @@ class EventSummary(ToolOutput):
     pre_auth_type: int | None = None
     service_name: str | None = None
     object_name: str | None = None
+    share_name: str | None = None
     properties: str | None = None
     subject_user: str | None = None
     target_user: str | None = None
@@ -88,7 +89,7 @@ RETURN e.key AS key, [l IN labels(e) WHERE l <> 'Twin'] AS kinds, e.event_id AS 
        coalesce(e.ip, e.src_ip) AS ip, e.logon_type AS logon_type, e.image AS image,
        e.parent_image AS parent_image, e.command_line AS command_line,
        e.ticket_encryption AS ticket_encryption, e.pre_auth_type AS pre_auth_type,
-       e.service_name AS service_name, e.object_name AS object_name, e.properties AS properties,
+       e.service_name AS service_name, e.object_name AS object_name, e.share_name AS share_name, e.properties AS properties,
        e.subject_user AS subject_user, e.target_user AS target_user
 ORDER BY timestamp, key
 LIMIT $limit
