@@ -151,6 +151,58 @@ def ingest_cmd(
         raise typer.Exit(2)
 
 
+@app.command("demo")
+def demo_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Where the enterprise, alert and report go.")] = Path("twinsight-demo"),
+    llm: Annotated[str | None, typer.Option("--llm", help="offline | openai (default: openai when OPENAI_API_KEY is set)")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Empty a non-empty twin first.")] = False,
+) -> None:
+    """Generate an enterprise, load it, play an attack, investigate the alert, write the report."""
+    from agents.investigate_cmd import state_dir
+    from evals.demo import run_demo
+    from graph.db import server_info
+
+    settings, driver = twin_driver()
+    with driver:
+        if server_info(driver, settings.database)["nodes"] and not reset:
+            fail("the twin is not empty: run `twinsight demo --reset` to replace it with the demo enterprise", 2)
+        reset_twin(driver, settings.database)
+        say = lambda m: err.print(m, markup=False, highlight=False)  # noqa: E731
+        try:
+            run_demo(driver, settings.database, out, state_dir(), say, llm=llm)
+        except (RuntimeError, ValueError) as exc:
+            fail(str(exc), 1)
+    print(f"report: {(out / 'report.html').resolve()} (also report.md, investigation.json)")
+
+
+@app.command("generate")
+def generate_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the enterprise into.")],
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same enterprise.")] = 1,
+    hosts: Annotated[int, typer.Option("--hosts", help="Number of hosts.")] = 50,
+    users: Annotated[int | None, typer.Option("--users", help="Number of users (default 1.6 per host).")] = None,
+    groups: Annotated[int | None, typer.Option("--groups", help="Number of groups (default 1.9 per user).")] = None,
+    ops: Annotated[bool, typer.Option("--ops/--no-ops", help="Also Nmap, Trivy, SBOMs, Zeek and Windows events.")] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a seeded synthetic enterprise in the real formats of contract section 3."""
+    import inspect
+
+    from graph.generate import generate
+
+    kwargs = {"hosts": hosts, "users": users, "groups": groups, "ops": ops}
+    accepted = inspect.signature(generate).parameters
+    try:
+        summary = generate(out, seed, **{k: v for k, v in kwargs.items() if k in accepted})
+    except ValueError as exc:
+        fail(str(exc), 2)
+    if json_out:
+        emit(summary)
+    else:
+        err.print(f"enterprise written to {out} in {summary.get('seconds', 0):.1f}s; ingest it with: twinsight ingest {out}",
+                  markup=False, highlight=False)
+
+
 @app.command("investigate")
 def investigate_cmd(
     alert_file: Annotated[Path, typer.Argument(help="An OCSF 2004 or Elastic ECS alert (JSON).")],
