@@ -219,6 +219,23 @@ def investigate_cmd(
                                      json_out=json_out, twin_driver=twin_driver, emit=emit, fail=fail))
 
 
+@app.command("whatif", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def whatif_cmd(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Simulate a change inside a rolled-back transaction (contract section 7).
+
+    Actions: update TARGET PACKAGE VERSION | patch TARGET CVE | isolate HOST | disable USER |
+    remove-member MEMBER GROUP | remove-edge SRC TYPE DST | block FROM TO PORT/PROTO |
+    expose HOST PORT/PROTO | rank --target KEY [--top N]
+    """
+    from graph.whatif import whatif_command
+
+    if not ctx.args:
+        fail("whatif needs an action (update, patch, isolate, disable, remove-member, remove-edge, block, expose, rank)", 2)
+    settings, driver = twin_driver()
+    driver.close()
+    raise typer.Exit(whatif_command(list(ctx.args), json_out))
+
+
 @app.command("query")
 def query_cmd(
     cypher: Annotated[str, typer.Argument(help="One read-only Cypher statement.")],
