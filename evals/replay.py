@@ -31,7 +31,7 @@ def _agent_matcher(r1, r2) -> None:
 def cassette_vcr(folder: Path, record: bool) -> vcr.VCR:
     v = vcr.VCR(
         cassette_library_dir=str(folder),
-        record_mode="all" if record else "none",
+        record_mode="once" if record else "none",  # record only what is missing
         match_on=["method", "path", "agent"],
         filter_headers=[("authorization", "REDACTED"), ("api-key", "REDACTED"), ("openai-organization", None),
                         ("cookie", None), ("set-cookie", None)],

@@ -87,6 +87,8 @@ class IngestContext:
     driver: neo4j.Driver | None
     database: str | None
     now: int
+    # Per-run scratch space for connectors whose files arrive one by one (SharpHound).
+    state: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

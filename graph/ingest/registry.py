@@ -146,6 +146,7 @@ def ingest(
         planned.append((conn, source))
     planned.sort(key=lambda cs: cs[0].order)  # stable: file order kept within a format
     used: dict[str, Connector] = {}
+    to_clean: dict[str, list] = {}
     for conn, source in planned:
         if progress:
             progress(f"{conn.name}: {source.name}")
@@ -161,7 +162,7 @@ def ingest(
         writer = TwinWriter(driver, source=f"{conn.name}#{tag}" if tag else conn.name, database=database, now=ctx.now)
         load_batch(writer, batch)
         if cleanup:
-            cleanup_batch(writer, batch)
+            to_clean.setdefault(conn.name, []).append((writer, batch))
         report.stats.add(writer.stats)
         used[conn.name] = conn
     derive = {n: c for n, c in table.items() if c.always_post_load and c.post_load}
@@ -170,6 +171,12 @@ def ingest(
             writer = TwinWriter(driver, source=conn.name, database=database, now=ctx.now)
             conn.post_load(writer, ctx)
             report.stats.add(writer.stats)
+    # Cleanup once per connector, after the whole run (files of one collection arrive one
+    # by one: cleaning after the first would drop what a later file re-adds).
+    for items in to_clean.values():
+        for writer, batch in items:
+            cleanup_batch(writer, batch)
+            report.stats.deleted += writer.stats.deleted
     report.seconds = time.perf_counter() - t0
     return report
 
