@@ -256,6 +256,7 @@ def eval_run(
     cassettes: Annotated[Path | None, typer.Option("--cassettes", help="Cassette folder (replay, or openai --record).")] = None,
     record: Annotated[bool, typer.Option("--record", help="With --llm openai: write cassettes while running.")] = False,
     only: Annotated[list[str] | None, typer.Option("--only", help="Run only these scenario ids.")] = None,
+    compare: Annotated[list[Path] | None, typer.Option("--compare", help="Other runs' metrics.json to show side by side.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run labeled scenarios; write OUT/metrics.json and a Markdown + HTML report."""
@@ -268,7 +269,7 @@ def eval_run(
     with driver:
         try:
             m = run_eval(driver, settings.database, scenarios, out, llm=llm, cassettes=cassettes, record=record,
-                         only=only, progress=None if json_out else (lambda msg: err.print(msg, markup=False, highlight=False)))
+                         only=only, compare=compare, progress=None if json_out else (lambda msg: err.print(msg, markup=False, highlight=False)))
         except (ScenarioError, ValueError) as exc:
             fail(str(exc), 2)
     if json_out:

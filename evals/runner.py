@@ -64,6 +64,7 @@ def run_eval(
     record: bool = False,
     only: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    compare: list[Path] | None = None,
 ) -> dict[str, Any]:
     say = progress or (lambda m: None)
     scenarios = discover(scenarios_dir)
@@ -137,5 +138,9 @@ def run_eval(
     metrics["twin_load_seconds"] = round(load_seconds, 2)
     metrics["twins_loaded"] = len(groups)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
-    write_report(metrics, out)
+    others = {}
+    for p in compare or []:
+        other = json.loads(Path(p).read_text())
+        others[str(other.get("analyst") or p)] = other
+    write_report(metrics, out, compare=others or None)
     return metrics
