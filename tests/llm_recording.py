@@ -31,6 +31,18 @@ def cassette_vcr() -> vcr.VCR:
     return shared_vcr(CASSETTES, RECORD)
 
 
+def strip_upstream(path: Path) -> None:
+    """vcrpy also records the proxy's own forwarding request (it patches http.client in
+    this process): keep only what the client saw, i.e. drop the proxy->model hop."""
+    import yaml
+
+    doc = yaml.safe_load(path.read_text())
+    keep = [i for i in doc["interactions"] if not i["request"]["uri"].startswith(UPSTREAM)]
+    if len(keep) != len(doc["interactions"]):
+        doc["interactions"] = keep
+        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+
+
 class FaultProxy:
     """Forwards to the real model; `faults[n]` alters the n-th request's response (1-based)."""
 

@@ -16,7 +16,7 @@ from agents.llm_analyst import LLMAnalyst
 from agents.runtime import TwinsightService
 from graph.evidence import check_items, existing_keys
 from graph.tools.fixtures import corp_twin
-from tests.llm_recording import CASSETTES, MODEL, RECORD, FaultProxy, cassette_vcr
+from tests.llm_recording import CASSETTES, MODEL, RECORD, FaultProxy, cassette_vcr, strip_upstream
 
 ALERTS = Path(__file__).parent / "data" / "alerts"
 
@@ -49,6 +49,7 @@ def run_llm(corp, tmp_path, monkeypatch, cassette: str, alert: str, *, faults=No
     finally:
         if proxy:
             proxy.close()
+            strip_upstream(_cassette(cassette))
     assert out.status in ("complete", "needs_human_review"), out.error
     return out.result, client
 
