@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from agents.llm import LLMClient, LLMSettings
 from agents.models import Budget
 from agents.offline import OfflineAnalyst
-from agents.report import render_markdown
+from agents.report import build_result, render_markdown
 from agents.service import InvestigationOutcome, PendingAction, Progress
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
@@ -160,7 +160,15 @@ class TwinsightService:
         pending = self._pending_from(inv_id, snap)
         if pending:
             self._track(inv_id, None, "awaiting_approval")
-            return InvestigationOutcome(inv_id, "awaiting_approval", None, pending=pending)
+            partial = None
+            try:  # the verdict is known before the approval pause: show it
+                st = values if isinstance(values, InvestigationState) else InvestigationState(**values)
+                if st.decision is not None:
+                    partial = {**build_result(st), "status": "awaiting_approval"}
+            except (TypeError, ValueError):
+                partial = None
+            return InvestigationOutcome(inv_id, "awaiting_approval", partial, pending=pending,
+                                        report_markdown=render_markdown(partial) if partial else None)
         result = values.get("result") if isinstance(values, dict) else getattr(values, "result", None)
         if result is None:
             self._track(inv_id, None, "failed")
