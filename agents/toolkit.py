@@ -11,7 +11,6 @@ from typing import Any
 import neo4j
 from pydantic import BaseModel
 
-import graph.tools.events  # noqa: F401  (registers find_events / find_connections)
 from agents.models import ToolCallRecord
 from graph.tools.base import Limits, Toolbox, openai_tools
 

@@ -633,8 +633,11 @@ def build(out: Path = OUT) -> list[str]:
         import inspect
 
         kw = {"domain": domain}
-        if "ops" in inspect.signature(generate).parameters:
-            kw["ops"] = True
+        params = inspect.signature(generate).parameters
+        if "ops" in params:
+            kw["ops"] = True  # background telemetry: absence of evidence then means something
+        if "end" in params:
+            kw["end"] = T_BASE + 86400  # one day of background around every scenario
         generate(base, seed, hosts, **kw)
         ent = build_enterprise(seed, hosts, domain=domain)
         _nmap_fallback(ent, base, T_BASE - 86400)
@@ -642,7 +645,7 @@ def build(out: Path = OUT) -> list[str]:
         _extra_inventory(c, base)
         for spec in specs(c):
             index += 1
-            t = T_BASE + index * 3 * 3600
+            t = T_BASE + 1800 + index * 900  # inside the background day; windows are per scenario
             folder = out / spec.sid
             tel = Telemetry(ent, index)
             # ordinary background: someone working on a workstation

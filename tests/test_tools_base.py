@@ -17,7 +17,7 @@ from graph.tools.query_cmd import parse_params, run_query_command
 from tests.conftest import Twin
 
 EXPECTED = {"resolve_entities", "entity_context", "attack_paths", "observed_path", "blast_radius",
-            "choke_points", "expert_cypher"}
+            "choke_points", "expert_cypher", "find_events", "find_connections"}
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +68,8 @@ ARGS = {
     "blast_radius": {"key": "HELPDESK1@CORP.LOCAL", "max_hops": 3},
     "choke_points": {"target": "CUSTOMER-DB", "max_paths": 50},
     "expert_cypher": {"cypher": "MATCH (n:Computer) RETURN count(n) AS c", "params": {}},
+    "find_events": {"users": ["HELPDESK1@CORP.LOCAL"], "event_ids": [4662], "as_of": T0, "window_s": 3600},
+    "find_connections": {"src": "WS07.CORP.LOCAL", "as_of": T0, "port": "445/tcp"},
 }
 
 

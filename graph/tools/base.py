@@ -334,6 +334,7 @@ def _load_tools() -> None:
     if not _LOADED:
         _LOADED = True
         import graph.tools.context  # noqa: F401
+        import graph.tools.events  # noqa: F401
         import graph.tools.expert  # noqa: F401
         import graph.tools.observed  # noqa: F401
         import graph.tools.paths  # noqa: F401
