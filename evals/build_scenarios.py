@@ -373,7 +373,8 @@ def specs(c: Ctx) -> list[Spec]:
       f"{u2.name}'s 4662 events on {dc.fqdn} are ordinary directory reads (no replication control-access GUIDs): the rule misread a read as replication.",
       dcsync_misfire, [u2.name, dc.fqdn], [])
 
-    decoy = hd.sam[:-1] + str((int(hd.sam[-1]) + 1) % 10) if hd.sam[-1].isdigit() else hd.sam + "2"
+    taken = {u.sam.lower() for u in e.users}
+    decoy = next(n for n in (f"{hd.sam}0", f"{hd.sam}a", f"{hd.sam}-old") if n.lower() not in taken)
     def dcsync_ghost(t, tel, d=decoy):
         return {"user": d, "host": f"{dc.short}X.{e.domain.lower()}"}
     S("dcsync", "false_positive", "dcsync-unknown-account",
@@ -420,13 +421,13 @@ def specs(c: Ctx) -> list[Spec]:
             return {"user": victim.sam, "host": dc.fqdn.lower(), "src_ip": src.ip}
         S("asrep", "true_positive", "asrep-roast",
           f"TGTs for {victim.name} (no pre-authentication required) were issued without pre-authentication (4768 PreAuthType 0) to {w5.fqdn}, not an approved scanner.",
-          lambda t, tel: asrep(t, tel, 0), [victim.name, dc.fqdn], c.impacted([dc.fqdn]))
+          lambda t, tel: asrep(t, tel, 0), [victim.name, dc.fqdn, w5.fqdn], c.impacted([dc.fqdn, w5.fqdn]))
         S("asrep", "false_positive", "asrep-normal-preauth",
           f"The 4768 events for {victim.name} used normal pre-authentication (PreAuthType 2): no AS-REP roasting occurred.",
-          lambda t, tel: asrep(t, tel, 2), [victim.name, dc.fqdn], [])
+          lambda t, tel: asrep(t, tel, 2), [victim.name, dc.fqdn, w5.fqdn], [])
         S("asrep", "benign_positive", "asrep-scanner",
           f"The pre-authentication-less TGT requests for {victim.name} came from {c.scanner.fqdn}, the approved scanner.",
-          lambda t, tel: asrep(t, tel, 0, src=c.scanner), [victim.name, dc.fqdn], [])
+          lambda t, tel: asrep(t, tel, 0, src=c.scanner), [victim.name, dc.fqdn, c.scanner.fqdn], [])
 
     # --- Password spray ------------------------------------------------------------
     w6 = ws[6]
@@ -595,10 +596,9 @@ def specs(c: Ctx) -> list[Spec]:
 # ------------------------------------------------------------------------ writing
 
 def _nmap_fallback(ent, folder: Path, t: int) -> None:
-    """A ping+port scan of every host, when the generator wrote no Nmap data: the twin
-    needs IP leases so events and connections resolve to hosts."""
-    if any(folder.rglob("*.xml")):
-        return
+    """A baseline scan of every host the day before: with the generator's own scans it
+    makes every address's lease span the scenario day, so events and connections
+    resolve to hosts at any scenario time."""
     hosts = []
     for h in ent.hosts:
         hosts.append(
@@ -607,7 +607,7 @@ def _nmap_fallback(ent, folder: Path, t: int) -> None:
             f'<ports><port protocol="tcp" portid="445"><state state="open" reason="syn-ack"/>'
             f'<service name="microsoft-ds" method="probed" conf="10"/></port></ports></host>')
     (folder / "nmap").mkdir(exist_ok=True)
-    (folder / "nmap" / "scan.xml").write_text(
+    (folder / "nmap" / "baseline-scan.xml").write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<nmaprun scanner="nmap" args="nmap -sS -p445 -oX scan.xml" start="{t}" version="7.94" xmloutputversion="1.05">'
         + "".join(hosts) + f'<runstats><finished time="{t + 60}"/></runstats></nmaprun>\n')
