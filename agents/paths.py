@@ -36,16 +36,19 @@ def hunt(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> P
     claims: list[Claim] = []
     notes: list[str] = []
     for t in targets:
-        try:
-            out = kit.call("attack_paths", target=t, entry_points=["internet", "phishable_users"], k=K, as_of=st.as_of)
-        except ToolError as exc:
-            notes.append(f"paths to {t}: {exc.message}")
-            continue
-        for p in out.paths:
-            paths.append(_convert(p, "from_entry_point"))
-        if out.paths:
-            best = out.paths[0]
-            claims.append(_path_claim(best, f"an attacker can reach {t} from {best.nodes[0]} in {best.hops} steps"))
+        # Each kind of entry point on its own: the internet's few exploit paths must not be
+        # crowded out by the many cheap paths from phishable users.
+        for entry in ("internet", "phishable_users"):
+            try:
+                out = kit.call("attack_paths", target=t, entry_points=[entry], k=2, as_of=st.as_of)
+            except ToolError as exc:
+                notes.append(f"paths to {t} from {entry}: {exc.message}")
+                continue
+            for p in out.paths:
+                paths.append(_convert(p, "from_entry_point"))
+            if out.paths:
+                best = out.paths[0]
+                claims.append(_path_claim(best, f"an attacker can reach {t} from {best.nodes[0]} in {best.hops} steps"))
     if footholds:
         try:
             out = kit.call("attack_paths", sources=footholds, k=K, as_of=st.as_of)
