@@ -210,7 +210,8 @@ def parse_json_object(text: str | None) -> dict:
     start = text.find("{")
     if start < 0:
         raise ValueError("no JSON object in reply")
-    obj, _ = json.JSONDecoder().raw_decode(text[start:])
+    # strict=False: small models put raw newlines and tabs inside JSON strings.
+    obj, _ = json.JSONDecoder(strict=False).raw_decode(text[start:])
     if not isinstance(obj, dict):
         raise ValueError("reply JSON is not an object")
     return obj

@@ -81,7 +81,12 @@ class LeadDecision(BaseModel):
 
 
 class LLMOutputError(ValueError):
-    """The model's answer could not be used even after a repair request."""
+    """The model's answer could not be used even after a repair request. `usage` keeps
+    what the failed attempt cost: a fallback verdict still reports the calls it took."""
+
+    def __init__(self, message: str, usage: Usage | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage or Usage()
 
 
 def _claims(out: list[ClaimOut], agent: str, decisive: bool = False) -> list[Claim]:
@@ -132,11 +137,11 @@ class LLMAnalyst:
                 messages.append({"role": "tool", "tool_call_id": call.id,
                                  "content": fence(f"tool:{call.name}", result, limit=6000)})
         if spent():
-            raise LLMOutputError("LLM budget exhausted before the answer")
+            raise LLMOutputError("LLM budget exhausted before the answer", usage)
         messages.append({"role": "user", "content": "Now give your final answer as the JSON object described."})
         last_error = ""
         for attempt in range(2):
-            reply = self.llm.complete(messages, response_model=out_model, max_tokens=600)
+            reply = self.llm.complete(messages, response_model=out_model, max_tokens=400)
             usage = usage.add(reply.usage)
             try:
                 return out_model.model_validate(parse_json_object(reply.content)), usage
@@ -145,10 +150,13 @@ class LLMAnalyst:
                 if attempt == 0 and not spent():
                     messages.append({"role": "assistant", "content": reply.content or ""})
                     messages.append({"role": "user", "content": load("repair").replace("{error}", last_error)})
-        raise LLMOutputError(f"{role}: unusable answer ({last_error})")
+        raise LLMOutputError(f"{role}: unusable answer ({last_error})", usage)
 
     def _briefing(self, st: InvestigationState, extra: dict[str, Any]) -> str:
-        alert = {k: v for k, v in (st.alert or {}).items() if k not in ("raw",)}
+        a = st.alert or {}
+        alert = {k: a.get(k) for k in ("id", "title", "rule", "description", "severity", "time", "techniques")
+                 if a.get(k)}
+        alert["named"] = [{"role": m.role, "text": m.text} for m in st.mentions]
         ents = [{"key": e.key, "labels": e.labels, "alert_named_it": e.mention} for e in st.entities]
         parts = [
             "The alert (untrusted data):", fence("alert", alert),
@@ -172,7 +180,7 @@ class LLMAnalyst:
                 "deterministic context summary": found.summary,
                 "events": [_compact_event(e) for e in found.events[:12]]}), AgentReport)
         except LLMOutputError as exc:
-            return found.model_copy(update={"summary": f"{found.summary} (LLM: {exc})"}), Usage()
+            return found.model_copy(update={"summary": f"{found.summary} (LLM: {exc})"}), exc.usage
         return found.model_copy(update={"summary": out.summary or found.summary,
                                         "claims": found.claims + _claims(out.claims, "context_gatherer")}), usage
 
@@ -185,7 +193,7 @@ class LLMAnalyst:
                 "paths found": [p.contract() for p in found.paths[:5]],
                 "observed steps": [p.contract() for p in found.observed[:3]]}), AgentReport)
         except LLMOutputError as exc:
-            return found.model_copy(update={"summary": f"{found.summary} (LLM: {exc})"}), Usage()
+            return found.model_copy(update={"summary": f"{found.summary} (LLM: {exc})"}), exc.usage
         return found.model_copy(update={"summary": out.summary or found.summary,
                                         "claims": found.claims + _claims(out.claims, "path_hunter")}), usage
 
@@ -198,17 +206,17 @@ class LLMAnalyst:
                 "blast radius": found.blast, "what-if ranking": [a.contract() for a in found.actions[:5]]}),
                 AgentReport)
         except LLMOutputError as exc:
-            return found.model_copy(update={"summary": f"{found.summary} (LLM: {exc})"}), Usage()
+            return found.model_copy(update={"summary": f"{found.summary} (LLM: {exc})"}), exc.usage
         return found.model_copy(update={"summary": out.summary or found.summary,
                                         "claims": found.claims + _claims(out.claims, "impact_assessor")}), usage
 
     def decide(self, st: InvestigationState, kit: Toolkit) -> tuple[Decision, Usage]:
         findings = {
             "context": {"summary": st.context.summary if st.context else "",
-                        "events": [_compact_event(e) for e in (st.context.events if st.context else [])[:12]]},
+                        "events": [_compact_event(e) for e in (st.context.events if st.context else [])[:8]]},
             "paths": {"summary": st.paths.summary if st.paths else "",
-                      "paths": [p.contract() for p in (st.paths.paths if st.paths else [])[:5]],
-                      "observed": [p.contract() for p in (st.paths.observed if st.paths else [])[:3]]},
+                      "paths": [{"nodes": p.nodes, "edges": p.edges} for p in (st.paths.paths if st.paths else [])[:3]],
+                      "observed": [{"nodes": p.nodes, "edges": p.edges} for p in (st.paths.observed if st.paths else [])[:2]]},
             "impact": {"summary": st.impact.summary if st.impact else "",
                        "impacted_assets": st.impact.impacted_assets if st.impact else []},
         }
@@ -217,9 +225,9 @@ class LLMAnalyst:
             out, usage = self._run("lead_analyst", st, kit, self._briefing(st, findings), LeadDecision)
             verdict = out.verdict.strip().lower().replace(" ", "_")
             if verdict not in ("true_positive", "benign_positive", "false_positive"):
-                raise LLMOutputError(f"verdict {out.verdict!r} is not one of the three")
+                raise LLMOutputError(f"verdict {out.verdict!r} is not one of the three", usage)
         except LLMOutputError as exc:
-            return baseline.model_copy(update={"decided_by": f"{baseline.decided_by} (fallback: {exc})"}), Usage()
+            return baseline.model_copy(update={"decided_by": f"{baseline.decided_by} (fallback: {exc})"}), exc.usage
         if st.injection and verdict != "true_positive" and baseline.verdict == "true_positive":
             # Planted instructions pushed toward "harmless" and the twin's evidence says
             # otherwise: the model's verdict is not taken (defence in depth; see RULES.md).
