@@ -137,6 +137,11 @@ def run_eval(
     metrics["wall_seconds"] = round(time.perf_counter() - t_all, 2)
     metrics["twin_load_seconds"] = round(load_seconds, 2)
     metrics["twins_loaded"] = len(groups)
+    from evals.scenario import SKIPPED
+
+    metrics["skipped"] = list(SKIPPED)
+    for line in SKIPPED:
+        say(f"skipped {line}")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
     others = {}
     for p in compare or []:
