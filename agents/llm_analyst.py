@@ -223,7 +223,7 @@ class LLMAnalyst:
         baseline = rule_decision(st)
         try:
             out, usage = self._run("lead_analyst", st, kit, self._briefing(st, findings), LeadDecision)
-            verdict = out.verdict.strip().lower().replace(" ", "_")
+            verdict = _verdict_label(out.verdict)
             if verdict not in ("true_positive", "benign_positive", "false_positive"):
                 raise LLMOutputError(f"verdict {out.verdict!r} is not one of the three", usage)
         except LLMOutputError as exc:
@@ -246,6 +246,16 @@ class LLMAnalyst:
             decided_by=self.label, rule=f"rules would say {baseline.verdict} ({baseline.rule})",
         )
         return decision, usage
+
+
+def _verdict_label(text: str) -> str:
+    """The label a model meant: small models echo the prompt's definition after it
+    (`true_positive": malicious ...`), so the label must lead the string."""
+    t = str(text).strip().lower().replace(" ", "_").replace("-", "_")
+    for label in ("true_positive", "benign_positive", "false_positive"):
+        if t.startswith(label):
+            return label
+    return t
 
 
 def _compact_event(e: dict) -> dict:
