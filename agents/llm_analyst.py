@@ -14,6 +14,7 @@ import json
 import os
 from typing import Any
 
+import openai
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.llm import LLMClient, parse_json_object
@@ -124,10 +125,16 @@ class LLMAnalyst:
             return (u.llm_calls + 1 > budget.max_llm_calls
                     or u.prompt_tokens + u.completion_tokens > budget.max_tokens)
 
+        def complete(**kw):
+            try:
+                return self.llm.complete(messages, **kw)
+            except openai.OpenAIError as exc:  # retries exhausted: fall back, and say so
+                raise LLMOutputError(f"{role}: LLM unavailable ({type(exc).__name__})", usage) from None
+
         for _ in range(tool_rounds() if tools else 0):
             if spent():
                 break
-            reply = self.llm.complete(messages, tools=tools, tool_choice="auto", max_tokens=256)
+            reply = complete(tools=tools, tool_choice="auto", max_tokens=256)
             usage = usage.add(reply.usage)
             if not reply.tool_calls:
                 break
@@ -141,7 +148,7 @@ class LLMAnalyst:
         messages.append({"role": "user", "content": "Now give your final answer as the JSON object described."})
         last_error = ""
         for attempt in range(2):
-            reply = self.llm.complete(messages, response_model=out_model, max_tokens=400)
+            reply = complete(response_model=out_model, max_tokens=400)
             usage = usage.add(reply.usage)
             try:
                 return out_model.model_validate(parse_json_object(reply.content)), usage

@@ -25,11 +25,23 @@ What "attack paths" means here (paths_before / paths_after):
     asset, application or service is reached through the host it is HostedOn), or the
     one target of `rank` / `simulate(goals=[...])`. A path may pass through another goal
     (a path to the domain through Domain Admins counts for both).
-    So paths_before is the number of exposed (entry, goal) pairs. A path is *removed*
-    when its pair has no path left after the change (a pair that is merely rerouted is
-    not); `paths_removed` lists the removed pairs' shortest paths as they were (found
-    after the rollback, on the twin as it is), `paths_removed_count` counts all of them.
-    Hence paths_after = paths_before - paths_removed_count + paths_added_count.
+    So paths_before is the number of exposed (entry, goal) pairs, a count that stays
+    exact on a twin where 40,000 users reach a goal (enumerating their paths would not).
+    A path is *removed* when its pair has no path left after the change (a pair that is
+    merely rerouted is not); `paths_removed` lists up to `listed` removed pairs'
+    shortest paths as they were (found after the rollback, on the twin as it is) and
+    `paths_removed_count` counts all of them; likewise `paths_added`. Hence
+    paths_after = paths_before - paths_removed_count + paths_added_count.
+    Cost: the before-count runs on the committed twin in parallel read sessions while
+    the transaction makes the change; the after-count recounts only the goals the change
+    can reach (those whose reach holds the head of a changed traversable edge).
+
+Ranking (`rank`): candidate single actions come from one shortest path per entry point
+to the target (a breadth-first tree built layer by layer); each carries how many of
+those paths cross what it removes, which bounds the paths it can remove. Candidates are
+simulated in the order of that bound and ranked by paths removed, then fewer breaks,
+then ACTION_COST; once the top N are known and no remaining bound can reach them, the
+rest are skipped.
 
 How each action changes the twin (inside the transaction only):
 - `isolate HOST`: its CanReach, ConnectedTo, CanExploit, InZone and HasSession edges go,
@@ -61,6 +73,12 @@ How each action changes the twin (inside the transaction only):
 After the change, CanExploit into the hosts it concerns is recomputed with the same
 logic as graph/tools/exploit.py (`exploit_rows`; a test holds it equal to
 `compute_exploit_edges`), reading host-level CanReach as well.
+
+Dropped connections: each simulation transaction carries a timeout (`tx_timeout`,
+60 s) and a metadata token. Neo4j does not always notice at once that the connection of
+an idle open transaction is gone, and until it does the orphan holds its locks (never
+its changes: they are uncommitted); simulate terminates it by its token over a fresh
+connection, and when the server cannot be reached at all the timeout frees the locks.
 
 Breaks: what depends on what goes away - services and data on an isolated host and the
 observed flows to it, sessions that end, rights a member or a disabled account loses,
@@ -688,12 +706,12 @@ def exposure_parallel(driver: neo4j.Driver, database: str | None, scope: PathSco
     chunks = [live[i::workers] for i in range(max(1, workers))]
 
     def one(chunk: list[dict]) -> dict[str, frozenset[int]]:
-        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as s:
+        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS, notifications_min_severity="OFF") as s:
             return reach(_runner(s), scope, chunk)
 
     with ThreadPoolExecutor(max_workers=len(chunks) + 1) as pool:
         futs = [pool.submit(one, c) for c in chunks if c]
-        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as s:
+        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS, notifications_min_severity="OFF") as s:
             run = _runner(s)
             entries, own = entry_ids(run, scope), goal_ids(run, goals)
         out: dict[str, frozenset[int]] = {}
@@ -1039,8 +1057,17 @@ def _plan_block(sim: _Sim) -> None:
             sim.notes.append(f"no firewall flow lets {sk} reach {dk} on {_fmt_port(lo, hi, proto)}: "
                              "the zone rules do not change")
     else:
-        sim.notes.append("a host-level block closes the observed flows between the hosts; zone rules are per "
-                         "zone, so a path through the zones' own reachability remains")
+        sim.notes.append("a host-level block closes the observed flows between the hosts (and a host-level "
+                         "rule such as one `expose` writes); zone rules are per zone, so a path through the "
+                         "zones' own reachability remains")
+        if "Computer" in dst["labels"] and "Computer" not in src["labels"]:
+            for r in sim.edges(f"MATCH (a:Twin {{key: $a}})-[r:CanReach]->(b:Twin {{key: $b}}) RETURN {_EDGE_ROW}",
+                               a=sk, b=dk):
+                left, changed = subtract_ports(r["props"].get("ports"), lo, hi, proto)
+                if changed:
+                    sim.delete([r])
+                    if left:
+                        sim.create(sk, "CanReach", dk, {**r["props"], "ports": left})
     srcs = [sk] if "Computer" in src["labels"] or "Internet" in src["labels"] else _zone_hosts(sim, sk, False)
     dsts = [dk] if "Computer" in dst["labels"] else _zone_hosts(sim, dk, False)
     flows = sim.edges(f"MATCH (a:Twin)-[r:ConnectedTo]->(b:Twin) WHERE a.key IN $a AND b.key IN $b "
@@ -1575,6 +1602,7 @@ def simulate(
     on_stage: Callable[[str], None] | None = None,
     baseline: Exposure | None = None,
     workers: int = 2,
+    tx_timeout: float = 60.0,
 ) -> WhatIfResult:
     """Simulate one action inside one write transaction that is always rolled back.
 
@@ -1585,7 +1613,14 @@ def simulate(
     `rank` computed once for the same goals and scope; otherwise the before-count runs
     on the committed twin in `workers` read sessions while the transaction plans and
     applies the change. Raises WhatIfInputError for bad input (exit 2), WhatIfError
-    when the twin could not be used (exit 1)."""
+    when the twin could not be used (exit 1).
+
+    The transaction carries `tx_timeout` (seconds) and a metadata token. If the
+    connection drops, the server may keep the orphaned transaction - uncommitted, so
+    invisible, but holding its locks - until it notices; simulate then terminates it
+    by its token over a fresh connection, and when even that fails the timeout bounds
+    how long its locks can block writers."""
+    import uuid
     from concurrent.futures import ThreadPoolExecutor
 
     t0 = time.perf_counter()
@@ -1599,7 +1634,7 @@ def simulate(
     stage = on_stage or (lambda _name: None)
     pool = ThreadPoolExecutor(max_workers=1)
     try:
-        with driver.session(database=database) as session:
+        with driver.session(database=database, notifications_min_severity="OFF") as session:
             read = _runner(session)
             counts_before = _counts(read)
             goal_rows = resolve_goals(read, scope)
@@ -1608,7 +1643,9 @@ def simulate(
                 raise WhatIfInputError(f"goal {missing[0]!r} is not in the twin")
             pending = None if baseline is not None else pool.submit(
                 exposure_parallel, driver, database, scope, goal_rows, workers)
-            tx = session.begin_transaction()
+            token = uuid.uuid4().hex
+            tx = session.begin_transaction(metadata={"twinsight_whatif": token, "action": act.text[:200]},
+                                           timeout=tx_timeout)
             try:
                 run = _runner(tx)
                 sim = _Sim(run, act)
@@ -1652,8 +1689,11 @@ def simulate(
     except Neo4jError as exc:
         raise WhatIfError(f"Neo4j refused the simulation of {act.text!r}: {exc.message or exc}") from None
     except (DriverError, OSError) as exc:
+        done = "token" in locals() and _terminate(driver, database, token)
+        how = ("its transaction was terminated" if done else
+               f"the server rolls the uncommitted change back (at the latest after {tx_timeout:g} s)")
         raise WhatIfError(f"lost the twin during the simulation of {act.text!r} ({type(exc).__name__}); "
-                          "the uncommitted change is rolled back by the server") from None
+                          f"{how}") from None
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     unchanged = fp_before == fp_after and counts_before == counts_after
@@ -1678,6 +1718,21 @@ def simulate(
         changes=dict(sim.changes), goals=[g["key"] for g in goal_rows], entry_points=scope.describe(),
         max_hops=scope.max_hops, seconds=round(time.perf_counter() - t0, 3),
     )
+
+
+def _terminate(driver: neo4j.Driver, database: str | None, token: str) -> bool:
+    """Terminate an orphaned simulation transaction by its metadata token, over a new
+    connection; False when the server cannot be reached (its timeout then applies)."""
+    try:
+        with driver.session(database=database, notifications_min_severity="OFF") as s:
+            ids = [r["transactionId"] for r in s.run(
+                "SHOW TRANSACTIONS YIELD transactionId, metaData WHERE metaData.twinsight_whatif = $t "
+                "RETURN transactionId", t=token)]
+            if ids:
+                s.run("TERMINATE TRANSACTIONS $ids", ids=ids).consume()
+            return True
+    except Exception:  # best effort: the connection is what just failed
+        return False
 
 
 def keys_of_ids(run: Run, keys: Iterable[str]) -> list[int]:
@@ -1717,59 +1772,98 @@ def _pred_query(timed: bool) -> str:
         "UNWIND $frontier AS fid\n"
         "MATCH (y) WHERE id(y) = fid\n"
         f"MATCH (x)-[r:{t}]->(y){when}\n"
-        "RETURN id(x) AS x, head(collect([type(r), id(y), elementId(r)])) AS via"
+        "RETURN id(x) AS x, collect([type(r), id(y), elementId(r)]) AS via"
     )
 
 
-def shortest_tree(run: Run, scope: PathScope, anchor_ids: set[int]) -> dict[int, tuple[str, int, str]]:
-    """A breadth-first tree towards the anchors, layer by layer: for every node within
-    the hop bound, one edge (type, next node id, edge id) that starts one of its
-    shortest paths. One query per layer; a SHORTEST path per entry point is far slower
-    when tens of thousands of entry points reach a goal (see reach_query)."""
-    parent: dict[int, tuple[str, int, str]] = {}
-    seen = set(anchor_ids)
-    frontier = sorted(anchor_ids)
-    query = _pred_query(scope.as_of is not None)
-    for _ in range(scope.max_hops):
-        if not frontier:
-            break
-        nxt = []
-        for row in run(query, {**scope.params(), "frontier": frontier}):
-            if row["x"] not in seen:
-                seen.add(row["x"])
-                parent[row["x"]] = (row["via"][0], row["via"][1], row["via"][2])
-                nxt.append(row["x"])
-        frontier = nxt
-    return parent
+class ShortestDag:
+    """Every shortest path towards the anchors, within the hop bound, as a layered DAG:
+    for each node the edges that start one of its shortest paths. Built one layer per
+    query; a SHORTEST path per entry point is far slower when tens of thousands of entry
+    points reach a goal (see reach_query).
+
+    Its dominators give each candidate a tight upper bound: an entry point loses every
+    path only if every shortest path of it crossed what the action removes, i.e. only if
+    that node dominates it (or that edge is the only way out of a node that does)."""
+
+    ROOT = -1
+
+    def __init__(self, run: Run, scope: PathScope, anchor_ids: set[int]) -> None:
+        self.succ: dict[int, list[tuple[str, int, str]]] = {a: [] for a in anchor_ids}
+        self.order: list[int] = sorted(anchor_ids)
+        frontier = sorted(anchor_ids)
+        query = _pred_query(scope.as_of is not None)
+        for _ in range(scope.max_hops):
+            if not frontier:
+                break
+            nxt = []
+            for row in run(query, {**scope.params(), "frontier": frontier}):
+                if row["x"] not in self.succ:
+                    self.succ[row["x"]] = [(v[0], v[1], v[2]) for v in row["via"]]
+                    nxt.append(row["x"])
+            nxt.sort()
+            self.order += nxt
+            frontier = nxt
+        self.idom: dict[int, int] = {}
+        depth: dict[int, int] = {self.ROOT: 0}
+        for x in self.order:  # successors come first: they sit one layer closer to the anchors
+            ys = [y for _, y, _ in self.succ[x]]
+            if not ys:
+                d = self.ROOT
+            else:
+                d = ys[0]
+                for y in ys[1:]:
+                    d = self._lca(d, y, depth)
+            self.idom[x] = d
+            depth[x] = depth[d] + 1
+
+    def _lca(self, a: int, b: int, depth: dict[int, int]) -> int:
+        while a != b:
+            if depth[a] >= depth[b]:
+                a = self.idom.get(a, self.ROOT)
+            else:
+                b = self.idom.get(b, self.ROOT)
+        return a
+
+    def dominated(self, entries: Iterable[int]) -> dict[int, int]:
+        """node id -> how many entry points it dominates (itself included)."""
+        cnt: Counter[int] = Counter({e: 1 for e in entries if e in self.succ})
+        for x in reversed(self.order):
+            if cnt[x]:
+                cnt[self.idom[x]] += cnt[x]
+        return cnt
+
+    def tree_paths(self, entries: Iterable[int]) -> list[list[tuple[int, str, int, str]]]:
+        """One shortest path per entry point, as steps (src id, type, dst id, edge id)."""
+        out = []
+        for e in sorted(entries):
+            steps, node = [], e
+            while self.succ.get(node):
+                rtype, nxt, eid = self.succ[node][0]
+                steps.append((node, rtype, nxt, eid))
+                node = nxt
+            if steps:
+                out.append(steps)
+        return out
 
 
 class _Candidate:
-    __slots__ = ("action", "hits")
+    __slots__ = ("action", "bound")
 
-    def __init__(self, action: Action) -> None:
+    def __init__(self, action: Action, bound: int) -> None:
         self.action = action
-        self.hits: set[int] = set()
+        self.bound = bound
 
 
-def _tree_paths(parent: dict[int, tuple[str, int, str]], entries: Iterable[int]) -> list[list[tuple[int, str, int, str]]]:
-    """Per entry point, its tree path as steps (src id, type, dst id, edge id)."""
-    out = []
-    for e in sorted(entries):
-        steps, node = [], e
-        while node in parent:
-            rtype, nxt, eid = parent[node]
-            steps.append((node, rtype, nxt, eid))
-            node = nxt
-        if steps:
-            out.append(steps)
-    return out
-
-
-def _candidates(run: Run, paths: list[list[tuple[int, str, int, str]]], own: set[int],
+def _candidates(run: Run, dag: ShortestDag, entries: frozenset[int], own: set[int],
                 pool: int) -> dict[tuple[str, ...], _Candidate]:
-    """Single actions that cut the paths, each with the paths that cross what it
-    removes: a superset of the paths it can disconnect, so its upper bound. Only the
-    `pool` most crossed nodes and edges are turned into actions."""
+    """Single actions that cut the paths, each with an upper bound of the entry points it
+    can cut off: the smaller of the shortest-path dominator count (see ShortestDag) and
+    the number of tree paths crossing what it removes (a disconnected entry point's
+    tree path is one of its shortest paths, so it crosses it too). Only the `pool`
+    nodes and edges with the highest bounds become actions."""
+    paths = dag.tree_paths(entries)
+    dom = dag.dominated(entries)
     node_hits: dict[int, set[int]] = defaultdict(set)
     edge_hits: dict[str, set[int]] = defaultdict(set)
     edge_of: dict[str, tuple[int, str, int]] = {}
@@ -1779,64 +1873,86 @@ def _candidates(run: Run, paths: list[list[tuple[int, str, int, str]]], own: set
                 node_hits[src].add(i)
             edge_hits[eid].add(i)
             edge_of[eid] = (src, rtype, dst)
-    top_nodes = sorted(node_hits, key=lambda n: (-len(node_hits[n]), n))[:pool]
-    top_edges = sorted((e for e in edge_hits if edge_of[e][1] != "InZone"),
-                       key=lambda e: (-len(edge_hits[e]), e))[:pool]
-    ids = set(top_nodes) | {edge_of[e][0] for e in top_edges} | {edge_of[e][2] for e in top_edges}
+
+    def node_bound(n: int) -> int:
+        return min(len(node_hits.get(n, ())), dom.get(n, 0))
+
+    def edge_bound(eid: str) -> int:
+        src = edge_of[eid][0]
+        only_way = len(dag.succ.get(src, ())) == 1
+        return min(len(edge_hits[eid]), dom.get(src, 0) if only_way else 0)
+
+    top_nodes = [n for n in sorted(node_hits, key=lambda n: (-node_bound(n), n))[:pool] if node_bound(n) > 0]
+    exploits = [e for e in edge_hits if edge_of[e][1] in ("CanExploit", "ConnectedTo")]
+    top_edges = [e for e in sorted((e for e in edge_hits if edge_of[e][1] != "InZone"),
+                                   key=lambda e: (-edge_bound(e), e))[:pool] if edge_bound(e) > 0]
+    ids = set(top_nodes) | {edge_of[e][i] for e in set(top_edges) | set(exploits) for i in (0, 2)}
     info = {r["i"]: r for r in run("MATCH (n) WHERE id(n) IN $ids RETURN id(n) AS i, n.key AS k, labels(n) AS l, "
                                    "COLLECT { MATCH (n)-[:InZone]->(z:Zone) RETURN z.key } AS zones",
                                    ids=sorted(ids))}
     details = {r["e"]: r for r in run(
         "UNWIND $eids AS eid MATCH ()-[r]->() WHERE elementId(r) = eid "
         "RETURN eid AS e, r.cve AS cve, r.cves AS cves, r.port AS port, r.ports AS ports",
-        eids=[e for e in top_edges if edge_of[e][1] in ("CanExploit", "ConnectedTo")])}
+        eids=sorted(set(exploits)))}
     cands: dict[tuple[str, ...], _Candidate] = {}
 
-    def add(hits: set[int], verb: str, *args: str) -> None:
+    def add(bound: int, verb: str, *args: str) -> None:
+        if bound <= 0:
+            return
         act = Action(verb=verb, args=tuple(args))
-        cands.setdefault(tuple(act.argv), _Candidate(act)).hits.update(hits)
+        have = cands.get(tuple(act.argv))
+        if have is None or have.bound < bound:
+            cands[tuple(act.argv)] = _Candidate(act, bound)
 
     for n in top_nodes:
         node = info.get(n)
-        if node is None:
-            continue
-        if "User" in node["l"]:
-            add(node_hits[n], "disable", node["k"])
-        elif "Computer" in node["l"]:
-            add(node_hits[n], "isolate", node["k"])
-    exploit_into: dict[tuple[str, str], set[int]] = defaultdict(set)  # (src key, zone of the target) -> paths
-    into_host: dict[str, set[int]] = defaultdict(set)
-    for eid, hits in edge_hits.items():  # every exploit edge counts towards patch / zone block bounds
-        src, rtype, dst = edge_of[eid]
-        if rtype == "CanExploit" and src in info and dst in info:
-            into_host[info[dst]["k"]] |= hits
-            for z in info[dst]["zones"]:
-                exploit_into[(info[src]["k"], z)] |= hits
-    for eid in top_edges:
+        if node and "User" in node["l"]:
+            add(node_bound(n), "disable", node["k"])
+        elif node and "Computer" in node["l"]:
+            add(node_bound(n), "isolate", node["k"])
+    # a zone block closes the exploits from FROM into the zone and the flows between
+    # the zones' hosts: the tree paths crossing any of them bound what it can cut
+    between: dict[tuple[str, str], set[int]] = defaultdict(set)
+    into_host: dict[int, set[int]] = defaultdict(set)
+    for eid in exploits:
         src, rtype, dst = edge_of[eid]
         if src not in info or dst not in info:
             continue
-        a, b, hits = info[src]["k"], info[dst]["k"], edge_hits[eid]
+        if rtype == "CanExploit":
+            into_host[dst] |= edge_hits[eid]
+        froms = set(info[src]["zones"]) | ({info[src]["k"]} if "Computer" not in info[src]["l"] else set())
+        for f in froms:
+            for z in info[dst]["zones"]:
+                between[(f, z)] |= edge_hits[eid]
+    for eid in exploits:  # every exploit and flow: patches and blocks are bounded otherwise
+        src, rtype, dst = edge_of[eid]
+        if src not in info or dst not in info:
+            continue
+        a, b, bound = info[src]["k"], info[dst]["k"], edge_bound(eid)
         d = details.get(eid) or {}
-        if rtype == "MemberOf":
-            add(hits, "remove-member", a, b)
-        elif rtype == "CanExploit":
+        if rtype == "CanExploit":
             for c in (list(d.get("cves") or []) or [d.get("cve")])[:3]:
                 if c:
-                    add(into_host[b], "patch", b, c)
+                    add(min(len(into_host[dst]), dom.get(dst, 0)), "patch", b, c)
             port = d.get("port")
             if port and parse_port_spec(port):
                 if "Computer" in info[src]["l"]:
-                    add(hits, "block", a, b, str(port))
+                    add(bound, "block", a, b, str(port))
                 for z in info[dst]["zones"]:
                     if z != a:
-                        add(exploit_into[(a, z)], "block", a, z, str(port))
-        elif rtype == "ConnectedTo":
+                        add(len(between[(a, z)]), "block", a, z, str(port))
+        else:
             for pt in list(d.get("ports") or [])[:3]:
                 if parse_port_spec(pt):
-                    add(hits, "block", a, b, str(pt))
-        else:
-            add(hits, "remove-edge", a, rtype, b)
+                    add(bound, "block", a, b, str(pt))
+    for eid in top_edges:
+        src, rtype, dst = edge_of[eid]
+        if src in info and dst in info and rtype not in ("CanExploit", "ConnectedTo"):
+            a, b = info[src]["k"], info[dst]["k"]
+            if rtype == "MemberOf":
+                add(edge_bound(eid), "remove-member", a, b)
+            else:
+                add(edge_bound(eid), "remove-edge", a, rtype, b)
     return cands
 
 
@@ -1857,11 +1973,11 @@ def rank(
     """Single actions ranked by attack paths removed to `target` (from the entry points,
     or from `sources`), then least breakage, then ACTION_COST; each one simulated in its
     own rolled-back transaction. Candidates - users to disable, memberships and other
-    edges to remove, hosts to isolate, CVEs to patch, flows to block - come from one
-    shortest path per entry point (a breadth-first tree from the target); each carries
-    the number of those paths that cross what it removes, an upper bound of the paths
-    it can remove. The `max_candidates` (default 2*top + 10) with the highest bounds are
-    simulated in that order, stopping once no remaining bound can reach the top N.
+    edges to remove, hosts to isolate, CVEs to patch, flows to block - come from the
+    shortest paths of the entry points to the target (ShortestDag); each carries an
+    upper bound of the paths it can remove. The `max_candidates` (default 2*top + 10)
+    with the highest bounds are simulated in that order, stopping once no remaining
+    bound can reach the top N.
     Actions that remove nothing are left out. `progress(done, total, text)` after each."""
     if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 100:
         raise WhatIfInputError("--top must be a whole number from 1 to 100")
@@ -1873,7 +1989,7 @@ def rank(
                       compromised=list(compromised or []), max_hops=_hops(max_hops), as_of=when)
     limit = max_candidates if max_candidates is not None else 2 * top + 10
     try:
-        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS, notifications_min_severity="OFF") as session:
             run = _runner(session)
             found = run("MATCH (n:Twin) WHERE n.key IN [$k, toUpper($k)] RETURN n.key AS k "
                         "ORDER BY CASE WHEN n.key = $k THEN 0 ELSE 1 END LIMIT 1", k=target)
@@ -1885,23 +2001,21 @@ def rank(
             baseline = exposure(run, scope, goal_rows)
             own = set(baseline.own.get(target, frozenset()))
             anchors = set(keys_of_ids(run, goal_rows[0]["anchors"])) if goal_rows and goal_rows[0]["anchors"] else set()
-            parent = shortest_tree(run, scope, anchors)
-            paths = _tree_paths(parent, baseline.pairs(target))
-            cands = _candidates(run, paths, own, pool=max(4 * limit, 100))
+            dag = ShortestDag(run, scope, anchors)
+            cands = _candidates(run, dag, baseline.pairs(target), own, pool=max(4 * limit, 100))
     except (WhatIfInputError, WhatIfError):
         raise
     except Neo4jError as exc:
         raise WhatIfError(f"Neo4j refused the ranking for {target!r}: {exc.message or exc}") from None
     except (DriverError, OSError) as exc:
         raise WhatIfError(f"lost the twin while ranking actions for {target!r} ({type(exc).__name__})") from None
-    order = sorted((c for c in cands.values() if c.hits),
-                   key=lambda c: (-len(c.hits), ACTION_COST[c.action.verb], c.action.text))[:limit]
+    order = sorted(cands.values(), key=lambda c: (-c.bound, ACTION_COST[c.action.verb], c.action.text))[:limit]
     results: list[RankedAction] = []
     before_total = baseline.total()
     for i, cand in enumerate(order, 1):
         kept = sorted((r for r in results if r.paths_removed > 0),
                       key=lambda r: (-r.paths_removed, len(r.breaks), r.cost, r.action))
-        if len(kept) >= top and len(cand.hits) < kept[top - 1].paths_removed:
+        if len(kept) >= top and cand.bound < kept[top - 1].paths_removed:
             if progress:
                 progress(i - 1, i - 1, "no remaining candidate can enter the top; stopped")
             break
@@ -1916,7 +2030,7 @@ def rank(
         results.append(RankedAction(
             action=res.action, argv=res.argv, verb=cand.action.verb, target=res.argv[1], goal=target,
             paths_before=before_total, paths_after=res.paths_after, paths_removed=res.paths_removed_count,
-            breaks=res.breaks, cost=ACTION_COST[cand.action.verb], bound=len(cand.hits),
+            breaks=res.breaks, cost=ACTION_COST[cand.action.verb], bound=cand.bound,
             vulns_lost=res.vulns_lost, twin_unchanged=res.twin_unchanged, seconds=res.seconds))
         if progress:
             progress(i, len(order), f"{res.action}: removes {res.paths_removed_count}")
@@ -2013,7 +2127,7 @@ def run_whatif_argv(driver: neo4j.Driver, database: str | None, argv: Iterable[s
 def _paths_to(driver: neo4j.Driver, database: str | None, opts: dict) -> int:
     scope = PathScope(goals=[opts["target"]], sources=opts.get("sources"), compromised=opts.get("compromised") or [],
                       max_hops=_hops(opts.get("max_hops", 6)))
-    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS, notifications_min_severity="OFF") as session:
         run = _runner(session)
         found = run("MATCH (n:Twin) WHERE n.key IN [$k, toUpper($k)] RETURN n.key AS k LIMIT 1", k=opts["target"])
         if found:
@@ -2080,8 +2194,13 @@ def whatif_command(argv: list[str], json_out: bool = False) -> int:
 
     words = [str(w) for w in argv]
     json_out = json_out or "--json" in words
-    try:
-        parse_argv(words)  # usage errors before touching the twin
+    try:  # usage errors before touching the twin
+        action_words, opts = parse_argv(words)
+        if action_words and action_words[0].lower() == "rank":
+            if len(action_words) > 1 or not opts.get("target"):
+                raise WhatIfInputError(f"usage: whatif {USAGE['rank']}")
+        else:
+            Action.from_argv(action_words)
     except WhatIfInputError as exc:
         print(f"twinsight whatif: {exc}", file=sys.stderr)
         return 2

@@ -503,7 +503,7 @@ def stage(name):
     if name == "applied":
         marker.write_text("applied")
         time.sleep(120)
-simulate(d, s.database, sys.argv[2:], on_stage=stage)
+simulate(d, s.database, sys.argv[2:], on_stage=stage, tx_timeout=10)
 """
 
 
@@ -527,19 +527,19 @@ def test_a_killed_simulation_leaves_the_twin_unchanged(corp, tmp_path, argv):
         if child.poll() is None:
             child.kill()
             child.wait(10)
-    _wait_unlocked(corp)
+    assert _wait_unlocked(corp) < 25  # at the latest the transaction's 10 s timeout frees them
     assert corp.snapshot() == before
 
 
 def _wait_unlocked(twin: Twin) -> float:
-    """Write (and undo) on WEB01 until its locks are free: the server has rolled the dead
-    transaction back once it noticed the socket close. Returns how long that took."""
+    """Take the locks a simulation of `isolate WEB01` takes (delete its edges, then roll
+    back) until they are free: the dead transaction is gone. Returns how long that took."""
     t0 = time.time()
     while True:
         try:
             with twin.driver.session(database=twin.database) as s:
-                tx = s.begin_transaction(timeout=3)
-                tx.run("MATCH (h:Twin {key: 'WEB01.CORP.LOCAL'})-[r]-() SET r.probe = 1").consume()
+                tx = s.begin_transaction(timeout=2)
+                tx.run("MATCH (h:Twin {key: 'WEB01.CORP.LOCAL'})-[r]-() DELETE r").consume()
                 tx.rollback()
             return time.time() - t0
         except Exception:
@@ -547,7 +547,11 @@ def _wait_unlocked(twin: Twin) -> float:
             time.sleep(0.5)
 
 
-def test_a_dropped_connection_mid_simulation_leaves_the_twin_unchanged(corp, neo4j_settings):
+@pytest.mark.parametrize("reconnect", [True, False])
+def test_a_dropped_connection_mid_simulation_leaves_the_twin_unchanged(corp, neo4j_settings, reconnect):
+    """The connection drops after the change was applied. When simulate can reconnect it
+    terminates its orphaned transaction at once; when it cannot, the transaction's own
+    timeout frees the locks. Either way nothing was committed."""
     from neo4j import GraphDatabase
 
     before = corp.snapshot()
@@ -557,15 +561,18 @@ def test_a_dropped_connection_mid_simulation_leaves_the_twin_unchanged(corp, neo
     try:
         def cut(name: str) -> None:
             if name == "applied":
+                proxy.refuse = not reconnect
                 proxy.cut_all()
-                proxy.refuse = True
 
-        with pytest.raises(WhatIfError, match="lost the twin"):
-            simulate(drv, corp.database, ["isolate", "WEB01.CORP.LOCAL"], on_stage=cut)
+        with pytest.raises(WhatIfError, match="lost the twin") as err:
+            simulate(drv, corp.database, ["isolate", "WEB01.CORP.LOCAL"], on_stage=cut, tx_timeout=4)
+        assert ("terminated" in str(err.value)) is reconnect
+        assert corp.snapshot() == before  # uncommitted: never visible
+        waited = _wait_unlocked(corp)
+        assert waited < (3 if reconnect else 12), waited
     finally:
         drv.close()
         proxy.close()
-    _wait_unlocked(corp)
     assert corp.snapshot() == before
 
 

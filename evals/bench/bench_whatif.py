@@ -176,7 +176,7 @@ def baseline_count(driver, database, goals: list[str] | None) -> tuple[int, floa
         rows = resolve_goals(run, scope)
         t0 = time.perf_counter()
         found = exposure(run, scope, rows)
-        return sum(len(v) for v in found.values()), time.perf_counter() - t0
+        return found.total(), time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> int:
