@@ -178,6 +178,11 @@ class TwinIndex:
                 aliases += [a for a in r["aliases"] if isinstance(a, str)]
             index.add_user(r["key"], sam=r["sam"], objectid=r["oid"], domain=r["domain"],
                            aliases=aliases)
+        # Groups are accounts too (4728 names the group it changed): known, so that an
+        # event links to the group instead of inventing a User of the same name.
+        for r in rows("MATCH (g:Group) RETURN g.key AS key, g.samaccountname AS sam, g.objectid AS oid, "
+                      "g.domain AS domain"):
+            index.add_user(r["key"], sam=r["sam"], objectid=r["oid"], domain=r["domain"], aliases=[])
         for r in rows(
             "MATCH (d:Domain) RETURN d.key AS key, d.name AS name, d.objectid AS oid, "
             "d.domainsid AS dsid, d.netbios AS netbios"
