@@ -108,10 +108,21 @@ def test_keys_the_model_invents_never_reach_the_result(corp, tmp_path, monkeypat
     named |= {k for p in r["attack_paths"] for k in p["nodes"]}
     named |= {e["node"] for c in r["claims"] for e in c["evidence"] if "node" in e}
     assert existing_keys(corp.driver, named, corp.database) == named
-    llm_claims = [c for c in r["claims"] + r["dropped_claims"] if "(llm)" in c["agent"]]
     for c in r["dropped_claims"]:
         assert not c["grounded"]
-    assert llm_claims or r["decided_by"].startswith("offline-rules (fallback")
+    # What the model passed as keys in its tool calls (it invents them: "twin_id", ...).
+    invented = set()
+    for i in recorded("dcsync_tool_calls"):
+        rep = json.loads(i["response"]["body"]["string"])
+        for call in rep["choices"][0]["message"].get("tool_calls") or []:
+            try:
+                args = json.loads(call["function"]["arguments"])
+            except ValueError:
+                continue
+            invented |= {v for k, v in args.items() if k in ("key", "target") and isinstance(v, str)}
+    fake = invented - existing_keys(corp.driver, invented, corp.database)
+    assert fake, "the recorded model invented at least one key"
+    assert not fake & named, "no invented key is named in the result"
 
 
 def test_prompt_injection_in_the_alert_does_not_change_the_verdict(corp, tmp_path, monkeypatch):
