@@ -18,6 +18,7 @@ from agents.state import InvestigationState
 from agents.toolkit import Toolkit
 from graph.evidence import existing_keys
 from graph.tools.base import ToolError
+from graph.tools.guard import GuardError
 
 DIRECTORY_FAMILIES = {"dcsync", "credential_dump"}
 
@@ -67,7 +68,7 @@ def assess(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) ->
     for f in footholds:
         try:
             out = kit.call("blast_radius", key=f, max_hops=4, as_of=st.as_of, examples=5)
-        except ToolError:
+        except (ToolError, GuardError):
             continue
         blast["reachable_total"] += out.reachable_total
         for cat in ("crown_jewels", "tier0"):

@@ -13,6 +13,7 @@ from agents.models import AttackPath, Claim, Evidence, PathFindings
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
 from graph.tools.base import ToolError
+from graph.tools.guard import GuardError
 
 K = 3
 
@@ -41,8 +42,8 @@ def hunt(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> P
         for entry in ("internet", "phishable_users"):
             try:
                 out = kit.call("attack_paths", target=t, entry_points=[entry], k=2, as_of=st.as_of)
-            except ToolError as exc:
-                notes.append(f"paths to {t} from {entry}: {exc.message}")
+            except (ToolError, GuardError) as exc:
+                notes.append(f"paths to {t} from {entry}: {exc}")
                 continue
             for p in out.paths:
                 paths.append(_convert(p, "from_entry_point"))
@@ -57,8 +58,8 @@ def hunt(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> P
             if out.paths:
                 best = out.paths[0]
                 claims.append(_path_claim(best, f"from {best.nodes[0]} an attacker reaches {best.nodes[-1]} in {best.hops} steps"))
-        except ToolError as exc:
-            notes.append(f"paths from footholds: {exc.message}")
+        except (ToolError, GuardError) as exc:
+            notes.append(f"paths from footholds: {exc}")
     observed: list[AttackPath] = []
     keys = [e.key for e in st.entities][:20]
     if keys:
@@ -81,8 +82,8 @@ def hunt(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> P
                 if ev:
                     claims.append(Claim(text=f"the events show the path {' -> '.join(p.nodes[:6])}",
                                         evidence=ev[:10], agent="path_hunter"))
-        except ToolError as exc:
-            notes.append(f"observed path: {exc.message}")
+        except (ToolError, GuardError) as exc:
+            notes.append(f"observed path: {exc}")
     summary = (f"{len(paths)} possible paths ({sum(p.kind == 'to_crown_jewel' for p in paths)} to crown jewels / tier 0), "
                f"{len(observed)} observed")
     if notes:
