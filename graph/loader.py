@@ -4,6 +4,15 @@ Each batch is `UNWIND $rows ... MERGE` in its own explicit transaction: it commi
 whole or not at all, and a transient failure (a dropped connection, a deadlock)
 retries the same batch, which MERGE makes safe to repeat.
 
+Batches run on `workers` concurrent transactions (TWINSIGHT_WRITE_WORKERS, default 2)
+without letting two of them touch the same node at once, so they neither deadlock nor
+race: node rows go to lanes by their key, and relationship rows are written
+"mix and batch" style: endpoints are hashed into 2 x workers buckets, rows are grouped by
+bucket pair, and each round writes pairs of buckets that share no node (a round-robin
+tournament schedule), one lane per pair. Rows about the same node or the same pair stay in
+one lane in input order, so the last row still wins as it does sequentially. A rare
+deadlock over a shared relationship record is a transient error, retried like any other.
+
 Provenance on every node and edge: `source` (the last connector that wrote it),
 `sources` (all of them), `firstseen` / `lastseen` (epoch seconds: when the data
 says it was seen, else when it was ingested). Re-ingesting the same data moves
@@ -13,8 +22,10 @@ only `lastseen`.
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -29,8 +40,12 @@ from tenacity import (
 
 from graph.model import NodeSchema, RelSchema, check_identifier
 from graph.schema import TWIN_LABEL
+from graph.settings import write_workers
 
 DEFAULT_BATCH = 10_000
+# Rows taken from the input at a time for one parallel schedule: large enough that every
+# lane of every round still fills whole batches, small enough to bound memory.
+WINDOW_BATCHES = 24
 
 _PROVENANCE_ON_CREATE = """
   {v}.firstseen = row.firstseen, {v}.lastseen = row.lastseen, {v}.sources = [$source]"""
@@ -110,6 +125,13 @@ class WriteStats:
             self.per_kind[k] = self.per_kind.get(k, 0) + v
 
 
+def _total(parts: list[WriteStats]) -> WriteStats:
+    total = WriteStats()
+    for p in parts:
+        total.add(p)
+    return total
+
+
 def _chunks(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
     it = iter(rows)
     while chunk := list(islice(it, size)):
@@ -117,6 +139,46 @@ def _chunks(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
 
 
 _transient = retry_if_exception_type((ServiceUnavailable, SessionExpired, TransientError))
+
+
+def tournament(buckets: int) -> list[list[tuple[int, int]]]:
+    """Rounds of bucket pairs in which no bucket appears twice (circle method): every pair
+    of `buckets` (an even number) meets in exactly one round."""
+    teams = list(range(buckets))
+    rounds = []
+    for _ in range(buckets - 1):
+        rounds.append([(teams[i], teams[buckets - 1 - i]) for i in range(buckets // 2)])
+        teams = [teams[0], teams[-1], *teams[1:-1]]
+    return rounds
+
+
+def node_lanes(rows: list[dict], lanes: int) -> list[list[dict]]:
+    """Rows split by key, so that no two lanes write the same node."""
+    out: list[list[dict]] = [[] for _ in range(lanes)]
+    for r in rows:
+        out[hash(r["key"]) % lanes].append(r)
+    return [lane for lane in out if lane]
+
+
+def rel_rounds(rows: list[dict], workers: int) -> list[list[list[dict]]]:
+    """Rows grouped into rounds of lanes whose endpoints are disjoint across lanes."""
+    nb = 2 * workers
+    cells: dict[tuple[int, int], list[dict]] = {}
+    for r in rows:
+        i, j = hash(r["src"]) % nb, hash(r["dst"]) % nb
+        cells.setdefault((i, j) if i <= j else (j, i), []).append(r)
+    out = []
+    for n, pairs in enumerate(tournament(nb)):
+        lanes = []
+        for i, j in pairs:
+            lane = list(cells.get((min(i, j), max(i, j)), ()))
+            if n == 0:  # rows within one bucket: the first round holds every bucket once
+                lane += cells.get((i, i), []) + cells.get((j, j), [])
+            if lane:
+                lanes.append(lane)
+        if lanes:
+            out.append(lanes)
+    return out
 
 
 class TwinWriter:
@@ -131,11 +193,13 @@ class TwinWriter:
         batch_size: int = DEFAULT_BATCH,
         now: int | None = None,
         attempts: int = 5,
+        workers: int | None = None,
     ) -> None:
         self.driver = driver
         self.source = source
         self.database = database
         self.batch_size = batch_size
+        self.workers = workers if workers is not None else write_workers()
         self.now = int(now if now is not None else time.time())
         self.stats = WriteStats()
         self._run_batch = retry(
@@ -166,31 +230,77 @@ class TwinWriter:
         return matched, counters
 
     def nodes(self, schema: NodeSchema, rows: Iterable[dict]) -> WriteStats:
-        stats = WriteStats()
         query = node_upsert_query(schema)
-        for chunk in _chunks(rows, self.batch_size):
+
+        def write(chunk: list[dict]) -> WriteStats:
+            st = WriteStats()
             batch = [self._prepare(r, ("key",)) for r in chunk]
             matched, counters = self._run_batch(query, batch)
-            stats.nodes_created += counters.nodes_created
-            stats.nodes_updated += matched - counters.nodes_created
-            stats.batches += 1
-            stats.per_kind[schema.label] = stats.per_kind.get(schema.label, 0) + len(batch)
-        self.stats.add(stats)
-        return stats
+            st.nodes_created += counters.nodes_created
+            st.nodes_updated += matched - counters.nodes_created
+            st.batches += 1
+            st.per_kind[schema.label] = len(batch)
+            return st
+
+        return self._load(rows, write, lambda window: [node_lanes(window, self.workers)])
 
     def rels(self, schema: RelSchema, rows: Iterable[dict]) -> WriteStats:
-        stats = WriteStats()
         query = rel_upsert_query(schema)
-        for chunk in _chunks(rows, self.batch_size):
+
+        def write(chunk: list[dict]) -> WriteStats:
+            st = WriteStats()
             batch = [self._prepare(r, ("src", "dst")) for r in chunk]
             matched, counters = self._run_batch(query, batch)
-            stats.relationships_created += counters.relationships_created
-            stats.relationships_updated += matched - counters.relationships_created
-            stats.unresolved += len(batch) - matched
-            stats.batches += 1
-            stats.per_kind[schema.type] = stats.per_kind.get(schema.type, 0) + len(batch)
-        self.stats.add(stats)
-        return stats
+            st.relationships_created += counters.relationships_created
+            st.relationships_updated += matched - counters.relationships_created
+            st.unresolved += len(batch) - matched
+            st.batches += 1
+            st.per_kind[schema.type] = len(batch)
+            return st
+
+        return self._load(rows, write, lambda window: rel_rounds(window, self.workers))
+
+    def _load(
+        self,
+        rows: Iterable[dict],
+        write: Callable[[list[dict]], WriteStats],
+        schedule: Callable[[list[dict]], list[list[list[dict]]]],
+    ) -> WriteStats:
+        """Write `rows` batch by batch: sequentially for one worker or a single batch,
+        else window by window, each window's rounds one after another and the lanes of a
+        round concurrently. Every batch is its own transaction; on a failure the other
+        lanes finish the batch they are in and stop, so only whole batches are left."""
+        done: list[WriteStats] = []  # one entry per committed batch, from any lane
+        try:
+            if self.workers <= 1:
+                for chunk in _chunks(rows, self.batch_size):
+                    done.append(write(chunk))
+                return _total(done)
+            failed = threading.Event()
+
+            def lane(lane_rows: list[dict]) -> None:
+                for i in range(0, len(lane_rows), self.batch_size):
+                    if failed.is_set():
+                        return
+                    try:
+                        done.append(write(lane_rows[i:i + self.batch_size]))
+                    except BaseException:
+                        failed.set()
+                        raise
+
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="twin-writer") as pool:
+                for window in _chunks(rows, self.batch_size * WINDOW_BATCHES):
+                    if len(window) <= self.batch_size:
+                        done.append(write(window))
+                        continue
+                    for lanes in schedule(window):
+                        futures = [pool.submit(lane, rows_) for rows_ in lanes]
+                        errors = [f.exception() for f in futures]
+                        if any(errors):
+                            raise next(e for e in errors if e)
+            return _total(done)
+        finally:
+            self.stats.add(_total(done))
 
     def cleanup_nodes(self, schema: NodeSchema, scope: dict[str, object] | None = None) -> int:
         """Delete this source's nodes of a snapshot kind that this run did not see again

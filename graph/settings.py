@@ -14,6 +14,18 @@ DEFAULT_URI = "bolt://127.0.0.1:7687"
 LOCAL_PASSWORD = "twinsight"
 
 
+def write_workers() -> int:
+    """Concurrent write transactions per load (TWINSIGHT_WRITE_WORKERS, default 2).
+
+    One Cypher transaction keeps one server core busy; a second one in parallel uses the
+    rest of a small machine. 1 writes strictly one batch after another."""
+    raw = os.environ.get("TWINSIGHT_WRITE_WORKERS", "").strip()
+    try:
+        return max(1, min(16, int(raw))) if raw else 2
+    except ValueError:
+        raise ValueError(f"TWINSIGHT_WRITE_WORKERS must be a whole number, not {raw!r}") from None
+
+
 def _state_home() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "twinsight"
@@ -29,8 +41,8 @@ class Neo4jSettings(BaseModel):
     # True when NEO4J_URI was set: the server is the user's and we start nothing.
     external: bool = False
     home: Path = Field(default_factory=_state_home)
-    heap: str = "1g"
-    pagecache: str = "512m"
+    heap: str = "2g"
+    pagecache: str = "1g"
     tx_timeout_s: int = 120
     start_timeout_s: float = 120.0
 
