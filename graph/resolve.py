@@ -148,48 +148,69 @@ class TwinIndex:
 
     @classmethod
     def load(cls, driver: neo4j.Driver | None, database: str | None = None) -> TwinIndex:
-        """Four read queries: hosts, leases, users, domains."""
+        """Five read queries: hosts, leases, users, groups, domains."""
         index = cls()
-        if driver is None:
-            return index
+        if driver is not None:
+            index.refresh(driver, database)
+        return index
 
-        def rows(query: str) -> list[neo4j.Record]:
-            return driver.execute_query(query, database_=database, routing_="r").records
+    def refresh(self, driver: neo4j.Driver, database: str | None = None,
+                keys: list[str] | None = None) -> None:
+        """Read hosts, leases, users, groups and domains from the twin into the index:
+        all of them, or only the nodes with `keys` (nodes new since the index was loaded:
+        `add_*` appends, so a node already in the index must not be read twice). Each
+        query returns one row of collected lists: decoding a few large lists is several
+        times cheaper for the driver than a record per node."""
+        where = "" if keys is None else " WHERE {v}.key IN $keys"
 
-        for r in rows(
-            "MATCH (c:Computer) RETURN c.key AS key, c.shortname AS short, c.objectid AS oid, "
-            "c.ip AS ip, c.ips AS ips, c.lastseen AS ls, c.domain AS domain"
+        def rows(query: str) -> list:
+            return driver.execute_query(query, keys=keys, database_=database,
+                                        routing_="r").records[0]["rows"]
+
+        for key, short, oid, ip, ips, ls, domain in rows(
+            "MATCH (c:Computer)" + where.format(v="c")
+            + " RETURN collect([c.key, c.shortname, c.objectid, c.ip, c.ips, c.lastseen, c.domain]) AS rows"
         ):
-            index.add_host(r["key"], short=r["short"], objectid=r["oid"], ip=r["ip"],
-                           ips=r["ips"], lastseen=r["ls"], domain=r["domain"])
-        for r in rows(
-            "MATCH (c:Computer)-[r:HasIP]->(i:IP) "
-            "RETURN c.key AS host, coalesce(i.address, substring(i.key, 3)) AS ip, "
-            "r.firstseen AS first, r.lastseen AS last"
+            self.add_host(key, short=short, objectid=oid, ip=ip, ips=ips, lastseen=ls, domain=domain)
+        for host, ip, first, last in rows(
+            "MATCH (c:Computer)-[r:HasIP]->(i:IP)" + where.format(v="c")
+            + " RETURN collect([c.key, coalesce(i.address, substring(i.key, 3)), r.firstseen, r.lastseen]) AS rows"
         ):
-            index.add_lease(r["ip"], r["host"], r["first"], r["last"])
-        for r in rows(
-            "MATCH (u:User) RETURN u.key AS key, u.samaccountname AS sam, u.objectid AS oid, "
-            "u.domain AS domain, u.aliases AS aliases, u.upn AS upn, "
-            "u.userprincipalname AS upn2, u.email AS email"
+            self.add_lease(ip, host, first, last)
+        for key, sam, oid, domain, more, upn, upn2, email in rows(
+            "MATCH (u:User)" + where.format(v="u")
+            + " RETURN collect([u.key, u.samaccountname, u.objectid, u.domain, u.aliases, u.upn,"
+            " u.userprincipalname, u.email]) AS rows"
         ):
-            aliases = [a for a in (r["upn"], r["upn2"], r["email"]) if isinstance(a, str)]
-            if isinstance(r["aliases"], list):
-                aliases += [a for a in r["aliases"] if isinstance(a, str)]
-            index.add_user(r["key"], sam=r["sam"], objectid=r["oid"], domain=r["domain"],
-                           aliases=aliases)
+            aliases = [a for a in (upn, upn2, email) if isinstance(a, str)]
+            if isinstance(more, list):
+                aliases += [a for a in more if isinstance(a, str)]
+            self.add_user(key, sam=sam, objectid=oid, domain=domain, aliases=aliases)
         # Groups are accounts too (4728 names the group it changed): known, so that an
         # event links to the group instead of inventing a User of the same name.
-        for r in rows("MATCH (g:Group) RETURN g.key AS key, g.samaccountname AS sam, g.objectid AS oid, "
-                      "g.domain AS domain"):
-            index.add_user(r["key"], sam=r["sam"], objectid=r["oid"], domain=r["domain"], aliases=[])
-        for r in rows(
-            "MATCH (d:Domain) RETURN d.key AS key, d.name AS name, d.objectid AS oid, "
-            "d.domainsid AS dsid, d.netbios AS netbios"
+        for key, sam, oid, domain in rows(
+            "MATCH (g:Group)" + where.format(v="g")
+            + " RETURN collect([g.key, g.samaccountname, g.objectid, g.domain]) AS rows"
         ):
-            index.add_domain(r["name"] or r["key"], objectid=r["oid"] or r["dsid"],
-                             netbios=r["netbios"])
-        return index
+            self.add_user(key, sam=sam, objectid=oid, domain=domain, aliases=[])
+        for key, name, oid, dsid, netbios in rows(
+            "MATCH (d:Domain)" + where.format(v="d")
+            + " RETURN collect([d.key, d.name, d.objectid, d.domainsid, d.netbios]) AS rows"
+        ):
+            self.add_domain(name or key, objectid=oid or dsid, netbios=netbios)
+
+    def copy(self) -> TwinIndex:
+        """An index to resolve one file with: it learns that file's accounts without
+        teaching them to the next file. Top-level maps are copied; the lists inside them
+        are shared, which is safe because only `add_*` (never used on a copy) appends."""
+        out = TwinIndex()
+        for name, value in vars(self).items():
+            if isinstance(value, defaultdict):
+                setattr(out, name, defaultdict(value.default_factory,
+                                               {k: set(v) for k, v in value.items()}))
+            elif isinstance(value, (dict, set)):
+                setattr(out, name, value.copy())
+        return out
 
     def add_host(self, key: str, *, short: str | None = None, objectid: str | None = None,
                  ip: str | None = None, ips: list | None = None, lastseen: int | None = None,

@@ -71,8 +71,8 @@ How each action changes the twin (inside the transaction only):
 - `expose HOST PORT/PROTO`: a host-level `(INTERNET)-[:CanReach {ports}]->(HOST)` rule
   (a port forward) is added.
 After the change, CanExploit into the hosts it concerns is recomputed with the same
-logic as graph/tools/exploit.py (`exploit_rows`; a test holds it equal to
-`compute_exploit_edges`), reading host-level CanReach as well.
+code as graph/tools/exploit.py (`exploit_rows`, run inside the simulation's
+transaction), which reads host-level CanReach as well.
 
 Dropped connections: each simulation transaction carries a timeout (`tx_timeout`,
 60 s) and a metadata token. Neo4j does not always notice at once that the connection of
@@ -106,7 +106,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from graph.ingest._vulnshared import canonical_vuln_id, purl_key, purl_props
 from graph.tools.base import Limits, parse_time
-from graph.tools.exploit import NETWORK_VECTORS, _matches, _rank, covers, parse_port_spec
+from graph.tools.exploit import _matches, covers, exploit_rows, parse_port_spec
 from graph.tools.paths import _check_int, build_path_query, path_params, rows_to_paths
 from graph.tools.vocab import (
     REL_TYPES,
@@ -748,121 +748,6 @@ def _pair_paths(run: Run, scope: PathScope, pairs: list[tuple[str, str]]) -> lis
     order = {pair: i for i, pair in enumerate(pairs)}
     out.sort(key=lambda p: order.get((p.nodes[0], p.goal), 1 << 30))
     return out
-
-
-# ====================================================================== CanExploit in a transaction
-
-_VULN_SERVICES = """
-MATCH (c:Twin) WHERE ($hosts IS NULL OR c.key IN $hosts) AND c:Computer
-MATCH (c)-[:HasService]->(s:Service)
-WHERE coalesce(toLower(s.state), 'open') = 'open'
-WITH c, collect(s) AS services
-CALL (c) {
-  MATCH (c)-[:HasInstalled]->(p:Package)-[:HasVulnerability]->(v:Vulnerability)
-  RETURN p, v
-  UNION
-  MATCH (app:Application)-[:HostedOn]->(c)
-  MATCH (app)-[:HasInstalled|DependsOn]->{0,4}(p:Package)-[:HasVulnerability]->(v:Vulnerability)
-  RETURN p, v
-}
-WITH c, services, p, v
-WHERE toUpper(coalesce(v.attack_vector, '')) IN $vectors
-WITH c, services, collect(DISTINCT {pkg: p.name, purl: p.key, cve: v.key, is_kev: coalesce(v.is_kev, false),
-     epss: coalesce(v.epss_score, 0.0), base: coalesce(v.base_score, 0.0)}) AS vulns
-RETURN c.key AS host,
-       [s IN services | {key: s.key, port: s.port, proto: coalesce(s.protocol, 'tcp'),
-                         words: coalesce(s.product, '') + ' ' + coalesce(s.name, '')}] AS services,
-       vulns
-"""
-_ZONES = """
-MATCH (c:Twin)-[:InZone]->(z:Zone) WHERE ($hosts IS NULL OR c.key IN $hosts) AND c:Computer
-RETURN c.key AS host, z.key AS zone
-"""
-_REACH = """
-MATCH (a)-[r:CanReach]->(z:Zone) WHERE a:Zone OR a:Internet
-RETURN a.key AS src, z.key AS zone, r.ports AS ports
-"""
-_HOST_REACH = """
-MATCH (a)-[r:CanReach]->(c:Computer) WHERE (a:Zone OR a:Internet) AND ($hosts IS NULL OR c.key IN $hosts)
-RETURN a.key AS src, c.key AS dst, r.ports AS ports
-"""
-_SEEN = """
-MATCH (a)-[r:ConnectedTo]->(c:Computer) WHERE (a:Computer OR a:Internet) AND ($hosts IS NULL OR c.key IN $hosts)
-RETURN a.key AS src, c.key AS dst, r.ports AS ports
-"""
-
-
-def exploit_rows(run: Run, hosts: list[str] | None = None, *, intra_zone: bool = True) -> list[dict]:
-    """graph/tools/exploit.py's CanExploit rows, read through `run` (so inside the
-    what-if transaction) and for `hosts` only (None: all). Also reads a host-level
-    `(Internet|Zone)-[:CanReach]->(Computer)` rule, which is how `expose` is written;
-    on a twin without one the rows equal `compute_exploit_edges` (tested)."""
-    exposures: dict[str, list[tuple[dict, list[dict], str]]] = defaultdict(list)
-    for row in run(_VULN_SERVICES, hosts=hosts, vectors=sorted(NETWORK_VECTORS)):
-        services = [s for s in row["services"] if isinstance(s.get("port"), int)]
-        matched: set[str] = set()
-        per_service: list[tuple[dict, list[dict], str]] = []
-        for s in services:
-            hits = [v for v in row["vulns"] if _matches(s["words"], v["pkg"] or v["purl"])]
-            matched.update(v["cve"] for v in hits)
-            if hits:
-                per_service.append((s, hits, "product"))
-        orphans = [v for v in row["vulns"] if v["cve"] not in matched]
-        if orphans:
-            done = {ps["key"] for ps, _, _ in per_service}
-            for s in services:
-                if s["key"] not in done:
-                    per_service.append((s, orphans, "host"))
-        exposures[row["host"]] = per_service
-    if not exposures:
-        return []
-    scoped = sorted(exposures)
-    zones_of: dict[str, set[str]] = defaultdict(set)
-    for row in run(_ZONES, hosts=scoped):
-        zones_of[row["host"]].add(row["zone"])
-    reach_into: dict[str, list[tuple[str, object]]] = defaultdict(list)
-    for row in run(_REACH):
-        reach_into[row["zone"]].append((row["src"], row["ports"]))
-    host_reach: dict[str, list[tuple[str, object]]] = defaultdict(list)
-    for row in run(_HOST_REACH, hosts=scoped):
-        host_reach[row["dst"]].append((row["src"], row["ports"]))
-    seen_into: dict[str, list[tuple[str, object]]] = defaultdict(list)
-    for row in run(_SEEN, hosts=scoped):
-        seen_into[row["dst"]].append((row["src"], row["ports"]))
-
-    def key_of(props: dict) -> tuple:
-        return _rank({"is_kev": props["is_kev"], "epss": props["epss_score"], "base": props["base_score"],
-                      "cve": props["cve"]})
-
-    best: dict[tuple[str, str], dict] = {}
-    for host, per_service in exposures.items():
-        for service, vulns, basis in per_service:
-            port, proto = int(service["port"]), str(service["proto"] or "tcp").lower()
-            sources: list[tuple[str, str]] = []
-            for zone in zones_of.get(host, ()):
-                for src, ports in reach_into.get(zone, ()):
-                    if covers(ports, port, proto):
-                        sources.append((src, "CanReach"))
-                if intra_zone:
-                    sources.append((zone, "intra-zone"))
-            for src, ports in host_reach.get(host, ()):
-                if covers(ports, port, proto):
-                    sources.append((src, "CanReach"))
-            for src, ports in seen_into.get(host, ()):
-                if src != host and covers(ports, port, proto):
-                    sources.append((src, "ConnectedTo"))
-            ranked = sorted(vulns, key=_rank)
-            top = ranked[0]
-            for src, via in sources:
-                cand = {"src": src, "dst": host, "props": {
-                    "cve": top["cve"], "is_kev": bool(top["is_kev"]), "epss_score": float(top["epss"] or 0),
-                    "base_score": float(top["base"] or 0), "port": f"{port}/{proto}",
-                    "service": service["key"], "cves": [v["cve"] for v in ranked[:10]],
-                    "basis": basis, "via": via}}
-                old = best.get((src, host))
-                if old is None or key_of(cand["props"]) < key_of(old["props"]):
-                    best[(src, host)] = cand
-    return [best[k] for k in sorted(best)]
 
 
 # ====================================================================== the simulation

@@ -563,3 +563,75 @@ def test_rejected_files_leave_the_twin_unchanged(twin, tmp_path, name, lines):
     report = ingest(twin.driver, [path], database=twin.database, forced_format=fmt, now=T0)
     if report.files == 0 or report.records == len(report.rejected):  # nothing valid in it
         assert twin.snapshot() == before
+
+
+# --------------------------------------------------------------------------- one index per ingest run
+
+
+def _index_state(ix: TwinIndex) -> tuple:
+    return (sorted(ix.hosts), sorted(ix.users), {k: sorted(v) for k, v in ix.host_by_short.items()},
+            dict(sorted(ix.static_ips.items())), {k: sorted(v) for k, v in ix.user_by_sam.items()},
+            dict(sorted(ix.by_objectid.items())), sorted(ix.domains),
+            {ip: sorted((le.first, le.last, le.host) for le in ls) for ip, ls in ix.leases.items()})
+
+
+def test_the_run_index_follows_what_each_batch_writes(twin):
+    write_base(twin)
+    ctx = ctx_for(twin)
+    first = ctx.twin_index()
+    assert "WS01.CORP.LOCAL" in first.hosts
+    # a file teaches its copy an account; the next file's copy does not know it
+    first.learn_account("bob", "NEWDOM.LOCAL", "S-1-5-21-9-9-9-1200")
+    first.finish_learning()
+    assert "NEWDOM.LOCAL" in first.learned_fqdns and not ctx.twin_index().learned_fqdns
+    # new hosts and users, as a connector writes them: added without a reload
+    batch = zeek.Batch()
+    batch.add_nodes(zeek.COMPUTER, [{"key": "10.99.0.5", "props": {"name": "10.99.0.5", "ip": "10.99.0.5"}},
+                                    {"key": "WS01.CORP.LOCAL", "props": {}, "lastseen": T0 + 5}])
+    batch.add_nodes(winevents.USER, [{"key": "BOB@CORP.LOCAL", "props": {"name": "BOB@CORP.LOCAL",
+                                                                           "domain": "CORP.LOCAL"}}])
+    w = TwinWriter(twin.driver, "test", database=twin.database, now=T0)
+    for schema, rows in batch.nodes:
+        w.nodes(schema, rows)
+    kept = ctx._index
+    ctx.loaded(batch)
+    assert ctx._index is kept  # updated in place, not read again
+    assert _index_state(ctx.twin_index()) == _index_state(TwinIndex.load(twin.driver, twin.database))
+    assert ctx.twin_index().host_for_ip("10.99.0.5") == "10.99.0.5"
+    # new properties on a known node: the index is read again, whole
+    changed = zeek.Batch()
+    changed.add_nodes(zeek.COMPUTER, [{"key": "WS02.CORP.LOCAL", "props": {"ip": "10.20.9.9"}}])
+    w.nodes(zeek.COMPUTER, changed.nodes[0][1])
+    ctx.loaded(changed)
+    assert ctx._index is None
+    assert ctx.twin_index().host_for_ip("10.20.9.9") == "WS02.CORP.LOCAL"
+
+
+def test_files_in_one_run_resolve_like_files_in_separate_runs(twin, tmp_path):
+    """The second log names a host only the first one introduced (an IP-keyed host)."""
+    header = (DATA / "conn.log").read_text().split("\n")
+    fields = [ln for ln in header if ln.startswith("#")]
+    def log(name: str, rows: list[tuple[str, str, int]]) -> Path:
+        lines = [ln for ln in fields if not ln.startswith("#close")]
+        cols = next(ln for ln in fields if ln.startswith("#fields")).split("\t")[1:]
+        for i, (src, dst, port) in enumerate(rows):
+            rec = {c: "-" for c in cols}
+            rec.update({"ts": f"{T0 + 60 * i}.0", "uid": f"C{name}{i}", "id.orig_h": src, "id.orig_p": "50000",
+                        "id.resp_h": dst, "id.resp_p": str(port), "proto": "tcp", "conn_state": "SF",
+                        "orig_bytes": "100", "resp_bytes": "200", "duration": "0.1"})
+            lines.append("\t".join(rec[c] for c in cols))
+        p = tmp_path / name / "conn.log"
+        p.parent.mkdir()
+        p.write_text("\n".join(lines) + "\n")
+        return p
+    a = log("a", [("10.99.0.5", "10.20.1.7", 445), ("10.20.1.7", "10.10.0.20", 445)])
+    b = log("b", [("10.99.0.5", "10.10.0.20", 3389), ("10.20.1.7", "10.99.0.5", 22)])
+    write_base(twin)
+    ingest(twin.driver, [a, b], database=twin.database, now=T0 + 86400)
+    together = twin.snapshot()
+    twin.run("MATCH (n) DETACH DELETE n")
+    write_base(twin)
+    ingest(twin.driver, [a], database=twin.database, now=T0 + 86400)
+    ingest(twin.driver, [b], database=twin.database, now=T0 + 86400)
+    assert twin.snapshot() == together
+    assert twin.value("MATCH (:Computer {key: '10.99.0.5'})-[r:ConnectedTo]->() RETURN count(r)") == 2

@@ -18,7 +18,7 @@ import re
 from graph.alert_model import AlertFormatError, iter_alert_documents, parse_alert
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.model import NodeSchema, RelSchema
-from graph.resolve import TwinIndex, resolve_alert
+from graph.resolve import resolve_alert
 
 ALERT = NodeSchema("Alert", snapshot=False)
 INVOLVES = RelSchema("Involves", snapshot=False)
@@ -56,7 +56,7 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
                       else "no line is JSON: not an alert file")
     if not alerts:
         return batch
-    index = TwinIndex.load(ctx.driver, ctx.database)
+    index = ctx.twin_index()
     nodes, rels = [], []
     for alert in alerts.values():
         ts = alert.timestamp

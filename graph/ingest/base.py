@@ -21,6 +21,10 @@ import neo4j
 
 from graph.loader import TwinWriter
 from graph.model import NodeSchema, RelSchema
+from graph.resolve import TwinIndex
+
+# What a TwinIndex holds: nodes with these labels, and HasIP leases.
+_INDEXED_LABELS = ("Computer", "User", "Group", "Domain")
 
 
 class BadFile(Exception):
@@ -89,6 +93,49 @@ class IngestContext:
     now: int
     # Per-run scratch space for connectors whose files arrive one by one (SharpHound).
     state: dict = field(default_factory=dict)
+    _index: TwinIndex | None = None
+
+    def twin_index(self) -> TwinIndex:
+        """The twin's hosts, leases and accounts for resolving one file: read once per
+        run (24 hourly Zeek logs would otherwise read 140k nodes 24 times), kept true to
+        the twin by `loaded`, and handed out as a copy so one file's learning stays its own."""
+        if self._index is None:
+            self._index = TwinIndex.load(self.driver, self.database)
+        return self._index.copy()
+
+    def loaded(self, batch: Batch) -> None:
+        """Bring the run's index up to date with a batch just written. New hosts and
+        accounts are read back from the twin and added; a row that changes what the index
+        already holds (new properties on a known node, a lease, a domain) drops the index,
+        to be read whole again when next needed. Rows that only move a known host's
+        lastseen keep it (that time only breaks ties between hosts claiming one address)."""
+        index = self._index
+        if index is None or self.driver is None:
+            return
+        new: set[str] = set()
+        for schema, rows in batch.nodes:
+            kind = next((lb for lb in _INDEXED_LABELS if lb in schema.labels), None)
+            if kind is None:
+                continue
+            if kind == "Domain":
+                self._index = None
+                return
+            for row in rows:
+                key = row["key"]
+                if key in index.hosts or key in index.users:
+                    if row.get("props") or (kind == "Computer") != (key in index.hosts):
+                        self._index = None
+                        return
+                    if kind == "Computer":
+                        last = int(row.get("lastseen") or 0)
+                        index.host_lastseen[key] = max(index.host_lastseen.get(key, 0), last)
+                else:
+                    new.add(key)
+        if any(schema.type == "HasIP" for schema, _ in batch.rels):
+            self._index = None
+            return
+        if new:
+            index.refresh(self.driver, self.database, keys=sorted(new))
 
 
 @dataclass(frozen=True)

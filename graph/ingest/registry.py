@@ -161,6 +161,7 @@ def ingest(
         report.formats[conn.name] = report.formats.get(conn.name, 0) + 1
         writer = TwinWriter(driver, source=f"{conn.name}#{tag}" if tag else conn.name, database=database, now=ctx.now)
         load_batch(writer, batch)
+        ctx.loaded(batch)
         if cleanup:
             to_clean.setdefault(conn.name, []).append((writer, batch))
         report.stats.add(writer.stats)

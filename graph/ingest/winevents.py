@@ -474,7 +474,7 @@ def _transform(source: Source, ctx: IngestContext) -> Batch:
     events = _read(source, batch)
     if not events:
         return batch
-    index = TwinIndex.load(ctx.driver, ctx.database)
+    index = ctx.twin_index()
     learned = set()
     for ev in events:  # pass 1: learn which names, domains and SIDs go together
         for acct in (ev.subject, ev.target):

@@ -295,7 +295,7 @@ def _transform(source: Source, ctx: IngestContext) -> Batch:
     text = source.text()
     lines = text.split("\n")
     batch = Batch()
-    index = TwinIndex.load(ctx.driver, ctx.database)
+    index = ctx.twin_index()
     agg = _Aggregator(index)
     first = next((ln for ln in lines if ln.strip()), "")
     if first.startswith("#"):
