@@ -22,6 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from graph.timestamps import epoch_seconds
+
 SEVERITIES = ("informational", "low", "medium", "high", "critical")
 _OCSF_SEVERITY_ID = {1: "informational", 2: "low", 3: "medium", 4: "high", 5: "critical",
                      6: "critical"}
@@ -88,41 +90,6 @@ def _s(v: object) -> str | None:
         return None
     t = str(v).strip()
     return t or None
-
-
-def _ts(value: object) -> float | None:
-    """Epoch s/ms/us numbers or ISO 8601 text -> epoch seconds."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        try:
-            ts = float(value)
-        except OverflowError:
-            return None
-        if ts != ts or ts in (float("inf"), float("-inf")):
-            return None
-        if ts > 1e14:
-            ts /= 1e6
-        elif ts > 1e11:
-            ts /= 1e3
-    elif isinstance(value, str):
-        s = value.strip()
-        if not s:
-            return None
-        try:
-            return _ts(float(s))
-        except ValueError:
-            pass
-        try:
-            dt = datetime.fromisoformat(s[:-1] + "+00:00" if s[-1] in "zZ" else s)
-            if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=UTC)
-            ts = dt.timestamp()
-        except (ValueError, OverflowError):
-            return None
-    else:
-        return None
-    return ts if 0 < ts < 32503680000 else None
 
 
 def _iso(ts: float) -> str:
@@ -268,12 +235,12 @@ def _parse_ocsf(doc: dict) -> ParsedAlert:
     uid = _s(info.get("uid")) or _s(meta.get("uid"))
     if not uid:
         raise AlertFormatError("OCSF finding has neither finding_info.uid nor metadata.uid")
-    ts = _ts(doc.get("time")) or _ts(doc.get("time_dt")) or _ts(info.get("created_time")) or _ts(
+    ts = epoch_seconds(doc.get("time")) or epoch_seconds(doc.get("time_dt")) or epoch_seconds(info.get("created_time")) or epoch_seconds(
         info.get("created_time_dt"))
     if ts is None:
         raise AlertFormatError("OCSF finding has no usable time")
-    event_ts = (_ts(info.get("first_seen_time")) or _ts(info.get("first_seen_time_dt"))
-                or _ts(doc.get("start_time")) or _ts(doc.get("start_time_dt")))
+    event_ts = (epoch_seconds(info.get("first_seen_time")) or epoch_seconds(info.get("first_seen_time_dt"))
+                or epoch_seconds(doc.get("start_time")) or epoch_seconds(doc.get("start_time_dt")))
     analytic = _d(info.get("analytic"))
     rule = _s(analytic.get("name")) or _s(_d(doc.get("rule")).get("name")) or _s(
         analytic.get("uid"))
@@ -368,10 +335,10 @@ def _parse_ecs(doc: dict) -> ParsedAlert:
     uid = _s(f.get("kibana.alert.uuid")) or _s(f.get("signal.id"))
     if not uid:
         raise AlertFormatError("Elastic alert has no kibana.alert.uuid")
-    ts = _ts(f.get("@timestamp"))
+    ts = epoch_seconds(f.get("@timestamp"))
     if ts is None:
         raise AlertFormatError("Elastic alert has no usable @timestamp")
-    event_ts = _ts(f.get("kibana.alert.original_time")) or _ts(f.get("signal.original_time"))
+    event_ts = epoch_seconds(f.get("kibana.alert.original_time")) or epoch_seconds(f.get("signal.original_time"))
     rule = _s(f.get("kibana.alert.rule.name")) or _s(f.get("signal.rule.name"))
     reason = _s(f.get("kibana.alert.reason")) or _s(f.get("signal.reason"))
     title = rule or reason or uid  # Kibana lists alerts by rule name; the reason is the detail

@@ -37,6 +37,7 @@ from graph.ingest._live import (
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.model import NodeSchema, RelSchema
 from graph.resolve import Account, TwinIndex, classify_ip
+from graph.timestamps import epoch_seconds
 
 SUBTYPES = ("LogonEvent", "LogonFailureEvent", "ReplicationEvent", "DirectoryAccessEvent",
             "ProcessEvent", "TicketEvent", "NetworkEvent")
@@ -74,7 +75,6 @@ SESSION_LOGON_TYPES = frozenset({2, 4, 5, 7, 9, 10, 11})
 _NO_SESSION = frozenset({"0x0", "0x3e7", "0x3e4", "0x3e5"})  # none, SYSTEM, NETWORK/LOCAL SERVICE
 _TIME_FIELDS = ("TimeCreated", "UtcTime", "@timestamp", "EventTime", "TimeGenerated", "timestamp")
 _SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
-_MIN_TS, _MAX_TS = 0, 32503680000
 
 
 def sniff(name: str, head: str) -> bool:
@@ -127,36 +127,9 @@ def _hexid(v: object) -> str | None:
 
 
 def _ts_of(value: object) -> float | None:
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # XML-derived exports: {"SystemTime": "..."}
         value = value.get("SystemTime") or value.get("#text")
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        try:
-            ts = float(value)
-        except OverflowError:
-            return None
-        if ts > 1e14:
-            ts /= 1e6
-        elif ts > 1e11:
-            ts /= 1e3
-    elif isinstance(value, str):
-        s = value.strip()
-        if not s:
-            return None
-        try:
-            dt = datetime.fromisoformat(s[:-1] + "+00:00" if s[-1:] in "zZ" else s)
-            if dt.tzinfo is None:  # UtcTime is UTC; a naive EventTime is taken as UTC too
-                dt = dt.replace(tzinfo=UTC)
-            ts = dt.timestamp()
-        except (ValueError, OverflowError):
-            try:
-                return _ts_of(float(s))
-            except (ValueError, OverflowError):
-                return None
-    else:
-        return None
-    return ts if _MIN_TS < ts < _MAX_TS else None
+    return epoch_seconds(value)
 
 
 def _time(obj: dict) -> float:
