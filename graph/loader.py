@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 import neo4j
-from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
 from tenacity import (
     retry,
     retry_if_exception_type,
@@ -79,6 +79,30 @@ def rel_upsert_query(schema: RelSchema) -> str:
         f"ON CREATE SET {_PROVENANCE_ON_CREATE.format(v='r')}\n"
         f"ON MATCH SET {_PROVENANCE_ON_MATCH.format(v='r')}\n"
         "SET r += row.props, r.source = $source\n"
+        "RETURN count(*) AS matched"
+    )
+
+
+def linked_create_query(schema: NodeSchema) -> str:
+    """New nodes and their edges to existing nodes in one statement (see NodeSchema.links):
+    the node is bound once instead of being looked up again for every edge kind, and
+    nothing is merged. Provenance is what the merge path gives a node or edge it creates.
+    Link types arrive as data (`$(...)`, checked against the schema before sending)."""
+    labels = ":".join(schema.labels)
+    return (
+        "UNWIND $rows AS row\n"
+        f"CREATE (n:{TWIN_LABEL}:{labels} {{key: row.key}})\n"
+        "SET n += row.props, n.firstseen = row.firstseen, n.lastseen = row.lastseen,\n"
+        "    n.sources = [$source], n.source = $source\n"
+        "WITH n, row\n"
+        "CALL (n, row) {\n"
+        "  UNWIND row.links AS link\n"
+        f"  MATCH (t:{TWIN_LABEL} {{key: link[1]}})\n"
+        "  CREATE (n)-[r:$(link[0])]->(t)\n"
+        "  SET r.firstseen = row.firstseen, r.lastseen = row.lastseen,\n"
+        "      r.sources = [$source], r.source = $source\n"
+        "  RETURN count(r) AS linked\n"
+        "}\n"
         "RETURN count(*) AS matched"
     )
 
@@ -230,6 +254,8 @@ class TwinWriter:
         return matched, counters
 
     def nodes(self, schema: NodeSchema, rows: Iterable[dict]) -> WriteStats:
+        if schema.links:
+            return self._linked_nodes(schema, rows)
         query = node_upsert_query(schema)
 
         def write(chunk: list[dict]) -> WriteStats:
@@ -259,6 +285,63 @@ class TwinWriter:
             return st
 
         return self._load(rows, write, lambda window: rel_rounds(window, self.workers))
+
+    def _linked_nodes(self, schema: NodeSchema, rows: Iterable[dict]) -> WriteStats:
+        """Rows of a kind with links: created with their edges while none of them exists
+        yet; once a batch meets a node that does (the unique key refuses the create and
+        the whole batch rolls back), that batch and every later one take the merge path,
+        node first and then each edge kind, which gives the same graph."""
+        create = linked_create_query(schema)
+        merge_node = node_upsert_query(schema)
+        merge_rel = {rel.type: rel_upsert_query(rel) for rel in schema.links}
+        merging = threading.Event()
+
+        def write(chunk: list[dict]) -> WriteStats:
+            st = WriteStats()
+            batch, by_type = [], {t: [] for t in merge_rel}
+            for r in chunk:
+                row = self._prepare(r, ("key",))
+                links = []
+                for link in dict.fromkeys(tuple(x) for x in r.get("links") or ()):
+                    rel_type, dst = link
+                    if rel_type not in by_type:
+                        raise ValueError(f"{schema.label} row {row['key']!r}: link {rel_type!r} "
+                                         f"is not one of {sorted(by_type)}")
+                    links.append(link)
+                    by_type[rel_type].append({"src": row["key"], "dst": dst, "props": {},
+                                              "firstseen": row["firstseen"], "lastseen": row["lastseen"]})
+                row["links"] = links
+                batch.append(row)
+            n_links = sum(len(v) for v in by_type.values())
+            st.batches += 1
+            st.per_kind[schema.label] = len(batch)
+            for rel_type, rel_rows in by_type.items():
+                if rel_rows:
+                    st.per_kind[rel_type] = len(rel_rows)
+            if not merging.is_set():
+                try:
+                    _, counters = self._run_batch(create, batch)
+                except ConstraintError:
+                    merging.set()  # some of these nodes exist already
+                else:
+                    st.nodes_created += counters.nodes_created
+                    st.relationships_created += counters.relationships_created
+                    st.unresolved += n_links - counters.relationships_created
+                    return st
+            for row in batch:
+                del row["links"]
+            matched, counters = self._run_batch(merge_node, batch)
+            st.nodes_created += counters.nodes_created
+            st.nodes_updated += matched - counters.nodes_created
+            for rel_type, rel_rows in by_type.items():
+                if rel_rows:
+                    matched, counters = self._run_batch(merge_rel[rel_type], rel_rows)
+                    st.relationships_created += counters.relationships_created
+                    st.relationships_updated += matched - counters.relationships_created
+                    st.unresolved += len(rel_rows) - matched
+            return st
+
+        return self._load(rows, write, lambda window: [node_lanes(window, self.workers)])
 
     def _load(
         self,

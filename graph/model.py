@@ -28,15 +28,25 @@ class NodeSchema:
 
     `snapshot` sources describe their whole scope on every run, so what a run did
     not see again may be cleaned up; event-like sources only ever add.
+
+    `links` are the edges a row may carry to nodes already in the twin (an event to its
+    host and accounts), as `"links": [(type, dst key), ...]`. Such nodes normally arrive
+    once, so the loader creates each one together with its edges in one statement instead
+    of merging the node and then every edge kind separately; a row whose node already
+    exists (the same file ingested again) takes the ordinary merge path.
     """
 
     label: str
     extra_labels: tuple[str, ...] = ()
     snapshot: bool = True
+    links: tuple[RelSchema, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (self.label, *self.extra_labels):
             check_identifier(name)
+        for rel in self.links:
+            if rel.dst != NodeRef() or rel.src != NodeRef():
+                raise ValueError(f"link {rel.type} of {self.label} must find both ends by twin key")
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -249,3 +249,87 @@ def test_parallel_writes_give_the_same_graph_and_stats_as_sequential(twin):
     assert stats[0] == stats[1]
     assert snaps[0] == snaps[1]
     assert stats[0][2] > 4000  # the parallel path really wrote (and merged) relationships
+
+
+ON = RelSchema("OnHost", snapshot=False)
+BY = RelSchema("ByUser", snapshot=False)
+EVENT = NodeSchema("Event", ("LogonEvent",), snapshot=False)
+LINKED_EVENT = NodeSchema("Event", ("LogonEvent",), snapshot=False, links=(ON, BY))
+
+
+def events(n: int, start: int = 0) -> list[dict]:
+    """Events on 60 hosts by 1500 users; every 13th names a host the twin does not hold,
+    and some name the same edge twice."""
+    rows = []
+    for i in range(start, start + n):
+        host = f"WS{i % 60}.CORP.LOCAL" if i % 13 else "GHOST.CORP.LOCAL"
+        links = [("OnHost", host), ("ByUser", f"U{i % 1500}@CORP.LOCAL")]
+        if i % 5 == 0:
+            links.append(("OnHost", host))
+        rows.append({"key": f"EVT:{i}", "firstseen": 100 + i, "lastseen": 100 + i,
+                     "props": {"event_id": 4624, "n": i, "note": None}, "links": links})
+    return rows
+
+
+def _as_merges(rows: list[dict]) -> tuple[list[dict], dict[str, list[dict]]]:
+    nodes = [{k: v for k, v in r.items() if k != "links"} for r in rows]
+    rels: dict[str, list[dict]] = {"OnHost": [], "ByUser": []}
+    for r in rows:
+        for t, dst in dict.fromkeys(r["links"]):
+            rels[t].append({"src": r["key"], "dst": dst, "firstseen": r["firstseen"], "lastseen": r["lastseen"]})
+    return nodes, rels
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_linked_nodes_give_the_graph_and_stats_of_node_and_edge_merges(twin, workers):
+    rows = events(3000)
+    results = []
+    for linked in (False, True):
+        twin.run("MATCH (n) DETACH DELETE n")
+        w = TwinWriter(twin.driver, "test", database=twin.database, now=1, batch_size=400, workers=workers)
+        w.nodes(COMPUTER, hosts(60))
+        w.nodes(USER, users(1500))
+        w.stats = type(w.stats)()
+        if linked:
+            w.nodes(LINKED_EVENT, rows)
+        else:
+            nodes, rels = _as_merges(rows)
+            w.nodes(EVENT, nodes)
+            w.rels(ON, rels["OnHost"])
+            w.rels(BY, rels["ByUser"])
+        s = w.stats
+        results.append(((s.nodes_created, s.relationships_created, s.unresolved), twin.snapshot()))
+    assert results[0] == results[1]
+    created, edges, unresolved = results[1][0]
+    assert (created, edges, unresolved) == (3000, 6000 - unresolved, 3000 // 13 + 1)
+    assert twin.value("MATCH (:Event {key: 'EVT:5'})-[r:OnHost]->() RETURN count(r)") == 1
+
+
+def test_linked_nodes_written_again_merge_instead_of_duplicating(twin):
+    twin.run("MATCH (n) DETACH DELETE n")
+    w = TwinWriter(twin.driver, "test", database=twin.database, now=1, batch_size=500)
+    w.nodes(COMPUTER, hosts(60))
+    w.nodes(USER, users(1500))
+    w.nodes(LINKED_EVENT, events(2000))
+    once = twin.snapshot()
+    # the same events again, and a file that overlaps them by half
+    again = TwinWriter(twin.driver, "test", database=twin.database, now=1, batch_size=500)
+    again.nodes(LINKED_EVENT, events(2000))
+    assert twin.snapshot() == once
+    assert again.stats.nodes_created == 0 and again.stats.nodes_updated == 2000
+    assert again.stats.relationships_created == 0
+    more = TwinWriter(twin.driver, "test", database=twin.database, now=1, batch_size=500)
+    more.nodes(LINKED_EVENT, events(2000, start=1000))
+    assert more.stats.nodes_created == 1000
+    assert twin.value("MATCH (e:Event) RETURN count(e)") == 3000
+    assert twin.value("MATCH (e:Event)-[r:OnHost]->() WITH e, count(r) AS c WHERE c > 1 RETURN count(e)") == 0
+    assert twin.value("MATCH (e:Event)-[r:ByUser]->() RETURN count(r)") == 3000
+
+
+def test_linked_nodes_refuse_an_undeclared_link(twin):
+    w = TwinWriter(twin.driver, "test", database=twin.database, now=1)
+    bad = [{"key": "EVT:X", "props": {}, "links": [("AdminTo", "WS1.CORP.LOCAL")]}]
+    with pytest.raises(ValueError, match="AdminTo"):
+        w.nodes(LINKED_EVENT, bad)
+    with pytest.raises(ValueError, match="twin key"):
+        NodeSchema("Event", links=(ADMIN_TO,))

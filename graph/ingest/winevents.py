@@ -39,11 +39,6 @@ from graph.model import NodeSchema, RelSchema
 from graph.resolve import Account, TwinIndex, classify_ip
 from graph.timestamps import epoch_seconds
 
-SUBTYPES = ("LogonEvent", "LogonFailureEvent", "ReplicationEvent", "DirectoryAccessEvent",
-            "ProcessEvent", "TicketEvent", "NetworkEvent")
-EVENT_SCHEMAS = {None: NodeSchema("Event", snapshot=False)} | {
-    s: NodeSchema("Event", (s,), snapshot=False) for s in SUBTYPES
-}
 COMPUTER = NodeSchema("Computer", snapshot=False)
 USER = NodeSchema("User", snapshot=False)
 IP = NodeSchema("IP", snapshot=False)
@@ -52,6 +47,16 @@ BY_USER = RelSchema("ByUser", snapshot=False)
 TARGETS_USER = RelSchema("TargetsUser", snapshot=False)
 FROM_HOST = RelSchema("FromHost", snapshot=False)
 FROM_IP = RelSchema("FromIP", snapshot=False)
+# An event's edges to what the twin already holds travel with the event (NodeSchema.links):
+# a million events a day are written as "create the event and its edges", not as a merge
+# of the event followed by a merge per edge kind. Edges between events (the logon
+# session, the parent process) follow once every event of the file is in.
+EVENT_LINKS = (ON_HOST, BY_USER, TARGETS_USER, FROM_HOST, FROM_IP)
+SUBTYPES = ("LogonEvent", "LogonFailureEvent", "ReplicationEvent", "DirectoryAccessEvent",
+            "ProcessEvent", "TicketEvent", "NetworkEvent")
+EVENT_SCHEMAS = {None: NodeSchema("Event", snapshot=False, links=EVENT_LINKS)} | {
+    s: NodeSchema("Event", (s,), snapshot=False, links=EVENT_LINKS) for s in SUBTYPES
+}
 IN_LOGON_SESSION = RelSchema("InLogonSession", snapshot=False)
 SPAWNED_BY = RelSchema("SpawnedBy", snapshot=False)
 HAS_SESSION = RelSchema("HasSession", snapshot=False)
@@ -204,6 +209,9 @@ _COMMON = (
 
 
 _FIELD_NAMES = {src: name for name, sources in _COMMON for src in sources}
+# Source fields in preference order: an event rarely holds more than a few of them, so
+# they are found by one set intersection rather than by walking every field of the event.
+_FIELD_RANK = {src: i for i, src in enumerate(_FIELD_NAMES)}
 
 
 def _account(name: object, domain: object, sid: object) -> tuple | None:
@@ -251,10 +259,11 @@ def _parse(obj: dict, line: str) -> _Ev:
         "host": host, "channel": channel, "provider": provider, "record_number": record,
         "fields": line,
     }
-    for field, v in obj.items():
-        name = _FIELD_NAMES.get(field)
-        if name is not None and name not in props:
-            t = _text(v)
+    present = _FIELD_RANK.keys() & obj.keys()
+    for field in sorted(present, key=_FIELD_RANK.__getitem__) if len(present) > 1 else present:
+        name = _FIELD_NAMES[field]
+        if name not in props:
+            t = _text(obj[field])
             if t is not None:
                 props[name] = t
     # accounts: who acted, and on whom
@@ -467,8 +476,7 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext,
     new_hosts: dict[str, list] = {}  # key -> [first, last, props]
     new_users: dict[str, list] = {}
     ips: dict[str, list] = {}
-    rels: dict[str, list[dict]] = {n: [] for n in (
-        "OnHost", "ByUser", "TargetsUser", "FromHost", "FromIP", "InLogonSession", "SpawnedBy")}
+    rels: dict[str, list[dict]] = {"InLogonSession": [], "SpawnedBy": []}
     logons: dict[tuple[str, str], list] = {}
     sessions: dict[tuple[str, str], list] = {}
     logon_index: dict[tuple[str, str], list[tuple[float, str]]] = {}
@@ -494,8 +502,9 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext,
     for ev in events:
         ts = ev.ts
         its = int(ts)
+        links: list[tuple[str, str]] = []
         node_rows.setdefault(ev.label, []).append(
-            {"key": ev.key, "firstseen": its, "lastseen": its, "props": ev.props})
+            {"key": ev.key, "firstseen": its, "lastseen": its, "props": ev.props, "links": links})
         if ev.host not in host_cache:
             host_cache[ev.host] = index.host_key(ev.host)
         hk = host_cache[ev.host]
@@ -504,7 +513,7 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext,
         if hk:
             seen(new_hosts, host_key, ts, {} if hk[1] else {
                 "name": host_key, "shortname": short_hostname(host_key)})
-            rels["OnHost"].append({"src": ev.key, "dst": host_key, "firstseen": its, "lastseen": its})
+            links.append(("OnHost", host_key))
         for rel, acct in (("ByUser", ev.subject), ("TargetsUser", ev.target)):
             if not acct:
                 continue
@@ -518,7 +527,7 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext,
                     seen(new_hosts, a.key, ts, {"name": a.key, "shortname": short_hostname(a.key)})
                 else:
                     seen(new_users, a.key, ts, {"name": a.key, "domain": a.key.rsplit("@", 1)[1]})
-            rels[rel].append({"src": ev.key, "dst": a.key, "firstseen": its, "lastseen": its})
+            links.append((rel, a.key))
             if rel == "TargetsUser" and ev.eid == 4624 and a.label == "User" and host_key:
                 lo = logons.get((a.key, host_key))
                 if lo is None:
@@ -533,12 +542,11 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext,
         if ev.ip is not None:
             ip_key = f"IP:{ev.ip.address}"
             seen(ips, ip_key, ts, {"address": ev.ip.address})
-            rels["FromIP"].append({"src": ev.key, "dst": ip_key, "firstseen": its, "lastseen": its})
+            links.append(("FromIP", ip_key))
             if ev.ip.kind == "internal":
                 src_host = index.host_for_ip(ev.ip.address, ts)
                 if src_host:
-                    rels["FromHost"].append(
-                        {"src": ev.key, "dst": src_host, "firstseen": its, "lastseen": its})
+                    links.append(("FromHost", src_host))
         if ev.eid == 4624 and ev.target_logon and ev.target_logon not in _NO_SESSION:
             logon_index.setdefault((ev.host, ev.target_logon), []).append((ts, ev.key))
         if ev.label == "ProcessEvent":
@@ -577,10 +585,8 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext,
     batch.add_nodes(IP, _span_rows(ips))
     for label, rows in node_rows.items():
         batch.add_nodes(EVENT_SCHEMAS[label], rows)
-    for name, schema in (("OnHost", ON_HOST), ("ByUser", BY_USER), ("TargetsUser", TARGETS_USER),
-                         ("FromHost", FROM_HOST), ("FromIP", FROM_IP),
-                         ("InLogonSession", IN_LOGON_SESSION), ("SpawnedBy", SPAWNED_BY)):
-        batch.add_rels(schema, rels[name])
+    batch.add_rels(IN_LOGON_SESSION, rels["InLogonSession"])
+    batch.add_rels(SPAWNED_BY, rels["SpawnedBy"])
     batch.add_rels(HAS_SESSION, [
         {"src": h, "dst": u, "firstseen": int(f), "lastseen": int(la)}
         for (h, u), (f, la, _) in sessions.items()])
