@@ -25,6 +25,8 @@ INDEXES: list[tuple[str, str, str]] = [
     ("twin_shortname", TWIN_LABEL, "shortname"),
     ("twin_samaccountname", TWIN_LABEL, "samaccountname"),
     ("twin_domain", TWIN_LABEL, "domain"),
+    ("twin_tier0", TWIN_LABEL, "tier0"),  # attack-path goals
+    ("twin_crown_jewel", TWIN_LABEL, "crown_jewel"),
     ("event_timestamp", "Event", "timestamp"),
     ("event_id", "Event", "event_id"),
     ("alert_time", "Alert", "timestamp"),

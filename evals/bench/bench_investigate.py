@@ -12,6 +12,7 @@ takes: what an investigation would cost if each of its queries were trivial.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import tempfile
@@ -43,6 +44,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=None)
     ap.add_argument("--alerts", type=int, default=20)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--slowest", type=int, default=0, help="also print the N slowest tool calls")
     args = ap.parse_args()
     settings = Neo4jSettings.from_env()
     server.ensure_running(settings)
@@ -63,6 +65,8 @@ def main() -> None:
         svc = TwinsightService(driver, db, state_dir=out / "state", llm="offline")
         todo = specs(c)[: args.alerts]
         seconds, queries, verdicts = [], [], []
+        per_tool: dict[str, list[float]] = {}
+        slowest: list[tuple[float, str, dict]] = []
         for i, spec in enumerate(todo, 1):
             t = T_BASE + i * 3 * 3600
             tel = Telemetry(ent, i)
@@ -77,6 +81,9 @@ def main() -> None:
             seconds.append(time.perf_counter() - t1)
             queries.append(r["usage"]["cypher_queries"])
             verdicts.append(r["verdict"] == spec.verdict)
+            for call in r.get("audit", []):
+                per_tool.setdefault(call["tool"], []).append(call["ms"] / 1000)
+                slowest.append((call["ms"], call["tool"], call["params"]))
             forget(driver, tag, db)
         # baseline: the same number of trivial indexed look-ups
         n = int(statistics.mean(queries))
@@ -89,6 +96,12 @@ def main() -> None:
     p95 = seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))]
     print(f"offline analyst: {len(seconds)} alerts, p50 {p50:.2f}s, p95 {p95:.2f}s, "
           f"{statistics.mean(queries):.0f} Cypher queries per alert, {sum(verdicts)}/{len(verdicts)} verdicts as labeled")
+    slow = sorted(per_tool.items(), key=lambda kv: -sum(kv[1]))[:8]
+    print("time per alert by tool: " + ", ".join(
+        f"{name} {sum(v) / len(seconds):.2f}s ({len(v)} calls, max {max(v):.2f}s)" for name, v in slow))
+    if args.slowest:
+        for ms, name, params in sorted(slowest, key=lambda x: -x[0])[:args.slowest]:
+            print(f"  {ms / 1000:.2f}s {name} {json.dumps(params, default=str)[:300]}")
     print(f"baseline: {n} trivial indexed look-ups take {floor:.3f}s; ratio p50 / baseline {p50 / floor:.1f}x")
     driver.close()
 

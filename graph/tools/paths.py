@@ -50,7 +50,14 @@ from graph.tools.vocab import (
 )
 
 _T = rel_alternation(TRAVERSABLE)
-_TIME = "$lo IS NULL OR NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo)"
+
+
+def _live(r: str) -> str:
+    """Edge `r` counts at the asked time (only the timed kinds: sessions, traffic)."""
+    return f"$lo IS NULL OR NOT type({r}) IN $timed OR ({r}.firstseen <= $hi AND {r}.lastseen >= $lo)"
+
+
+_TIME = _live("r")
 _ENTRY = (
     "(($internet AND s:Internet) OR s.key IN $compromised OR "
     "($phish AND s:User AND coalesce(s.enabled, false) AND NOT coalesce(s.admincount, false) "
@@ -59,6 +66,18 @@ _ENTRY = (
 _PRECIOUS = (
     "(coalesce({v}.tier0, false) OR coalesce({v}.crown_jewel, false) "
     "OR EXISTS {{ (:DataAsset {{crown_jewel: true}})-[:HostedOn]->({v}) }})"
+)
+# The same set as _PRECIOUS, found through the tier0 / crown_jewel indexes instead of by
+# testing every node of the twin.
+_GOALS = (
+    "CALL () {\n"
+    "  MATCH (g:Twin) WHERE g.tier0 = true RETURN g\n"
+    "  UNION\n"
+    "  MATCH (g:Twin) WHERE g.crown_jewel = true RETURN g\n"
+    "  UNION\n"
+    "  MATCH (:DataAsset {crown_jewel: true})-[:HostedOn]->(g:Twin) RETURN g\n"
+    "}\n"
+    "WITH collect(g) AS goals\n"
 )
 _COST = (
     "reduce(c = 0.0, r IN relationships(p) | c + CASE WHEN type(r) = 'CanExploit' AND coalesce(r.is_kev, false) "
@@ -105,12 +124,19 @@ def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops:
             + "WITH goal, p LIMIT $candidates\n"
         )
     elif mode == "source":
+        # The goals are few (tier 0, crown jewels): collected first, they let the search stop
+        # at the first one it meets instead of walking on through it. Starting from a DC,
+        # whose groups are tier 0, that is the difference between a handful of hops and the
+        # whole directory behind them.
+        last = f"-[z:{_T} WHERE {_live('z')}]->"
         head = (
-            "MATCH (s:Twin) WHERE s.key IN $sources\n"
-            + f"MATCH p = SHORTEST {k} (s){hop}(t:Twin)\n"
-            + f"WHERE t <> s AND {_PRECIOUS.format(v='t')}\n"
+            _GOALS
+            + "MATCH (s:Twin) WHERE s.key IN $sources\n"
+            + f"MATCH p = SHORTEST {k} (s) ((a)-[r:{_T} WHERE {_TIME}]->(b) WHERE NOT b IN goals){{0,{h - 1}}}"
+            + f" (c){last}(t:Twin)\n"
+            + "WHERE t <> s AND t IN goals\n"
             + "WITH t, p\n"
-            + f"WHERE {_SIMPLE} AND all(x IN nodes(p)[1..-1] WHERE NOT {_PRECIOUS.format(v='x')})\n"
+            + f"WHERE {_SIMPLE}\n"
             + "WITH p, CASE WHEN coalesce(t.tier0, false) OR coalesce(t.crown_jewel, false) THEN t.key\n"
             + "  ELSE COLLECT { MATCH (d:DataAsset {crown_jewel: true})-[:HostedOn]->(t) RETURN d.key ORDER BY d.key }[0]\n"
             + "  END AS goal\n"
