@@ -259,13 +259,8 @@ class TwinWriter:
         query = node_upsert_query(schema)
 
         def write(chunk: list[dict]) -> WriteStats:
-            st = WriteStats()
-            batch = [self._prepare(r, ("key",)) for r in chunk]
-            matched, counters = self._run_batch(query, batch)
-            st.nodes_created += counters.nodes_created
-            st.nodes_updated += matched - counters.nodes_created
-            st.batches += 1
-            st.per_kind[schema.label] = len(batch)
+            st = WriteStats(batches=1)
+            self._merge_nodes(query, schema, [self._prepare(r, ("key",)) for r in chunk], st)
             return st
 
         return self._load(rows, write, lambda window: [node_lanes(window, self.workers)])
@@ -274,17 +269,24 @@ class TwinWriter:
         query = rel_upsert_query(schema)
 
         def write(chunk: list[dict]) -> WriteStats:
-            st = WriteStats()
-            batch = [self._prepare(r, ("src", "dst")) for r in chunk]
-            matched, counters = self._run_batch(query, batch)
-            st.relationships_created += counters.relationships_created
-            st.relationships_updated += matched - counters.relationships_created
-            st.unresolved += len(batch) - matched
-            st.batches += 1
-            st.per_kind[schema.type] = len(batch)
+            st = WriteStats(batches=1)
+            self._merge_rels(query, schema, [self._prepare(r, ("src", "dst")) for r in chunk], st)
             return st
 
         return self._load(rows, write, lambda window: rel_rounds(window, self.workers))
+
+    def _merge_nodes(self, query: str, schema: NodeSchema, batch: list[dict], st: WriteStats) -> None:
+        matched, counters = self._run_batch(query, batch)
+        st.nodes_created += counters.nodes_created
+        st.nodes_updated += matched - counters.nodes_created
+        st.per_kind[schema.label] = len(batch)
+
+    def _merge_rels(self, query: str, schema: RelSchema, batch: list[dict], st: WriteStats) -> None:
+        matched, counters = self._run_batch(query, batch)
+        st.relationships_created += counters.relationships_created
+        st.relationships_updated += matched - counters.relationships_created
+        st.unresolved += len(batch) - matched
+        st.per_kind[schema.type] = len(batch)
 
     def _linked_nodes(self, schema: NodeSchema, rows: Iterable[dict]) -> WriteStats:
         """Rows of a kind with links: created with their edges while none of them exists
@@ -293,31 +295,20 @@ class TwinWriter:
         node first and then each edge kind, which gives the same graph."""
         create = linked_create_query(schema)
         merge_node = node_upsert_query(schema)
-        merge_rel = {rel.type: rel_upsert_query(rel) for rel in schema.links}
+        kinds = {rel.type: (rel, rel_upsert_query(rel)) for rel in schema.links}
         merging = threading.Event()
 
         def write(chunk: list[dict]) -> WriteStats:
-            st = WriteStats()
-            batch, by_type = [], {t: [] for t in merge_rel}
+            st = WriteStats(batches=1)
+            batch = []
             for r in chunk:
                 row = self._prepare(r, ("key",))
-                links = []
-                for link in dict.fromkeys(tuple(x) for x in r.get("links") or ()):
-                    rel_type, dst = link
-                    if rel_type not in by_type:
+                row["links"] = list(dict.fromkeys(tuple(x) for x in r.get("links") or ()))
+                for rel_type, _ in row["links"]:
+                    if rel_type not in kinds:
                         raise ValueError(f"{schema.label} row {row['key']!r}: link {rel_type!r} "
-                                         f"is not one of {sorted(by_type)}")
-                    links.append(link)
-                    by_type[rel_type].append({"src": row["key"], "dst": dst, "props": {},
-                                              "firstseen": row["firstseen"], "lastseen": row["lastseen"]})
-                row["links"] = links
+                                         f"is not one of {sorted(kinds)}")
                 batch.append(row)
-            n_links = sum(len(v) for v in by_type.values())
-            st.batches += 1
-            st.per_kind[schema.label] = len(batch)
-            for rel_type, rel_rows in by_type.items():
-                if rel_rows:
-                    st.per_kind[rel_type] = len(rel_rows)
             if not merging.is_set():
                 try:
                     _, counters = self._run_batch(create, batch)
@@ -326,19 +317,22 @@ class TwinWriter:
                 else:
                     st.nodes_created += counters.nodes_created
                     st.relationships_created += counters.relationships_created
-                    st.unresolved += n_links - counters.relationships_created
+                    st.unresolved += sum(len(row["links"]) for row in batch) - counters.relationships_created
+                    st.per_kind[schema.label] = len(batch)
+                    for row in batch:
+                        for rel_type, _ in row["links"]:
+                            st.per_kind[rel_type] = st.per_kind.get(rel_type, 0) + 1
                     return st
+            by_type: dict[str, list[dict]] = {}
             for row in batch:
-                del row["links"]
-            matched, counters = self._run_batch(merge_node, batch)
-            st.nodes_created += counters.nodes_created
-            st.nodes_updated += matched - counters.nodes_created
+                for rel_type, dst in row.pop("links"):
+                    by_type.setdefault(rel_type, []).append(
+                        {"src": row["key"], "dst": dst, "props": {},
+                         "firstseen": row["firstseen"], "lastseen": row["lastseen"]})
+            self._merge_nodes(merge_node, schema, batch, st)
             for rel_type, rel_rows in by_type.items():
-                if rel_rows:
-                    matched, counters = self._run_batch(merge_rel[rel_type], rel_rows)
-                    st.relationships_created += counters.relationships_created
-                    st.relationships_updated += matched - counters.relationships_created
-                    st.unresolved += len(rel_rows) - matched
+                rel, query = kinds[rel_type]
+                self._merge_rels(query, rel, rel_rows, st)
             return st
 
         return self._load(rows, write, lambda window: [node_lanes(window, self.workers)])

@@ -32,18 +32,17 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from graph import server
-from graph.db import open_driver
+from evals.bench import open_empty_twin
+from evals.bench.bench_generated_ops import baseline
 from graph.generate import generate
 from graph.ingest import winevents
 from graph.ingest.base import IngestContext, Source, load_batch
 from graph.ingest.registry import ingest
 from graph.loader import TwinWriter
 from graph.model import NodeSchema
-from graph.schema import apply_schema, reset_twin
-from graph.settings import Neo4jSettings
 
 GOAL = 20_000
 
@@ -63,25 +62,20 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def bare_create(driver, db, sources: list[Source]) -> None:
+def event_batches(sources: list[Source], size: int = 10_000) -> Iterator[list[dict]]:
+    """The raw lines as bench_generated_ops' baseline takes them: a key and the line."""
     rows: list[dict] = []
-
-    def flush() -> None:
-        with driver.session(database=db) as s:
-            s.execute_write(lambda tx: tx.run("UNWIND $rows AS r CREATE (n:BenchRow) SET n = r",
-                                              rows=rows).consume())
-        rows.clear()
-
     n = 0
     for src in sources:
         for line in src.text().split("\n"):
             if line.strip():
                 n += 1
                 rows.append({"key": f"R{n}", "fields": line})
-                if len(rows) >= 10_000:
-                    flush()
+                if len(rows) >= size:
+                    yield rows
+                    rows = []
     if rows:
-        flush()
+        yield rows
 
 
 def nodes_only(writer: TwinWriter, batches: list) -> None:
@@ -104,17 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reset", action="store_true", help="empty the twin first")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    settings = Neo4jSettings.from_env()
-    if not settings.external:
-        server.start(settings)
-    driver = open_driver(settings)
-    db = settings.database
-    apply_schema(driver, db)
-    if driver.execute_query("MATCH (n) RETURN count(n) AS c", database_=db).records[0]["c"]:
-        if not args.reset:
-            log("the twin is not empty: pass --reset to empty it for the benchmark")
-            return 2
-        reset_twin(driver, db)
+    opened = open_empty_twin(args.reset)
+    if opened is None:
+        return 2
+    driver, db = opened
     out = Path(tempfile.mkdtemp(prefix="twinsight-floor-"))
     try:
         log(f"generating {args.hosts} hosts / {args.users} users with a day of operations ...")
@@ -140,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 with driver.session(database=db) as s:
                     s.run("MATCH ()-[e:HasSession|LoggedOn]->() WHERE e.source = 'winevents' "
                           "CALL (e) { DELETE e } IN TRANSACTIONS OF 10000 ROWS").consume()
-            bare_s = min(bare_s, _timed(lambda: bare_create(driver, db, sources)))
-            _drop(driver, db, "BenchRow")
+            bare_s = min(bare_s, baseline(driver, db, event_batches(sources))["seconds"])
             writer = TwinWriter(driver, "bench", database=db, now=ctx.now)
             nodes_s = min(nodes_s, _timed(lambda w=writer: nodes_only(w, batches)))
             _drop(driver, db, "Event")

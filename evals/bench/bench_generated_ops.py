@@ -31,12 +31,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from graph import server
-from graph.db import open_driver
+from evals.bench import open_empty_twin
 from graph.generate import generate
 from graph.ingest.registry import ingest
-from graph.schema import apply_schema, reset_twin
-from graph.settings import Neo4jSettings
 
 GOAL = 20_000
 
@@ -129,17 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    settings = Neo4jSettings.from_env()
-    if not settings.external:
-        server.start(settings)
-    driver = open_driver(settings)
-    db = settings.database
-    apply_schema(driver, db)
-    if driver.execute_query("MATCH (n) RETURN count(n) AS c", database_=db).records[0]["c"]:
-        if not args.reset:
-            log("the twin is not empty: pass --reset to empty it for the benchmark")
-            return 2
-        reset_twin(driver, db)
+    opened = open_empty_twin(args.reset)
+    if opened is None:
+        return 2
+    driver, db = opened
     out = args.out or Path(tempfile.mkdtemp(prefix="twinsight-ops-"))
     results: dict = {"hosts": args.hosts, "users": args.users, "days": args.days, "seed": args.seed}
     try:

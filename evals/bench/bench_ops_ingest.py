@@ -25,14 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from graph import server
-from graph.db import open_driver
+from evals.bench import open_empty_twin
 from graph.ingest import winevents, zeek
 from graph.ingest.base import IngestContext, Source, load_batch
 from graph.loader import TwinWriter
 from graph.model import NodeSchema, RelSchema
-from graph.schema import apply_schema, reset_twin
-from graph.settings import Neo4jSettings
 
 T0 = 1710237600
 DOM = "CORP.LOCAL"
@@ -192,17 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     n = max(1, int(1_000_000 * args.scale))
-    settings = Neo4jSettings.from_env()
-    if not settings.external:
-        server.start(settings)
-    driver = open_driver(settings)
-    db = settings.database
-    apply_schema(driver, db)
-    if driver.execute_query("MATCH (n) RETURN count(n) AS c", database_=db).records[0]["c"]:
-        if not args.reset:
-            print("the twin is not empty: pass --reset to empty it for the benchmark", file=sys.stderr)
-            return 2
-        reset_twin(driver, db)
+    opened = open_empty_twin(args.reset)
+    if opened is None:
+        return 2
+    driver, db = opened
     rnd = random.Random(args.seed)
     base_twin(driver, db, args.hosts, args.users)
     results: dict = {"records_per_source": n, "hosts": args.hosts, "users": args.users}
