@@ -2,9 +2,10 @@
 response actions the what-if simulation ranks best.
 
 impacted_assets, one rule for every alert (evals/IMPACT_RULE.md): when the activity is
-real and unauthorised (true_positive), the alert's resolved hosts, the crown jewels
-hosted on them, the crown jewels on the observed attack path, and — for credential
-theft from the directory (DCSync) — the domain; otherwise nothing. The assessor
+real and unauthorised (true_positive), the alert's resolved hosts and the source host
+the events attribute it to, the crown jewels hosted on them, the crown jewels on the
+observed attack path, and — for credential theft from the directory (DCSync) — the
+domain; otherwise nothing. The assessor
 computes the list as if the alert were real; the report keeps it only for a true positive.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.models import Claim, Evidence, ImpactFindings, RecommendedAction
-from agents.rules import family_of
+from agents.reasoning.families import family_of
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
 from graph.evidence import existing_keys
@@ -33,7 +34,12 @@ def impacted_if_real(st: InvestigationState, roles: dict[str, list[str]], driver
     ctx = st.context.entity_context if st.context else {}
     assets: list[str] = []
     claims: list[Claim] = []
-    for h in roles["hosts"]:
+    origin = st.context.origin if st.context else None
+    hosts = list(roles["hosts"])
+    if origin is not None and origin.host and origin.host != "INTERNET" and origin.host in ctx \
+            and "Computer" in (ctx[origin.host].get("labels") or []):
+        hosts.append(origin.host)
+    for h in dict.fromkeys(hosts):
         assets.append(h)
         for x in (ctx.get(h) or {}).get("hosted") or []:
             if x.get("crown_jewel"):
@@ -62,7 +68,9 @@ def impacted_if_real(st: InvestigationState, roles: dict[str, list[str]], driver
 
 
 def assess(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> ImpactFindings:
-    footholds = list(dict.fromkeys(roles["actors"] + roles["src"] + roles["hosts"]))[:3]
+    origin = st.context.origin if st.context else None
+    src = [k for k in ((origin.host, origin.account) if origin is not None else ()) if k and k != "INTERNET"]
+    footholds = list(dict.fromkeys(roles["actors"] + src + roles["src"] + roles["hosts"]))[:3]
     blast: dict[str, Any] = {"crown_jewels": [], "tier0": [], "reachable_total": 0}
     claims: list[Claim] = []
     for f in footholds:

@@ -122,11 +122,54 @@ class ToolCallRecord(BaseModel):
     error: str | None = None
 
 
+QuestionName = Literal["happened", "expected", "origin"]
+
+
+class Answer(BaseModel):
+    """One of the three questions every alert is asked (agents/RULES.md), answered with
+    the claims that back it. `status` is the question's own vocabulary:
+    happened: corroborated | contradicted | not_seen | unverifiable | absent;
+    expected: authorised | routine | not_authorised | not_applicable;
+    origin: attributed | partial | unknown."""
+
+    question: QuestionName
+    status: str
+    summary: str
+    claims: list[Claim] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class TimelineEntry(BaseModel):
+    """One event the verdict rests on, as the analyst would list it."""
+
+    time: str | None
+    timestamp: int | None
+    host: str | None = None
+    account: str | None = None
+    what: str
+    key: str | None = None  # the event (or alert) key
+
+
+class Origin(BaseModel):
+    """Where the activity came from (question 3)."""
+
+    host: str | None = None
+    account: str | None = None
+    ip: str | None = None
+    chain: list[dict[str, Any]] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+
+
 class ContextFindings(BaseModel):
     summary: str = ""
     entity_context: dict[str, dict[str, Any]] = Field(default_factory=dict)
     events: list[dict[str, Any]] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
+    family: str = ""
+    history: dict[str, Any] = Field(default_factory=dict)  # what earlier days show (event_history)
+    origin: Origin | None = None
+    injection: list[str] = Field(default_factory=list)  # instruction-like text found in twin fields
+    attributed: list[EntityRef] = Field(default_factory=list)  # source host/account the events show
 
 
 class PathFindings(BaseModel):
@@ -153,4 +196,6 @@ class Decision(BaseModel):
     claims: list[Claim] = Field(default_factory=list)
     recommended_actions: list[RecommendedAction] = Field(default_factory=list)
     decided_by: str = ""  # "offline-rules" or "llm:<model>" — never a scripted reply labelled as a model's
-    rule: str = ""  # the offline rule that fired, when rules decided
+    rule: str = ""  # the row of the decision table that fired, when rules decided
+    answers: list[Answer] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)

@@ -1,52 +1,135 @@
-"""The offline analyst: the same tools as the LLM, decided by explicit rules.
+"""The offline analyst: the scripted implementation of every role, with the same tools as the LLM.
 
 It is the default when no API key is set and the baseline every LLM run is compared
-with. It never reads free text (titles, descriptions, command lines) to decide, so
-instructions planted in data cannot move it. Its rules: agents/rules.py and RULES.md.
+with. Each role gathers what its question needs through the typed tools; the lead
+analyst then answers the three questions with agents/reasoning (agents/RULES.md).
+Free text is read only as documentation data (roles, hosts, windows), never as an
+instruction, and instruction-like text is reported and ignored.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agents import impact as impact_rules
 from agents.intake import run_intake
 from agents.models import (
-    AttackPath,
     Claim,
     ContextFindings,
     Decision,
+    EntityRef,
     Evidence,
     ImpactFindings,
+    Origin,
     PathFindings,
     RecommendedAction,
+    TimelineEntry,
     Usage,
 )
-from agents.rules import FAMILY_EVENTS, FAMILY_TECHNIQUE, Facts, decide, family_of
+from agents.prompts import injection_markers
+from agents.reasoning.case import Case, build_case, family_name, roles_of
+from agents.reasoning.decide import decide
+from agents.reasoning.families import FAMILIES
+from agents.reasoning.happened import happened
+from agents.reasoning.roles import DOC_FIELDS
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
+from graph.tools.base import ToolError
+from graph.tools.guard import GuardError
 
-MAX_CONTEXT = 6
-
-
-def _roles(st: InvestigationState) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {"actors": [], "hosts": [], "src": [], "dst": []}
-    for e in st.entities:
-        labels = set(e.labels)
-        if "User" in labels or (e.role == "user" and "Computer" in labels):
-            out["actors"].append(e.key)
-        if "Computer" in labels and e.role != "user":
-            out["hosts"].append(e.key)
-            if e.role in ("src_ip", "src_host", "source"):
-                out["src"].append(e.key)
-            elif e.role in ("dst_ip", "dst_host", "target", "host", "host_ip"):
-                out["dst"].append(e.key)
-    return {k: list(dict.fromkeys(v)) for k, v in out.items()}
+MAX_CONTEXT = 8
+MAX_EXTRA_CONTEXT = 8
+BEFORE_S = 3 * 3600
+AFTER_S = 3600
+_NAME_TOKEN = re.compile(r"(?<![A-Za-z0-9_$.-])([A-Za-z0-9][A-Za-z0-9_.$-]{2,62})(?![A-Za-z0-9_-])")
 
 
-def family(st: InvestigationState) -> str:
-    a = st.alert or {}
-    return family_of(a.get("techniques") or [], a.get("rule"), a.get("title"))
+def _safe(kit: Toolkit, name: str, notes: list[str], **args: Any) -> Any:
+    """A tool call whose failure is a note, not a failed investigation."""
+    try:
+        return kit.call(name, **args)
+    except (ToolError, GuardError, ValueError) as exc:
+        notes.append(f"{name}: {exc}")
+        return None
+
+
+def gather_events(st: InvestigationState, kit: Toolkit, notes: list[str]) -> list[dict[str, Any]]:
+    """The events around the alert: everything the alert's accounts did, and the family's
+    events on its hosts and addresses, nearest the alert first."""
+    fam = FAMILIES[family_name(st)]
+    roles = roles_of(st)
+    users = list(dict.fromkeys(roles["actors"] + roles["target_users"]))[:10]
+    hosts = roles["hosts"][:10]
+    ips = [m.text for m in st.mentions if m.role in ("src_ip", "dst_ip", "host_ip", "ip")][:10]
+    out: dict[str, dict] = {}
+    queries: list[dict[str, Any]] = []
+    if users:
+        queries.append({"users": users})
+    if hosts:
+        queries.append({"hosts": hosts, "event_ids": list(fam.event_ids)})
+    if ips:
+        queries.append({"ips": ips, "event_ids": list(fam.event_ids)})
+    if fam.name in ("spray", "asrep", "kerberoast", "scan") and not (users or hosts or ips):
+        queries.append({"event_ids": list(fam.event_ids)})
+    for q in queries:
+        found = _safe(kit, "find_events", notes, before_s=BEFORE_S, after_s=AFTER_S, as_of=st.as_of, limit=400,
+                      include_raw=True, **q)
+        if found is None:
+            continue
+        for e in found.events:
+            out.setdefault(e.key, e.model_dump(mode="json", exclude_none=True))
+    return sorted(out.values(), key=lambda e: (e.get("timestamp") or 0, e.get("key")))
+
+
+def gather_connections(st: InvestigationState, kit: Toolkit, notes: list[str], hosts: list[str]) -> list[dict]:
+    out: dict[tuple, dict] = {}
+    for h in hosts[:4]:
+        for direction in ({"dst": h}, {"src": h}):
+            got = _safe(kit, "find_connections", notes, window_s=BEFORE_S, as_of=st.as_of, limit=100, **direction)
+            for c in (got.connections if got else []):
+                out.setdefault((c.src, c.dst), {"_connection": True, **c.model_dump(mode="json")})
+    return list(out.values())
+
+
+def screen_twin_text(contexts: dict[str, dict]) -> list[str]:
+    """Instruction-like phrases planted in twin fields (descriptions, notes, tags): flagged
+    like an alert's, and the documentation holding them is not read (roles.facts_for)."""
+    found: list[str] = []
+    for key, ctx in contexts.items():
+        props = ctx.get("properties") or {}
+        for name in DOC_FIELDS:
+            value = props.get(name)
+            if value in (None, "", []):
+                continue
+            for m in injection_markers(value if isinstance(value, str) else str(value)):
+                found.append(f"{key}.{name}: {m}")
+    return sorted(set(found))[:10]
+
+
+def _doc_names(kit: Toolkit, contexts: dict[str, dict], notes: list[str]) -> dict[str, str]:
+    """Host and account names the documentation mentions, resolved exactly (never guessed)."""
+    tokens: list[str] = []
+    for ctx in contexts.values():
+        props = ctx.get("properties") or {}
+        for name in DOC_FIELDS:
+            v = props.get(name)
+            if v in (None, "", []):
+                continue
+            for m in _NAME_TOKEN.finditer(v if isinstance(v, str) else " ".join(map(str, v))):
+                t = m.group(1).rstrip(".")
+                name_like = any(c.isdigit() for c in t) or any(c in t for c in "_$.-\\") or (t.isupper() and len(t) >= 3)
+                if name_like and not re.fullmatch(r"[\d:.-]+", t):  # not times, dates, versions
+                    tokens.append(t)
+    tokens = list(dict.fromkeys(tokens))[:50]
+    if not tokens:
+        return {}
+    res = _safe(kit, "resolve_entities", notes, names=tokens)
+    out: dict[str, str] = {}
+    for r in (res.results if res else []):
+        if r.status == "found" and r.candidates and "IP" not in r.candidates[0].labels:
+            out[r.input.lower()] = r.candidates[0].key
+    return out
 
 
 class OfflineAnalyst:
@@ -57,57 +140,110 @@ class OfflineAnalyst:
 
     # -- context gatherer ----------------------------------------------------------------
     def gather_context(self, st: InvestigationState, kit: Toolkit) -> tuple[ContextFindings, Usage]:
+        """Entities, events, flows, the source (session chain), documentation names and
+        history: what the three questions need. The source host and account the events show
+        join the alert's entities (`attributed`)."""
+        notes: list[str] = []
         contexts: dict[str, dict[str, Any]] = {}
-        claims: list[Claim] = []
+
+        def context(key: str | None) -> None:
+            if key and key not in contexts and key != "INTERNET" and len(contexts) < MAX_CONTEXT + MAX_EXTRA_CONTEXT:
+                got = _safe(kit, "entity_context", notes, key=key, as_of=st.as_of)
+                if got is not None and got.found:
+                    contexts[key] = got.model_dump(mode="json")
+
         for ent in st.entities[:MAX_CONTEXT]:
-            ctx = kit.call("entity_context", key=ent.key, as_of=st.as_of).model_dump(mode="json")
-            contexts[ent.key] = ctx
-            claims.extend(_context_claims(ent.key, ctx))
-        fam = family(st)
-        roles = _roles(st)
-        eids, want_conns = FAMILY_EVENTS.get(fam, ([], False))
-        keys_h = roles["hosts"]
-        keys_u = roles["actors"]
-        events: list[dict[str, Any]] = []
-        if keys_h or keys_u or fam in ("spray",):
-            found = kit.call("find_events", hosts=keys_h if fam not in ("spray", "asrep") else [],
-                             users=keys_u if fam not in ("spray", "asrep", "exploit", "exfil", "persistence") else [],
-                             event_ids=eids, window_s=3600, as_of=st.as_of, limit=300)
-            events = [e.model_dump(mode="json") for e in found.events]
-            # Users an event names (targets of a spray, ticket services) need context too.
-        connections: list[dict[str, Any]] = []
-        if want_conns:
-            for h in keys_h[:4]:
-                for kwargs in ({"dst": h}, {"src": h}):
-                    out = kit.call("find_connections", window_s=3600, as_of=st.as_of, limit=50, **kwargs)
-                    connections.extend(c.model_dump(mode="json") for c in out.connections)
-        for e in events:
-            for k in [*(e.get("by") or []), *(e.get("targets") or []), e.get("from_host")]:
-                if k and k not in contexts and len(contexts) < MAX_CONTEXT + 6:
-                    contexts[k] = kit.call("entity_context", key=k, as_of=st.as_of).model_dump(mode="json")
-        for c in connections:
-            for k in (c.get("src"), c.get("dst")):
-                if k and k != "INTERNET" and k not in contexts and len(contexts) < MAX_CONTEXT + 6:
-                    contexts[k] = kit.call("entity_context", key=k, as_of=st.as_of).model_dump(mode="json")
-        summary = (f"{len(st.entities)} entities resolved ({', '.join(e.key for e in st.entities[:4])}); "
-                   f"{len(st.absent)} names absent; family {fam}; {len(events)} events and "
-                   f"{len(connections)} connections around the alert")
-        kit.last_summary = summary
-        return ContextFindings(summary=summary, entity_context=contexts,
-                               events=events + [{"_connection": True, **c} for c in connections],
-                               claims=claims), Usage()
+            context(ent.key)
+        fam = FAMILIES[family_name(st)]
+        events = gather_events(st, kit, notes)
+        roles = roles_of(st)
+        conns = gather_connections(st, kit, notes, roles["hosts"]) if fam.connections else []
+        base = ContextFindings(entity_context=contexts, events=events + conns, family=fam.name)
+        case = _case(st, base)
+        _, f = happened(case)
+        for k in [*f.actors[:3], *f.sources[:3], *[t for t in f.targets[:3]]]:
+            context(k)
+        origin = self._origin(st, kit, f, notes)
+        if origin is not None:
+            context(origin.host)
+            context(origin.account)
+        base.entity_context = contexts
+        base.origin = origin
+        doc_names = _doc_names(kit, contexts, notes)
+        history = self._history(st, kit, case, f, origin, notes)
+        history["_doc_names"] = doc_names
+        base.history = history
+        base.injection = screen_twin_text(contexts)
+        base.claims = [c for k, ctx in contexts.items() for c in _context_claims(k, ctx)][:20]
+        added = _attributed_entities(st, f, origin, contexts)
+        base.summary = (f"{len(st.entities) + len(added)} entities ({', '.join(e.key for e in (st.entities + added)[:4])}); "
+                        f"{len(st.absent)} names absent; family {fam.name}; {len(events)} events and {len(conns)} "
+                        f"connections around the alert; telemetry: {f.summary}"
+                        + (f"; source {origin.host or '?'} / {origin.account or '?'}" if origin else "")
+                        + (f"; notes: {'; '.join(notes[:3])}" if notes else ""))
+        base.attributed = added
+        kit.last_summary = base.summary
+        return base, Usage()
+
+    def _origin(self, st: InvestigationState, kit: Toolkit, f: Any, notes: list[str]) -> Origin | None:
+        """Source attribution: walk the decisive event back along its session chain."""
+        evs = [e for e in f.events if e.get("key", "").startswith("EVT:")]
+        logons = [e for e in evs if e.get("event_id") == 4624 and e.get("logon_type") in (3, 10, 8, 9)]
+        pick = logons[0] if logons else (evs[0] if evs else None)
+        if pick is None:
+            if f.sources or f.source_ips:
+                return Origin(host=f.sources[0] if f.sources else None, account=f.actors[0] if f.actors else None,
+                              ip=f.source_ips[0] if f.source_ips else None)
+            return None
+        chain = _safe(kit, "session_chain", notes, event=pick["key"])
+        if chain is None or not chain.found:
+            return Origin(host=f.sources[0] if f.sources else None, account=f.actors[0] if f.actors else None,
+                          ip=f.source_ips[0] if f.source_ips else None, evidence=[pick["key"]])
+        steps = [s.model_dump(mode="json") for s in chain.steps]
+        host = chain.origin_host
+        first = chain.steps[0] if chain.steps else None
+        # A local action (interactive logon on the host itself) comes from that host.
+        account = chain.origin_account or (f.actors[0] if f.actors else None)
+        if host is None and f.sources:
+            host = f.sources[0]
+        evidence = [k for s in chain.steps for k in s.evidence]
+        ip = chain.origin_ip or (first.from_ip if first else None)
+        if host and first and host == first.host and first.from_host is None and first.logon_type in (3, 8, 9) and ip:
+            host = None  # a network logon whose address no host held: the source is the address
+        return Origin(host=host, account=account, ip=ip, chain=steps, evidence=evidence[:8])
+
+    def _history(self, st: InvestigationState, kit: Toolkit, case: Case, f: Any, origin: Origin | None,
+                 notes: list[str]) -> dict[str, Any]:
+        fam = case.family
+        if not fam.history_authorises or not f.events:
+            return {}
+        who = [a for a in f.actors if a][:3] or case.actors[:3]
+        eids = sorted({e.get("event_id") for e in f.events if e.get("event_id") is not None})[:10]
+        src = [origin.host] if origin is not None and origin.host else f.sources[:2]
+        args: dict[str, Any] = {"users": who, "event_ids": eids, "days": 30, "as_of": st.as_of}
+        if src and fam.needs_where:
+            args["from_hosts"] = src
+        elif f.targets and any("Computer" in (case.labels(t) or {"Computer"}) for t in f.targets[:2]):
+            args["hosts"] = [t for t in f.targets[:2] if "@" not in t]
+        if not (args.get("users") or args.get("hosts") or args.get("from_hosts")):
+            return {}
+        got = _safe(kit, "event_history", notes, **args)
+        if got is None:
+            return {}
+        return {"days": [d.model_dump() for d in got.days], "examples": got.examples, "query": {
+            k: v for k, v in args.items() if k != "as_of"}}
 
     # -- path hunter ---------------------------------------------------------------------
     def hunt_paths(self, st: InvestigationState, kit: Toolkit) -> tuple[PathFindings, Usage]:
         from agents.paths import hunt
 
-        found = hunt(st, kit, _roles(st))
+        found = hunt(st, kit, roles_of(st))
         kit.last_summary = found.summary
         return found, Usage()
 
     # -- impact assessor -----------------------------------------------------------------
     def assess_impact(self, st: InvestigationState, kit: Toolkit) -> tuple[ImpactFindings, Usage]:
-        found = impact_rules.assess(st, kit, _roles(st))
+        found = impact_rules.assess(st, kit, roles_of(st))
         kit.last_summary = found.summary
         return found, Usage()
 
@@ -116,40 +252,112 @@ class OfflineAnalyst:
         return rule_decision(st), Usage()
 
 
-def facts_from_state(st: InvestigationState) -> Facts:
-    roles = _roles(st)
-    ctx = st.context.entity_context if st.context else {}
-    evs = [e for e in (st.context.events if st.context else []) if not e.get("_connection")]
-    conns = [e for e in (st.context.events if st.context else []) if e.get("_connection")]
-    named = sum(1 for m in st.mentions if m.role in ("host", "user", "src_host", "dst_host"))
-    return Facts(family=family(st), actors=roles["actors"], hosts=roles["hosts"], src_hosts=roles["src"],
-                 dst_hosts=roles["dst"], context=ctx, absent=st.absent, named_hosts_or_users=named,
-                 events=evs, connections=conns)
+def _case(st: InvestigationState, ctx: ContextFindings) -> Case:
+    tmp = st.model_copy(update={"context": ctx})
+    return build_case(tmp)
+
+
+def _attributed_entities(st: InvestigationState, f: Any, origin: Origin | None,
+                         contexts: dict[str, dict]) -> list[EntityRef]:
+    have = {e.key for e in st.entities}
+    out: list[EntityRef] = []
+    cands: list[tuple[str, str]] = []
+    if origin is not None:
+        cands += [(origin.host, "source_host"), (origin.account, "source_account")]
+    cands += [(a, "actor") for a in f.actors[:2]] + [(s, "source_host") for s in f.sources[:1]]
+    for key, role in cands:
+        if key and key not in have and key in contexts:
+            have.add(key)
+            labels = [x for x in contexts[key].get("labels") or [] if x not in ("Twin", "Base")]
+            if key.split("@")[0].upper() in ("SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "ANONYMOUS LOGON"):
+                continue
+            out.append(EntityRef(key=key, labels=labels, role=role, mention=""))
+    return out
 
 
 def rule_decision(st: InvestigationState) -> Decision:
-    f = facts_from_state(st)
-    finding = decide(f)
+    case = build_case(st)
+    finding = decide(case)
     alert = st.alert or {}
-    techniques = [t for t in alert.get("techniques") or []] or ([FAMILY_TECHNIQUE[f.family]] if f.family in FAMILY_TECHNIQUE else [])
-    severity = _severity(finding.verdict, st)
+    fam = case.family
+    techniques = list(alert.get("techniques") or []) or ([fam.technique] if fam.technique else [])
+    severity = _severity(finding.verdict, st, fam.severity)
     actions: list[RecommendedAction] = []
     if finding.verdict == "true_positive" and st.impact:
         actions = list(st.impact.actions)
     return Decision(verdict=finding.verdict, severity=severity, confidence=finding.confidence,
                     techniques=techniques, reasons=finding.reasons, claims=finding.claims,
-                    recommended_actions=actions, decided_by=OfflineAnalyst.label, rule=finding.rule)
+                    recommended_actions=actions, decided_by=OfflineAnalyst.label, rule=finding.rule,
+                    answers=finding.answers, timeline=timeline(case, finding.found))
 
 
-def _severity(verdict: str, st: InvestigationState) -> str:
+def timeline(case: Case, found: Any) -> list[TimelineEntry]:
+    """The events the verdict rests on, in the source's own time order."""
+    keys: dict[str, dict] = {}
+    for e in found.events:
+        keys.setdefault(e["key"], e)
+    origin = case.origin
+    chain_keys = [k for s in (origin.chain if origin is not None else []) for k in s.get("evidence") or []]
+    by_key = {e["key"]: e for e in case.events}
+    for k in chain_keys:
+        if k in by_key:
+            keys.setdefault(k, by_key[k])
+    out = []
+    for e in sorted(keys.values(), key=lambda e: (e.get("timestamp") or 0, e.get("key"))):
+        who = (e.get("targets") if e.get("event_id") == 4624 else None) or e.get("by") or e.get("targets") or []
+        out.append(TimelineEntry(time=e.get("time"), timestamp=e.get("timestamp"), host=e.get("host"),
+                                 account=who[0] if who else (e.get("subject_user") or e.get("target_user")),
+                                 what=_describe(e), key=e.get("key")))
+    return out[:25]
+
+
+def _describe(e: dict) -> str:
+    eid = e.get("event_id")
+    src = e.get("from_host") or e.get("ip")
+    img = (e.get("image") or "").replace("/", "\\").rsplit("\\", 1)[-1]
+    if eid == 4624:
+        return f"logon type {e.get('logon_type')}" + (f" from {src}" if src else "")
+    if eid in (4625, 4771):
+        return "failed logon" + (f" from {src}" if src else "")
+    if eid == 4662:
+        return "directory replication request" if "ReplicationEvent" in (e.get("kinds") or []) else "directory object read"
+    if eid == 4769:
+        return f"service ticket ({e.get('ticket_encryption') or '?'}) for {', '.join(e.get('targets') or []) or '?'}"
+    if eid == 4768:
+        return f"TGT request (pre-auth type {e.get('pre_auth_type')})" + (f" from {src}" if src else "")
+    if eid in (5140, 5145):
+        return f"share {e.get('share_name') or '?'} accessed" + (f" from {src}" if src else "")
+    if eid in (7045, 4697):
+        return f"service {e.get('service_name') or '?'} installed"
+    if eid in (4698, 4702):
+        return "scheduled task created/updated"
+    if eid in (4724, 4723):
+        return "password reset" if eid == 4724 else "password changed by its user"
+    if eid in (4728, 4732, 4756):
+        return "member added to a group"
+    if eid == 5136:
+        return "directory object modified"
+    if eid == 10:
+        return f"process access to {str(e.get('target_image') or '?').rsplit(chr(92), 1)[-1]} ({e.get('granted_access') or '?'})"
+    if eid == 3:
+        return f"network connection by {img or '?'} to {e.get('dst_ip') or '?'}:{e.get('dst_port') or '?'}"
+    if "ProcessEvent" in (e.get("kinds") or []):
+        cmd = (e.get("command_line") or "")[:80]
+        return f"process {img or '?'}" + (f": {cmd}" if cmd else "")
+    return f"event {eid}"
+
+
+def _severity(verdict: str, st: InvestigationState, floor: str) -> str:
     if verdict == "false_positive":
         return "informational"
     if verdict == "benign_positive":
         return "low"
     reach = st.impact.blast if st.impact else {}
-    if reach.get("tier0") or reach.get("crown_jewels"):
-        return "critical" if reach.get("tier0") else "high"
-    return "high" if family(st) in ("dcsync", "exfil", "exploit") else "medium"
+    if reach.get("tier0"):
+        return "critical"
+    if reach.get("crown_jewels"):
+        return "high"
+    return floor
 
 
 def _context_claims(key: str, ctx: dict[str, Any]) -> list[Claim]:
@@ -169,6 +377,3 @@ def _context_claims(key: str, ctx: dict[str, Any]) -> list[Claim]:
             out.append(Claim(text=f"{key} is a member of {g['key']}", evidence=[Evidence(edge=[key, "MemberOf", g["key"]])],
                              agent="context_gatherer"))
     return out
-
-
-_ = AttackPath  # re-exported for analysts building paths

@@ -1,8 +1,12 @@
-"""The path hunter's deterministic work: how an attacker could reach the alert's
-entities, where they can go next, and which of those steps the events show.
+"""The path hunter's deterministic work: where the attacker came from, the path the
+events show, and where they can go next.
 
-Both analysts start from these paths (the LLM adds commentary); every path comes from
-the twin's path tools, so its nodes and edges exist by construction.
+The observed path is built from the source attribution (the session chain the context
+gatherer walked: origin host -> account -> each host it logged on to -> the target) and
+the corroborating events, so it never strings together unrelated activity that merely
+happened nearby. Possible paths come from the twin's path tools, from everything the
+attacker controls (the source host, the account, the alert's hosts) to crown jewels and
+tier 0, and from entry points to the target. Every node exists by construction.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from agents.models import AttackPath, Claim, Evidence, PathFindings
+from agents.reasoning.case import ADMIN_EDGES, Case, build_case
+from agents.reasoning.happened import Found, happened
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
 from graph.tools.base import ToolError
@@ -30,12 +36,116 @@ def _path_claim(p: Any, text: str, agent: str = "path_hunter") -> Claim:
     return Claim(text=text, evidence=ev, agent=agent)
 
 
+def _right(case: Case, account: str, host: str) -> str:
+    rs = case.rights(account, host, ADMIN_EDGES)
+    return rs[0]["edge"] if rs else "LoggedOn"
+
+
+def _domain_of(case: Case, keys: list[str]) -> str | None:
+    for k in keys:
+        dom = (case.props(k).get("domain") or "")
+        if dom and str(dom).upper() in case.context:
+            return str(dom).upper()
+        if "@" in k and k.split("@")[1] in case.context:
+            return k.split("@")[1]
+    return None
+
+
+def observed_from_origin(case: Case, found: Found) -> tuple[AttackPath | None, list[str]]:
+    """origin host -HasSession-> account -right-> host ... -> target, from the chain the
+    context gatherer walked (earliest first), then the family's last step."""
+    o = case.origin
+    nodes: list[str] = []
+    edges: list[str] = []
+    evidence: list[str] = []
+
+    def add(edge: str | None, node: str | None) -> None:
+        if not node or (nodes and nodes[-1] == node) or node in nodes:
+            return
+        if nodes:
+            edges.append(edge or "LoggedOn")
+        nodes.append(node)
+
+    chain = list(reversed(o.chain)) if o is not None else []
+    for step in chain:
+        host, account = step.get("host"), step.get("account")
+        if step.get("from_host"):
+            add("ConnectedTo", step["from_host"])
+        if account and nodes and nodes[-1] != account and "@" in account:
+            prev = nodes[-1]
+            add("HasSession" if "Computer" in case.labels(prev) or "." in prev else "LoggedOn", account)
+        if host:
+            last = nodes[-1] if nodes else None
+            add(_right(case, last, host) if last and "@" in last else "ConnectedTo", host)
+        evidence += step.get("evidence") or []
+    if not nodes and o is not None and (o.host or o.account):
+        if o.host:
+            add(None, o.host)
+        if o.account:
+            add("HasSession", o.account)
+    fam = case.family.name
+    tail_targets = [t for t in (found.targets or case.dst_hosts or case.hosts) if t not in nodes]
+    acct = next((n for n in reversed(nodes) if "@" in n), None) or (found.actors[0] if found.actors else None)
+    if fam == "dcsync":
+        if acct and acct not in nodes:
+            add("HasSession", acct)
+        dom = _domain_of(case, [*(found.targets or case.hosts), *(found.actors or case.actors)])
+        if acct and dom:
+            for t in tail_targets[:1]:
+                add(_right(case, acct, t), t)
+            add("DCSync", dom)
+    elif fam in ("exfil", "c2"):
+        src = (found.sources or case.src_hosts or case.hosts or [None])[0]
+        if src:
+            add(None, src)
+            add("ConnectedTo", "INTERNET")
+    elif fam == "exploit":
+        src = "INTERNET" if found.notes.get("internet") else (found.sources[0] if found.sources else None)
+        if src and not nodes:
+            add(None, src)
+        for t in tail_targets[:1]:
+            add("CanExploit" if src == "INTERNET" else "ConnectedTo", t)
+    elif fam in ("kerberoast", "asrep"):
+        if acct and acct not in nodes:
+            add("HasSession", acct)
+        for t in [t for t in found.targets if "@" in t][:3]:
+            if t != acct:
+                add("Kerberoast" if fam == "kerberoast" else "ASREPRoast", t)
+                break
+    else:
+        if acct and acct not in nodes and nodes:
+            add("HasSession", acct)
+        for t in tail_targets[:1]:
+            if "@" in t and acct:
+                add("ForceChangePassword" if fam == "password_reset" else "Changed", t)
+            elif acct:
+                add(_right(case, acct, t), t)
+    if len(nodes) < 2:
+        return None, evidence
+    times = None
+    return AttackPath(nodes=nodes, edges=edges, kind="observed", times=times), evidence
+
+
 def hunt(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> PathFindings:
-    footholds = list(dict.fromkeys(roles["actors"] + roles["src"] + roles["hosts"]))[:4]
-    targets = list(dict.fromkeys(roles["dst"] + roles["actors"] + roles["hosts"]))[:2]
+    case = build_case(st)
+    _, found = happened(case)
+    origin = case.origin
+    footholds = list(dict.fromkeys(
+        ([origin.host] if origin is not None and origin.host else []) + found.sources[:1]
+        + ([origin.account] if origin is not None and origin.account else [])
+        + roles["actors"] + roles["src"] + roles["hosts"]))[:4]
+    targets = list(dict.fromkeys(roles["dst"] + roles["hosts"] + roles["actors"]))[:2]
     paths: list[AttackPath] = []
     claims: list[Claim] = []
     notes: list[str] = []
+    observed: list[AttackPath] = []
+    obs, ev = observed_from_origin(case, found)
+    if obs is not None:
+        observed.append(obs)
+        evk = [k for k in dict.fromkeys(ev + [e["key"] for e in found.events[:4]]) if k.startswith("EVT:")]
+        claims.append(Claim(text=f"the events show the path {' -> '.join(obs.nodes)}",
+                            evidence=[Evidence(node=k) for k in evk[:8]] or [Evidence(node=k) for k in obs.nodes[:6]],
+                            agent="path_hunter"))
     for t in targets:
         # Each kind of entry point on its own: the internet's few exploit paths must not be
         # crowded out by the many cheap paths from phishable users.
@@ -60,32 +170,8 @@ def hunt(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> P
                 claims.append(_path_claim(best, f"from {best.nodes[0]} an attacker reaches {best.nodes[-1]} in {best.hops} steps"))
         except (ToolError, GuardError) as exc:
             notes.append(f"paths from footholds: {exc}")
-    observed: list[AttackPath] = []
-    keys = [e.key for e in st.entities][:20]
-    if keys:
-        try:
-            obs = kit.call("observed_path", entities=keys, as_of=st.as_of, after_s=3600, before_s=86400)
-            # Observed steps may use edges the twin only saw happen (a replication is not a
-            # stored DCSync edge): cite stored edges as edges, the rest by their events.
-            stored = {tuple(e.edge) for step in obs.steps for e in step.edges if e.in_twin}
-            events_of = {tuple(e.edge): step.evidence for step in obs.steps for e in step.edges}
-            for p in obs.paths[:3]:
-                if len(p.nodes) < 2:
-                    continue
-                observed.append(AttackPath(nodes=list(p.nodes), edges=list(p.edges), kind="observed"))
-                ev: list[Evidence] = []
-                for e in p.evidence_edges:
-                    if tuple(e) in stored:
-                        ev.append(Evidence(edge=list(e)))
-                    else:
-                        ev.extend(Evidence(node=k) for k in events_of.get(tuple(e), [])[:2])
-                if ev:
-                    claims.append(Claim(text=f"the events show the path {' -> '.join(p.nodes[:6])}",
-                                        evidence=ev[:10], agent="path_hunter"))
-        except (ToolError, GuardError) as exc:
-            notes.append(f"observed path: {exc}")
-    summary = (f"{len(paths)} possible paths ({sum(p.kind == 'to_crown_jewel' for p in paths)} to crown jewels / tier 0), "
-               f"{len(observed)} observed")
+    summary = (f"{len(observed)} observed ({' -> '.join(observed[0].nodes) if observed else 'none'}), "
+               f"{len(paths)} possible paths ({sum(p.kind == 'to_crown_jewel' for p in paths)} to crown jewels / tier 0)")
     if notes:
         summary += "; " + "; ".join(notes)
     return PathFindings(summary=summary, paths=paths, observed=observed, claims=claims)

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from agents.models import AttackPath
+from agents.picture import case_mermaid, case_svg
 from agents.state import InvestigationState
 
 
@@ -45,10 +46,13 @@ def build_result(st: InvestigationState) -> dict[str, Any]:
         "decided_by": d.decided_by,
         "rule": d.rule,
         "reasons": d.reasons,
+        "answers": [_answer(a) for a in d.answers],
+        "timeline": [t.model_dump() for t in d.timeline],
+        "source": st.context.origin.model_dump() if st.context and st.context.origin else None,
         "dropped_claims": [c.contract() for c in st.dropped_claims],
         "absent": st.absent,
         "mentions": [m.model_dump() for m in st.mentions],
-        "injection_suspected": st.injection,
+        "injection_suspected": st.injection + (st.context.injection if st.context else []),
         "approvals": st.approvals,
         "audit": [r.model_dump() for r in st.audit],
         "summaries": {
@@ -59,13 +63,24 @@ def build_result(st: InvestigationState) -> dict[str, Any]:
     }
 
 
+QUESTIONS = {"happened": "1. Did it happen as the alert says?", "expected": "2. Is it expected here?",
+             "origin": "3. Where did it come from, where can it go?"}
+
+
+def _answer(a) -> dict:
+    return {"question": a.question, "status": a.status, "summary": a.summary,
+            "evidence": [e.item() for c in a.claims for e in c.evidence][:8],
+            "details": {k: v for k, v in a.details.items() if k != "chain"}}
+
+
 # ---------------------------------------------------------------- pictures
 
 def path_svg(path: dict, width_per_node: int = 190) -> str:
     nodes, edges = path["nodes"], path["edges"]
     w = max(1, len(nodes)) * width_per_node
     h = 90
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" style="max-width:{w}px" '
+             'font-family="sans-serif" font-size="11">',
              '<defs><marker id="arr" markerWidth="8" markerHeight="8" refX="8" refY="4" orient="auto">'
              '<path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>']
     for i, key in enumerate(nodes):
@@ -109,7 +124,19 @@ def render_markdown(r: dict) -> str:
             f"**Decided by:** {r.get('decided_by', '')}", ""]
     if r.get("review_reasons"):
         out += ["## Needs human review", *[f"- {x}" for x in r["review_reasons"]], ""]
+    if r.get("answers"):
+        out += ["## The three questions", ""]
+        for a in r["answers"]:
+            out += [f"**{QUESTIONS.get(a['question'], a['question'])}** `{a['status']}` — {a['summary']}", ""]
     out += ["## Reasons", *[f"- {x}" for x in r.get("reasons", [])], ""]
+    if r.get("timeline"):
+        out += ["## Timeline", "", "| time (UTC) | host | account | what | event |", "|---|---|---|---|---|"]
+        out += [f"| {t.get('time') or ''} | `{t.get('host') or ''}` | `{t.get('account') or ''}` | "
+                f"{str(t.get('what') or '').replace('|', '/')} | `{t.get('key') or ''}` |" for t in r["timeline"]]
+        out.append("")
+    pic = case_mermaid(r)
+    if pic:
+        out += ["## The case", "", pic, ""]
     if r.get("injection_suspected"):
         out += ["## Prompt-injection text found in the data (ignored)",
                 *[f"- `{x}`" for x in r["injection_suspected"]], ""]
@@ -152,6 +179,14 @@ def render_html(r: dict) -> str:
     )
     paths = "".join(f"<h3>{e(p['kind'])}</h3>{path_svg(p)}" for p in r["attack_paths"][:6]) or "<p>No attack path found.</p>"
     reasons = "".join(f"<li>{e(x)}</li>" for x in r.get("reasons", []))
+    answers = "".join(
+        f"<div class='q'><b>{e(QUESTIONS.get(a['question'], a['question']))}</b> <code>{e(a['status'])}</code>"
+        f"<p>{e(a['summary'])}</p></div>" for a in r.get("answers", []))
+    timeline = "".join(
+        f"<tr><td>{e(t.get('time') or '')}</td><td>{e(t.get('host') or '')}</td><td>{e(t.get('account') or '')}</td>"
+        f"<td>{e(str(t.get('what') or ''))}</td><td><small>{e(t.get('key') or '')}</small></td></tr>"
+        for t in r.get("timeline", []))
+    picture = case_svg(r)
     review = "".join(f"<li>{e(x)}</li>" for x in r.get("review_reasons", []))
     actions = "".join(
         f"<tr><td>{e(a['action'])} {e(' '.join(a.get('args', [])))}</td><td>{e(a['target'])}</td><td>{a.get('paths_removed', 0)}</td></tr>"
@@ -159,12 +194,16 @@ def render_html(r: dict) -> str:
     )
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Twinsight: {e(r['alert_id'])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}pre{{white-space:pre-wrap;background:#f6f6f6}}</style>
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;overflow-wrap:anywhere}}pre{{white-space:pre-wrap;background:#f6f6f6}}
+.q{{border-left:4px solid #2c5aa0;padding:2px 10px;margin:8px 0}}.q p{{margin:4px 0}}svg{{max-width:100%;height:auto}}</style>
 </head><body><h1>Investigation of alert {e(r['alert_id'])}</h1>
 <p><b>Verdict:</b> {e(r['verdict'])} &nbsp; <b>Severity:</b> {e(r['severity'])} &nbsp;
 <b>Confidence:</b> {r['confidence']:.2f} &nbsp; <b>Status:</b> {e(r['status'])} &nbsp; <b>Decided by:</b> {e(r.get('decided_by', ''))}</p>
 {f'<h2>Needs human review</h2><ul>{review}</ul>' if review else ''}
+{f'<h2>The three questions</h2>{answers}' if answers else ''}
 <h2>Reasons</h2><ul>{reasons}</ul>
+{f'<h2>Timeline</h2><table><tr><th>time (UTC)</th><th>host</th><th>account</th><th>what</th><th>event</th></tr>{timeline}</table>' if timeline else ''}
+{f'<h2>The case</h2>{picture}' if picture else ''}
 <h2>Attack paths</h2>{paths}
 <h2>Impacted assets</h2><p>{e(', '.join(r['impacted_assets'])) or 'none'}</p>
 <h2>Recommended actions</h2><table><tr><th>action</th><th>target</th><th>paths removed</th></tr>{actions}</table>

@@ -109,7 +109,12 @@ def build_graph(rt: Runtime) -> StateGraph:
 
     def context_gatherer(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
         found, usage = rt.analyst.gather_context(st, kit)
-        return {"context": found, "usage": usage}
+        update: dict[str, Any] = {"context": found, "usage": usage}
+        have = {e.key for e in st.entities}
+        extra = [e for e in found.attributed if e.key not in have]
+        if extra:
+            update["entities"] = [*st.entities, *extra]
+        return update
 
     def path_hunter(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
         found, usage = rt.analyst.hunt_paths(st, kit)

@@ -333,6 +333,7 @@ def _load_tools() -> None:
     global _LOADED
     if not _LOADED:
         _LOADED = True
+        import graph.tools.chain  # noqa: F401
         import graph.tools.context  # noqa: F401
         import graph.tools.events  # noqa: F401
         import graph.tools.expert  # noqa: F401

@@ -7,6 +7,7 @@ ticket was RC4, which logon came from which host, and when.
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import Field
@@ -33,9 +34,16 @@ class FindEventsInput(ToolInput):
                              description="User or computer keys that acted (ByUser) or were targeted (TargetsUser).")
     event_ids: list[int] = Field(default_factory=list, max_length=30, description="Windows EventIDs, e.g. 4624, 4662, 4769.")
     kinds: list[EventKind] = Field(default_factory=list, description="Event subtypes to keep.")
+    ips: list[str] = Field(default_factory=list, max_length=20,
+                           description="Source/remote IP addresses the events name (IpAddress, SourceIp).")
     window_s: int = Field(default=3600, ge=1, le=30 * 86400,
                           description="Seconds before and after as_of to search.")
+    before_s: int | None = Field(default=None, ge=0, le=60 * 86400,
+                                 description="Seconds before as_of (overrides window_s on that side).")
+    after_s: int | None = Field(default=None, ge=0, le=30 * 86400,
+                                description="Seconds after as_of (overrides window_s on that side).")
     as_of: AsOf = as_of_field()
+    include_raw: bool = Field(default=False, description="Also return every raw field of each event (longer answers).")
     limit: int = Field(default=50, ge=1, le=500)
 
 
@@ -62,6 +70,29 @@ class EventSummary(ToolOutput):
     properties: str | None = None
     subject_user: str | None = None
     target_user: str | None = None
+    channel: str | None = None
+    provider: str | None = None
+    logon_id: str | None = None
+    subject_logon_id: str | None = None
+    target_logon_id: str | None = None
+    process_id: int | None = None
+    process_guid: str | None = None
+    parent_process_guid: str | None = None
+    src_ip: str | None = None
+    src_port: int | None = None
+    dst_ip: str | None = None
+    dst_port: int | None = None
+    access_mask: str | None = None
+    granted_access: str | None = None
+    target_image: str | None = None
+    target_filename: str | None = None
+    target_object: str | None = None
+    status: str | None = None
+    workstation: str | None = None
+    auth_package: str | None = None
+    in_session: str | None = Field(default=None, description="key of the logon (4624) that opened this event's session")
+    parent: str | None = Field(default=None, description="key of the parent process event")
+    raw: dict | None = Field(default=None, description="every raw field (include_raw)")
 
 
 class FindEventsOutput(ToolOutput):
@@ -76,6 +107,7 @@ MATCH (e:Event)
 WHERE ($lo IS NULL OR e.timestamp >= $lo) AND ($hi IS NULL OR e.timestamp <= $hi)
   AND (size($eids) = 0 OR e.event_id IN $eids)
   AND (size($kinds) = 0 OR any(l IN labels(e) WHERE l IN $kinds))
+  AND (size($ips) = 0 OR e.ip IN $ips OR e.src_ip IN $ips OR e.dst_ip IN $ips)
 OPTIONAL MATCH (e)-[:OnHost]->(h:Computer)
 OPTIONAL MATCH (e)-[:FromHost]->(src:Computer)
 WITH e, h, src
@@ -90,8 +122,18 @@ RETURN e.key AS key, [l IN labels(e) WHERE l <> 'Twin'] AS kinds, e.event_id AS 
        e.parent_image AS parent_image, e.command_line AS command_line,
        e.ticket_encryption AS ticket_encryption, e.pre_auth_type AS pre_auth_type,
        e.service_name AS service_name, e.object_name AS object_name, e.share_name AS share_name, e.properties AS properties,
-       e.subject_user AS subject_user, e.target_user AS target_user
-ORDER BY timestamp, key
+       e.subject_user AS subject_user, e.target_user AS target_user, e.channel AS channel,
+       e.provider AS provider, e.logon_id AS logon_id, e.subject_logon_id AS subject_logon_id,
+       e.target_logon_id AS target_logon_id, e.process_id AS process_id, e.process_guid AS process_guid,
+       e.parent_process_guid AS parent_process_guid, e.src_ip AS src_ip, e.src_port AS src_port,
+       e.dst_ip AS dst_ip, e.dst_port AS dst_port, e.access_mask AS access_mask,
+       e.granted_access AS granted_access, e.target_image AS target_image,
+       e.target_filename AS target_filename, e.target_object AS target_object, e.status AS status,
+       e.workstation AS workstation, e.auth_package AS auth_package,
+       COLLECT { MATCH (e)-[:InLogonSession]->(l) RETURN l.key LIMIT 1 }[0] AS in_session,
+       COLLECT { MATCH (e)-[:SpawnedBy]->(pp) RETURN pp.key LIMIT 1 }[0] AS parent,
+       CASE WHEN $raw THEN e.fields ELSE null END AS raw
+ORDER BY CASE WHEN $t IS NULL THEN 0 ELSE abs(timestamp - $t) END, timestamp, key
 LIMIT $limit
 """
 
@@ -106,14 +148,40 @@ def find_events(tb: Toolbox, args: FindEventsInput) -> FindEventsOutput:
     t = parse_time(args.as_of) if args.as_of is not None else tb.as_of
     lo = hi = None
     if t is not None:
-        lo, hi = t - args.window_s, t + args.window_s
-    params = {"lo": lo, "hi": hi, "eids": args.event_ids, "kinds": list(args.kinds),
-              "hosts": args.hosts, "users": args.users, "limit": args.limit}
+        lo = t - (args.before_s if args.before_s is not None else args.window_s)
+        hi = t + (args.after_s if args.after_s is not None else args.window_s)
+    params = {"t": t, "lo": lo, "hi": hi, "eids": args.event_ids, "kinds": list(args.kinds), "ips": args.ips,
+              "hosts": args.hosts, "users": args.users, "limit": args.limit, "raw": args.include_raw}
     rows = tb.rows("find_events", _Q, params)
-    events = [EventSummary(**{k: v for k, v in r.items() if v is not None}) for r in rows]
+    events = [EventSummary(**{k: _field(k, v) for k, v in r.items() if v is not None}) for r in rows]
+    events.sort(key=lambda e: (e.timestamp or 0, e.key))  # the nearest `limit`, told in time order
     for e in events:
         e.time = iso(e.timestamp)
     return FindEventsOutput(since=iso(lo), until=iso(hi), total=len(events), events=events)
+
+
+_INT_FIELDS = {"event_id", "timestamp", "logon_type", "pre_auth_type", "process_id", "src_port", "dst_port"}
+
+
+def _field(name: str, value: object) -> object:
+    """Stored values as the summary types them: the raw line parsed back to a dict,
+    numbers kept as numbers and everything else as text (exporters disagree on types)."""
+    if name == "raw":
+        try:
+            out = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            return None
+        return out if isinstance(out, dict) else None
+    if name in _INT_FIELDS:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+    if isinstance(value, list) and name not in {"kinds", "by", "targets"}:
+        return ", ".join(str(v) for v in value)
+    if name not in {"kinds", "by", "targets"} and not isinstance(value, str):
+        return str(value)
+    return value
 
 
 class FindConnectionsInput(ToolInput):

@@ -1,0 +1,1 @@
+"""The offline analyst's reasoning: three questions and one decision table (agents/RULES.md)."""

@@ -1,0 +1,702 @@
+"""Question 1: did the alleged activity happen as the alert says?
+
+The alert's specific claim is checked against the raw telemetry at the alert's time:
+the replication rights actually requested, the tickets' encryption, the share a logon
+touched and whether anything ran *in that logon session after it*, the access rights on
+LSASS, the byte count, which host held the source address then. The answer is one of
+
+- `corroborated`: the telemetry shows it (the events are cited);
+- `contradicted`: the telemetry shows something else — a misfire (cited);
+- `not_seen`: the telemetry covers the place and time and shows no such thing;
+- `unverifiable`: nothing was recorded there at that time (the sensor's word stands);
+- `absent`: the alert names nothing the twin has.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agents.models import Answer, Claim, Evidence
+from agents.reasoning.case import SYSTEM_ACCOUNTS, Case, raw_field, short
+
+REPLICATION_GUIDS = ("1131f6aa-9c07-11d1-f79f-00c04fc2dcd2", "1131f6ad-9c07-11d1-f79f-00c04fc2dcd2",
+                     "89e95b76-444d-4c62-991a-0facbeda640c")
+ADMIN_SHARE = re.compile(r"^(ADMIN\$|[A-Z]\$)$", re.I)
+REMOTE_EXEC_PARENTS = ("wmiprvse.exe", "wsmprovhost.exe", "winrshost.exe", "psexesvc.exe", "mmc.exe",
+                       "remcomsvc.exe", "paexec.exe", "csexecsvc.exe")
+REMOTE_EXEC_IMAGES = ("psexesvc.exe", "wsmprovhost.exe", "remcomsvc.exe", "paexec.exe", "winrshost.exe",
+                      "csexecsvc.exe")
+SERVICE_PROCESSES = ("w3wp.exe", "httpd", "httpd.exe", "nginx", "nginx.exe", "java", "java.exe", "javaw.exe",
+                     "tomcat", "tomcat9.exe", "node", "node.exe", "php-cgi.exe", "php", "php-fpm", "sqlservr.exe",
+                     "python", "python.exe", "python3", "ruby", "apache2", "apache.exe", "iisexpress.exe",
+                     "jboss", "weblogic", "dotnet.exe", "umworkerprocess.exe", "exchange", "beasvc.exe")
+SHELLS = ("cmd.exe", "powershell.exe", "pwsh.exe", "pwsh", "bash", "sh", "dash", "zsh", "/bin/sh", "/bin/bash",
+          "whoami.exe", "whoami", "rundll32.exe", "mshta.exe", "certutil.exe", "bitsadmin.exe", "nc", "nc.exe",
+          "ncat", "ncat.exe", "net.exe", "net1.exe", "cscript.exe", "wscript.exe", "curl", "wget", "python",
+          "python3", "perl", "id", "uname")
+LSASS_DUMP_WORDS = ("procdump", "minidump", "comsvcs", "sekurlsa", "mimikatz", "nanodump", "dumpert", "lsass",
+                    "pypykatz", "outflank", "handlekatz", "lsassy", "createdump", "rdrleakdiag", "sqldumper",
+                    "ppldump", "silentprocessexit")
+HIVE_RX = re.compile(r"(reg(\.exe)?\s+(save|export)\s+\S*(hklm|hkey_local_machine)\\+(sam|system|security)\b)|"
+                     r"\\config\\(sam|system|security)\b|(secretsdump)|(\\registry\\machine\\(sam|security))", re.I)
+NTDS_RX = re.compile(r"(ntds\.dit)|(ntdsutil.*(ifm|create\s+full|snapshot))|(vssadmin.*create\s+shadow)|"
+                     r"(wmic\s+shadowcopy\s+call\s+create)|(esentutl.*ntds)|(diskshadow)|(install\s+from\s+media)",
+                     re.I)
+WINDOW_AFTER_LOGON = 2 * 3600
+
+
+@dataclass
+class Found:
+    status: str
+    summary: str
+    events: list[dict] = field(default_factory=list)        # what shows it (or the misfire)
+    actors: list[str] = field(default_factory=list)         # accounts the telemetry shows acting
+    sources: list[str] = field(default_factory=list)        # hosts it came from
+    source_ips: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)        # hosts / accounts it was done to
+    extra: list[Claim] = field(default_factory=list)
+    notes: dict = field(default_factory=dict)
+
+
+def _ids(e: dict) -> set[str]:
+    return set(e.get("by") or []) | set(e.get("targets") or [])
+
+
+def _image(e: dict) -> str:
+    return (e.get("image") or "").replace("/", "\\").rsplit("\\", 1)[-1].lower()
+
+
+def _parent_image(e: dict) -> str:
+    return (e.get("parent_image") or "").replace("/", "\\").rsplit("\\", 1)[-1].lower()
+
+
+def _cmd(e: dict) -> str:
+    return (e.get("command_line") or "").lower()
+
+
+def _share(e: dict) -> str:
+    name = str(e.get("share_name") or raw_field(e, "ShareName") or "")
+    return name.replace("/", "\\").rsplit("\\", 1)[-1].upper()
+
+
+def _hex(v: object) -> int | None:
+    if v is None:
+        return None
+    try:
+        s = str(v).strip().lower()
+        return int(s, 16) if s.startswith("0x") else int(s)
+    except ValueError:
+        return None
+
+
+def _is_account(key: str | None) -> bool:
+    if not key:
+        return False
+    return key.split("@")[0].upper() not in SYSTEM_ACCOUNTS
+
+
+def _by_actor(case: Case, e: dict) -> bool:
+    return not case.actors or bool(_ids(e) & set(case.actors))
+
+
+def _on(case: Case, e: dict, hosts: list[str]) -> bool:
+    return not hosts or e.get("host") in hosts
+
+
+def _coverage(case: Case, hosts: list[str]) -> bool:
+    """Do these hosts (or the actors) report telemetry at all around the alert? Then the
+    absence of the alleged activity means something; a host that never reports does not."""
+    if any(e.get("host") in hosts for e in case.events) if hosts else bool(case.events):
+        return True
+    if any((case.ctx(h).get("events_total") or 0) > 0 for h in hosts):
+        return True
+    if case.actors and any(_ids(e) & set(case.actors) for e in case.events):
+        return True
+    return bool(hosts) and any(c.get("src") in hosts or c.get("dst") in hosts for c in case.connections)
+
+
+def _not_seen_or_unverifiable(case: Case, hosts: list[str], what: str) -> Found:
+    if _coverage(case, hosts):
+        where = ", ".join(hosts[:3]) or "the alert's entities"
+        return Found("not_seen", f"the telemetry from {where} around the alert shows no {what}")
+    return Found("unverifiable", f"nothing was recorded on {', '.join(hosts[:3]) or 'the alert entities'} around "
+                                 f"the alert, so {what} cannot be checked")
+
+
+def _source_of_logon(e: dict) -> str | None:
+    return e.get("from_host")
+
+
+# ---------------------------------------------------------------------------- families
+
+def _dcsync(case: Case) -> Found:
+    repl = [e for e in case.events if e.get("event_id") == 4662 and "ReplicationEvent" in (e.get("kinds") or [])]
+    reads = [e for e in case.events if e.get("event_id") == 4662 and "DirectoryAccessEvent" in (e.get("kinds") or [])]
+    mine = [e for e in repl if _by_actor(case, e)]
+    if mine:
+        actors = sorted({u for e in mine for u in e.get("by") or []})
+        return Found("corroborated", f"{', '.join(actors) or 'the account'} requested directory replication "
+                     "(4662 with the DS-Replication-Get-Changes rights)", mine, actors=actors,
+                     targets=sorted({e["host"] for e in mine if e.get("host")}))
+    my_reads = [e for e in reads if _by_actor(case, e)]
+    if my_reads:
+        return Found("contradicted", "the account's 4662 events on the domain controller are ordinary directory "
+                     "reads, without the replication rights a DCSync requests", my_reads)
+    if repl and case.actors:
+        others = sorted({u for e in repl for u in e.get("by") or []})
+        return Found("contradicted", f"replication was requested by {', '.join(others[:3])}, not by "
+                     f"{', '.join(case.actors[:2])} as the alert says", repl)
+    return _not_seen_or_unverifiable(case, case.hosts, "directory replication by the account")
+
+
+def _ticket_enc(e: dict) -> str:
+    enc = str(e.get("ticket_encryption") or raw_field(e, "TicketEncryptionType") or "").lower()
+    return {"0x17": "rc4-hmac", "23": "rc4-hmac", "0x18": "rc4-hmac-exp", "0x12": "aes256", "0x11": "aes128",
+            "18": "aes256", "17": "aes128", "0x1": "des", "0x3": "des"}.get(enc, enc)
+
+
+def _kerberoast(case: Case) -> Found:
+    tickets = [e for e in case.events if e.get("event_id") == 4769 and (
+        not case.actors or _ids(e) & set(case.actors)
+        or (case.src_hosts and e.get("from_host") in case.src_hosts))]
+    tickets = [e for e in tickets if not any(t.split("@")[0].upper() in ("KRBTGT",) or t.split("@")[0].endswith("$")
+                                             for t in e.get("targets") or [])
+               and str(e.get("status") or "0x0").lower() in ("0x0", "0")]
+    rc4 = [e for e in tickets if _ticket_enc(e).startswith(("rc4", "des"))]
+    if rc4:
+        svcs = sorted({t for e in rc4 for t in e.get("targets") or []})
+        actors = sorted({u for e in rc4 for u in e.get("by") or []})
+        return Found("corroborated", f"{', '.join(actors[:2]) or 'the account'} requested RC4 service tickets for "
+                     f"{len(svcs) or len(rc4)} service account(s)", rc4, actors=actors,
+                     sources=sorted({e["from_host"] for e in rc4 if e.get("from_host")}),
+                     source_ips=sorted({e["ip"] for e in rc4 if e.get("ip")}), targets=svcs)
+    if tickets:
+        return Found("contradicted", "the service tickets requested around the alert use AES, not the RC4 "
+                     "encryption Kerberoasting needs", tickets)
+    return _not_seen_or_unverifiable(case, case.hosts, "service-ticket request (4769) by the account")
+
+
+def _asrep(case: Case) -> Found:
+    tgts = [e for e in case.events if e.get("event_id") == 4768]
+    rel = [e for e in tgts if not case.target_users and not case.actors or _ids(e) & set(case.actors + case.target_users)
+           or (case.src_hosts and e.get("from_host") in case.src_hosts)
+           or (case.src_ips and e.get("ip") in case.src_ips)]
+    nopre = [e for e in rel if e.get("pre_auth_type") == 0
+             and str(e.get("status") or "0x0").lower() in ("0x0", "0")]
+    if nopre:
+        roasted = sorted({t for e in nopre for t in e.get("targets") or []})
+        return Found("corroborated", f"TGTs were issued without pre-authentication (4768, PreAuthType 0) for "
+                     f"{', '.join(roasted[:3]) or 'the account'}", nopre,
+                     sources=sorted({e["from_host"] for e in nopre if e.get("from_host")}),
+                     source_ips=sorted({e["ip"] for e in nopre if e.get("ip")}), targets=roasted,
+                     actors=roasted)
+    if rel:
+        return Found("contradicted", "the TGT requests around the alert used normal pre-authentication, so "
+                     "nothing was roastable", rel)
+    return _not_seen_or_unverifiable(case, case.hosts, "TGT request without pre-authentication")
+
+
+def _failure(e: dict) -> bool:
+    eid = e.get("event_id")
+    if eid in (4625, 4771):
+        return True
+    return eid == 4776 and str(e.get("status") or raw_field(e, "Status") or "0x0").lower() not in ("0x0", "0")
+
+
+def _spray(case: Case) -> Found:
+    fails = [e for e in case.events if _failure(e)]
+    if case.src_hosts or case.src_ips:
+        scoped = [e for e in fails if e.get("from_host") in case.src_hosts or e.get("ip") in case.src_ips]
+        fails = scoped or fails
+    by_src: dict[str, list[dict]] = {}
+    for e in fails:
+        src = e.get("from_host") or e.get("ip") or e.get("workstation") or "?"
+        by_src.setdefault(src, []).append(e)
+
+    def accounts(evs: list[dict]) -> set[str]:
+        return {t for e in evs for t in (e.get("targets") or [e.get("target_user") or "?"])}
+
+    best = max(by_src.items(), key=lambda kv: (len(accounts(kv[1])), len(kv[1])), default=(None, []))
+    techs = {str(t).upper() for t in (case.alert or {}).get("techniques") or []}
+    guessing = "T1110.001" in techs
+    n_acc, n = len(accounts(best[1])), len(best[1])
+    if (n_acc >= 5) or (guessing and n >= 5) or (not guessing and n_acc >= 3 and n >= 10):
+        src = best[0]
+        ok = [e for e in case.events if e.get("event_id") == 4624 and (e.get("from_host") == src or e.get("ip") == src)]
+        f = Found("corroborated", f"{n} failed logons from {src} against {n_acc} account(s)", best[1][:20] + ok[:3],
+                  sources=[src] if src and not _ip_like(src) else [], source_ips=[src] if _ip_like(src) else [],
+                  targets=sorted(accounts(best[1]))[:20])
+        if ok:
+            f.notes["success"] = [e["key"] for e in ok[:5]]
+        return f
+    if fails:
+        return Found("contradicted", f"the failed logons around the alert are {n} on {n_acc} account(s), not the "
+                     "many accounts a spray or brute force leaves", fails[:20])
+    return _not_seen_or_unverifiable(case, case.hosts, "failed logons")
+
+
+def _ip_like(s: str | None) -> bool:
+    return bool(s) and bool(re.match(r"^[0-9a-fA-F:.]+$", s or "")) and any(c.isdigit() for c in s or "")
+
+
+def _session_events(case: Case, logon: dict) -> list[dict]:
+    """What ran in the logon's session after it: same host, its LogonId or its InLogonSession."""
+    lid = (logon.get("target_logon_id") or logon.get("logon_id") or "").lower()
+    t0 = logon.get("timestamp") or 0
+    out = []
+    for e in case.events:
+        if e is logon or e.get("host") != logon.get("host"):
+            continue
+        ts = e.get("timestamp") or 0
+        if ts < t0 - 2 or ts > t0 + WINDOW_AFTER_LOGON:
+            continue
+        if e.get("in_session") == logon.get("key") or (lid and lid not in ("0x0", "0x3e7") and lid in {
+                (e.get("subject_logon_id") or "").lower(), (e.get("logon_id") or "").lower()}):
+            out.append(e)
+    return out
+
+
+def _remote_exec_near(case: Case, logon: dict, window: int = 600) -> list[dict]:
+    """Execution a remote-execution service starts right after a network logon: a new
+    service, a process whose parent is WMI / WinRM / a remote service host, or a shell
+    that the service control manager started (smbexec-style)."""
+    t0 = logon.get("timestamp") or 0
+    out = []
+    for e in case.events:
+        ts = e.get("timestamp") or 0
+        if e.get("host") != logon.get("host") or not (t0 - 2 <= ts <= t0 + window):
+            continue
+        if e.get("event_id") in (7045, 4697):
+            out.append(e)
+            continue
+        if "ProcessEvent" not in (e.get("kinds") or []):
+            continue
+        parent, image = _parent_image(e), _image(e)
+        if parent in REMOTE_EXEC_PARENTS and image not in ("wmiprvse.exe", "conhost.exe") \
+                or image in REMOTE_EXEC_IMAGES or (parent == "services.exe" and image in SHELLS):
+            out.append(e)
+    return out
+
+
+def _lateral(case: Case) -> Found:
+    techs = {str(t).upper() for t in (case.alert or {}).get("techniques") or []}
+    rdp = "T1021.001" in techs or any(w in f"{case.alert.get('rule') or ''} {case.alert.get('title') or ''}".lower()
+                                      for w in ("rdp", "remote desktop"))
+    targets = case.dst_hosts or [h for h in case.hosts if h not in case.src_hosts] or case.hosts
+    logons = [e for e in case.events if e.get("event_id") == 4624 and e.get("logon_type") in (3, 10, 8, 9)
+              and (not targets or e.get("host") in targets)
+              and (not case.actors or set(e.get("targets") or []) & set(case.actors) or _ids(e) & set(case.actors))
+              and _is_account((e.get("targets") or [None])[0] or e.get("target_user"))]
+    if not logons:
+        return _not_seen_or_unverifiable(case, targets, "network or remote-desktop logon by the account on the target")
+    alleged_src = set(case.src_hosts)
+    alleged_ip = set(case.src_ips)
+    confirmed: list[tuple[dict, list[dict]]] = []
+    share_only: list[dict] = []
+    for lo in logons:
+        if lo.get("logon_type") == 10 and (rdp or not techs):
+            confirmed.append((lo, []))
+            continue
+        sess = _session_events(case, lo)
+        shares = [e for e in sess if e.get("event_id") in (5140, 5145)]
+        admin = [e for e in shares if ADMIN_SHARE.match(_share(e))]
+        execs = [e for e in sess if "ProcessEvent" in (e.get("kinds") or []) or e.get("event_id") in (7045, 4697, 4698)]
+        near = _remote_exec_near(case, lo)
+        activity = admin + execs + [e for e in near if e not in execs]
+        if activity:
+            confirmed.append((lo, activity))
+        elif shares:
+            share_only.extend([lo, *shares])
+    if confirmed:
+        src_match = [c for c in confirmed if (not alleged_src or c[0].get("from_host") in alleged_src)
+                     or (alleged_ip and c[0].get("ip") in alleged_ip)]
+        if (alleged_src or alleged_ip) and not src_match:
+            actual = sorted({c[0].get("from_host") or c[0].get("ip") or "?" for c in confirmed})
+            return Found("contradicted", f"the remote logon came from {', '.join(actual)}, not from "
+                         f"{', '.join(sorted(alleged_src | alleged_ip))} as the alert says",
+                         [c[0] for c in confirmed])
+        use = src_match or confirmed
+        evs = [x for lo, act in use for x in [lo, *act[:4]]]
+        actors = sorted({t for lo, _ in use for t in lo.get("targets") or []})
+        sources = sorted({lo["from_host"] for lo, _ in use if lo.get("from_host")})
+        kinds = sorted({_activity_word(x) for _, act in use for x in act} - {""}) or (["a remote desktop session"])
+        return Found("corroborated", f"{', '.join(actors[:2]) or 'the account'} logged on to "
+                     f"{', '.join(sorted({lo['host'] for lo, _ in use}))} over the network"
+                     f"{' from ' + ', '.join(sources) if sources else ''} and, in that session, "
+                     f"{', '.join(kinds)} followed", evs, actors=actors, sources=sources,
+                     source_ips=sorted({lo["ip"] for lo, _ in use if lo.get("ip")}),
+                     targets=sorted({lo["host"] for lo, _ in use}))
+    if share_only:
+        shares = sorted({_share(e) for e in share_only if e.get("event_id") in (5140, 5145)})
+        return Found("contradicted", f"the network logon only touched {', '.join(shares)} (no admin share, no "
+                     "service, no process in that session): ordinary file or named-pipe access, not remote "
+                     "execution", share_only[:10])
+    return Found("contradicted", "the account logged on over the network, but nothing ran in that logon session "
+                 "afterwards: no remote execution", logons[:5])
+
+
+def _activity_word(e: dict) -> str:
+    eid = e.get("event_id")
+    if eid in (5140, 5145):
+        return f"{_share(e)} share access"
+    if eid in (7045, 4697):
+        return "a service install"
+    if eid in (4698,):
+        return "a scheduled task"
+    if "ProcessEvent" in (e.get("kinds") or []):
+        return f"{_image(e) or 'a process'}"
+    return ""
+
+
+def _exploit(case: Case) -> Found:
+    targets = case.dst_hosts or case.hosts
+    conns = [c for c in case.connections if c.get("dst") in targets]
+    procs = [e for e in case.events if "ProcessEvent" in (e.get("kinds") or []) and e.get("host") in targets]
+    spawned = [e for e in procs if _parent_image(e) in SERVICE_PROCESSES and (
+        _image(e) in SHELLS or _image(e).endswith((".exe", "")) and _image(e) not in SERVICE_PROCESSES)]
+    shells = [e for e in spawned if _image(e) in SHELLS] or spawned
+    exploitable = [(h, s) for h in targets for s in case.ctx(h).get("services") or [] if s.get("exploitable_from")]
+    vulnerable = [h for h in targets if (case.ctx(h).get("kev_total") or 0) > 0
+                  or any((v.get("base_score") or 0) >= 7 for v in case.ctx(h).get("vulnerabilities") or [])]
+    if shells:
+        src = sorted({c["src"] for c in conns})
+        return Found("corroborated", f"after traffic to {', '.join(targets[:2])}, the service process spawned "
+                     f"{', '.join(sorted({_image(e) for e in shells})[:3])}", shells[:5],
+                     sources=[s for s in src if s != "INTERNET"], targets=list(targets),
+                     notes={"exploitable": [s["key"] for _, s in exploitable][:3], "connections": conns[:3],
+                            "internet": "INTERNET" in src})
+    if conns and (procs or _coverage(case, list(targets))):
+        why = "nothing was spawned by the service on the host after the traffic" if (exploitable or vulnerable) else \
+            "the service reached is not vulnerable to what the alert describes, and nothing ran on the host"
+        claims = [Claim(text=f"{c['src']} connected to {c['dst']}, and the host reports its processes, none spawned "
+                        "by the service", evidence=[Evidence(edge=[c["src"], "ConnectedTo", c["dst"]])],
+                        agent="lead_analyst") for c in conns[:1]]
+        return Found("contradicted", why, procs[:3], notes={"connections": conns[:3]}, extra=claims)
+    if conns and not (exploitable or vulnerable):
+        return Found("contradicted", "traffic reached the host, but none of its services is exploitable from "
+                     "there, and no follow-on activity was recorded", [], notes={"connections": conns[:3]})
+    if conns:
+        return Found("unverifiable", "traffic reached a vulnerable service, but no process telemetry from the "
+                     "host shows whether it was exploited", [], notes={"connections": conns[:3]},
+                     sources=sorted({c["src"] for c in conns if c["src"] != "INTERNET"}), targets=list(targets))
+    return _not_seen_or_unverifiable(case, targets, "connection to the service")
+
+
+def _reverse_shell(case: Case) -> Found:
+    hosts = case.hosts
+    procs = [e for e in case.events if "ProcessEvent" in (e.get("kinds") or []) and _on(case, e, hosts)]
+    named = set(case.processes)
+    cand = [e for e in procs if (_image(e) in named if named else _image(e) in SHELLS)
+            or any(w in _cmd(e) for w in ("/dev/tcp", "tcpclient", " -e /bin", " -e cmd", "nc -e", "socket.socket",
+                                            "invoke-powershelltcp", "-nop -w hidden"))]
+    nets = [e for e in case.events if e.get("event_id") == 3 and _on(case, e, hosts)
+            and (not cand or _image(e) in {_image(c) for c in cand} or e.get("process_guid") in
+                 {c.get("process_guid") for c in cand})]
+    outbound = [c for c in case.connections if c.get("src") in hosts]
+    if cand and (nets or outbound):
+        return Found("corroborated", f"{_image(cand[0]) or 'a shell'} ran on {cand[0].get('host')} with an "
+                     "outbound connection", cand[:3] + nets[:3], targets=list(hosts),
+                     actors=sorted({u for e in cand for u in e.get("by") or []}))
+    if cand:
+        return Found("corroborated", f"{_image(cand[0])} ran on {cand[0].get('host')} the way a reverse shell "
+                     "starts (no network record of it)", cand[:3], targets=list(hosts),
+                     actors=sorted({u for e in cand for u in e.get("by") or []}))
+    if procs and named:
+        return Found("contradicted", f"{', '.join(sorted(named))} never ran on {', '.join(hosts[:2])} around the "
+                     "alert (other processes did)", procs[:3])
+    return _not_seen_or_unverifiable(case, hosts, "shell with an outbound connection")
+
+
+def _external(c: dict) -> bool:
+    return c.get("dst") == "INTERNET" or (bool(c.get("dst")) and "." not in (c.get("dst") or "x.y"))
+
+
+def _outbound(case: Case) -> list[dict]:
+    hosts = case.src_hosts or case.hosts
+    return [c for c in case.connections if (not hosts or c.get("src") in hosts) and c.get("dst") == "INTERNET"]
+
+
+def _c2(case: Case) -> Found:
+    out = _outbound(case)
+    heavy = [c for c in out if (c.get("count") or 0) >= 10]
+    if heavy:
+        c = max(heavy, key=lambda c: c.get("count") or 0)
+        return Found("corroborated", f"{c['src']} connected to the internet {c['count']} times around the alert "
+                     "(regular, repeated connections)", [], sources=[c["src"]],
+                     notes={"connections": heavy[:3]},
+                     extra=[Claim(text=f"{c['src']} made {c['count']} connections to the internet",
+                                  evidence=[Evidence(edge=[c["src"], "ConnectedTo", "INTERNET"])], agent="lead_analyst")])
+    nets = [e for e in case.events if e.get("event_id") in (3, 22) and _on(case, e, case.hosts)]
+    if len(nets) >= 10:
+        return Found("corroborated", f"{len(nets)} network/DNS events from the host's processes around the alert",
+                     nets[:10])
+    if out or nets:
+        return Found("contradicted", "only a few outbound connections were seen: no regular beaconing",
+                     nets[:5], notes={"connections": out[:3]})
+    return _not_seen_or_unverifiable(case, case.hosts, "outbound connection")
+
+
+def _exfil(case: Case) -> Found:
+    out = _outbound(case)
+    total = sum(int(c.get("bytes") or 0) for c in out)
+    alleged = case.alleged_bytes()
+    if out:
+        c = max(out, key=lambda c: c.get("bytes") or 0)
+        mb = (c.get("bytes") or 0) / 1e6
+        claim = Claim(text=f"{c['src']} sent {mb:.1f} MB to the internet around the alert",
+                      evidence=[Evidence(edge=[c["src"], "ConnectedTo", "INTERNET"])], agent="lead_analyst")
+        if alleged and total < alleged * 0.2:
+            return Found("contradicted", f"only {total / 1e6:.1f} MB left the host, a fraction of the "
+                         f"{alleged / 1e6:.0f} MB the alert states", [], extra=[claim], notes={"connections": out[:3]})
+        if not alleged and total < 5_000_000:
+            return Found("contradicted", f"only {total / 1e6:.2f} MB left the host: no large transfer happened",
+                         [], extra=[claim], notes={"connections": out[:3]})
+        return Found("corroborated", f"{c['src']} sent {mb:.0f} MB to the internet", [], sources=[c["src"]],
+                     extra=[claim], notes={"connections": out[:3], "bytes": total})
+    return _not_seen_or_unverifiable(case, case.src_hosts or case.hosts, "outbound transfer")
+
+
+def _scan(case: Case) -> Found:
+    hosts = case.src_hosts or case.hosts
+    out = [c for c in case.connections if c.get("src") in hosts]
+    ports = {(c.get("dst"), p) for c in out for p in c.get("ports") or []}
+    dsts = {c.get("dst") for c in out}
+    if len(ports) >= 20 or len(dsts) >= 10:
+        return Found("corroborated", f"{', '.join(hosts[:2])} reached {len(ports)} host:port pairs on "
+                     f"{len(dsts)} hosts around the alert", [], sources=list(hosts), targets=sorted(d for d in dsts if d)[:10],
+                     extra=[Claim(text=f"{c['src']} connected to {c['dst']}",
+                                  evidence=[Evidence(edge=[c["src"], "ConnectedTo", c["dst"]])], agent="lead_analyst")
+                            for c in out[:3]])
+    if out:
+        return Found("contradicted", f"{', '.join(hosts[:2])} reached only {len(ports)} port(s) on {len(dsts)} "
+                     "host(s): ordinary traffic, not a scan", [], notes={"connections": out[:3]})
+    return _not_seen_or_unverifiable(case, hosts, "connections from the host")
+
+
+ACL_CHANGE_IDS = {5136, 4670, 4662, 4738, 4717, 4718, 4780, 4765, 4766, 5137, 5141}
+GROUP_CHANGE_IDS = {4728, 4732, 4756, 4729, 4733, 4757}
+
+
+def _acl(case: Case) -> Found:
+    text = f"{case.alert.get('rule') or ''} {case.alert.get('title') or ''}".lower()
+    group_claim = any(w in text for w in ("group", "member", "added to"))
+    changes = [e for e in case.events if e.get("event_id") in (ACL_CHANGE_IDS | GROUP_CHANGE_IDS | {4724, 4723})
+               and _by_actor(case, e)]
+    if case.target_users:
+        scoped = [e for e in changes if set(e.get("targets") or []) & set(case.target_users)
+                  or any(short(t) in str(e.get("object_name") or raw_field(e, "ObjectDN", "TargetUserName") or "").upper()
+                         for t in case.target_users)]
+        changes = scoped or changes
+    perm = [e for e in changes if e.get("event_id") in (4670,) or (e.get("event_id") == 5136 and str(
+        raw_field(e, "AttributeLDAPDisplayName") or "").lower() in ("ntsecuritydescriptor", "member",
+                                                                      "msds-keycredentiallink", "serviceprincipalname",
+                                                                      "msds-allowedtoactonbehalfofotheridentity",
+                                                                      "useraccountcontrol", "gplink", "scriptpath"))
+            or (e.get("event_id") == 4662 and (_hex(e.get("access_mask")) or 0) & 0x40000)]
+    grp = [e for e in changes if e.get("event_id") in GROUP_CHANGE_IDS or (
+        e.get("event_id") == 5136 and str(raw_field(e, "AttributeLDAPDisplayName") or "").lower() == "member")]
+    resets = [e for e in changes if e.get("event_id") == 4724]
+    other = [e for e in changes if e not in perm and e not in grp and e not in resets]
+    hit = (grp if group_claim else []) or perm or grp or resets
+    if hit:
+        actors = sorted({u for e in hit for u in e.get("by") or []})
+        return Found("corroborated", f"{', '.join(actors[:2]) or 'the account'} changed "
+                     f"{'group membership' if hit is grp else 'permissions or accounts'} around the alert",
+                     hit[:5], actors=actors, targets=sorted({t for e in hit for t in e.get("targets") or []}))
+    if other:
+        return Found("contradicted", "the directory changes by the account around the alert touched ordinary "
+                     "attributes, not permissions or memberships", other[:5])
+    return _not_seen_or_unverifiable(case, case.hosts, "account, group or permission change by the actor")
+
+
+def _password_reset(case: Case) -> Found:
+    resets = [e for e in case.events if e.get("event_id") in (4724,) and _by_actor(case, e)]
+    if case.target_users:
+        resets = [e for e in resets if set(e.get("targets") or []) & set(case.target_users)] or resets
+    if resets:
+        actors = sorted({u for e in resets for u in e.get("by") or []})
+        targets = sorted({t for e in resets for t in e.get("targets") or []})
+        return Found("corroborated", f"{', '.join(actors[:2]) or 'the account'} reset the password of "
+                     f"{', '.join(targets[:3]) or 'an account'} (4724)", resets[:5], actors=actors, targets=targets)
+    own = [e for e in case.events if e.get("event_id") == 4723]
+    if own:
+        return Found("contradicted", "the password was changed by its own user (4723), not reset by another "
+                     "account", own[:3])
+    return _not_seen_or_unverifiable(case, case.hosts, "password reset (4724) by the actor")
+
+
+BUILTIN_TASK = re.compile(r"^\\?microsoft\\(windows|office|edgeupdate|visualstudio|xblgamesave)\\", re.I)
+
+
+def _persistence(case: Case) -> Found:
+    ids = {4698, 4702, 7045, 4697, 4720, 13, 12, 14, 19, 20, 21, 106, 200}
+    evs = [e for e in case.events if e.get("event_id") in ids and _on(case, e, case.hosts)]
+    if case.processes:
+        named = [e for e in evs if any(p in (str(raw_field(e, "ImagePath", "TaskContent", "Details", "ServiceFileName")
+                                                   or "") + _cmd(e)).lower() for p in case.processes)]
+        evs = named or evs
+    if evs:
+        actors = sorted({u for e in evs for u in e.get("by") or []})
+        return Found("corroborated", f"{_persist_word(evs[0])} was created on {evs[0].get('host')}", evs[:5],
+                     actors=actors, targets=sorted({e["host"] for e in evs if e.get("host")}))
+    return _not_seen_or_unverifiable(case, case.hosts, "scheduled task, service, run key or account creation")
+
+
+def _persist_word(e: dict) -> str:
+    eid = e.get("event_id")
+    name = e.get("service_name") or raw_field(e, "TaskName", "ServiceName", "TargetObject") or ""
+    kind = {4698: "a scheduled task", 4702: "a scheduled-task update", 106: "a scheduled task",
+            7045: "a service", 4697: "a service", 4720: "a user account", 13: "a registry autorun value"}.get(eid, "a "
+                                                                                                          "persistence item")
+    return f"{kind} {name}".strip()
+
+
+def _credential_dump(case: Case) -> Found:
+    hosts = case.hosts
+    target = case.cred_target
+    evs = [e for e in case.events if _on(case, e, hosts)]
+    lsass_access = [e for e in evs if e.get("event_id") == 10 and str(e.get("target_image") or raw_field(
+        e, "TargetImage") or "").lower().endswith("lsass.exe")]
+    readers = [e for e in lsass_access if (_hex(e.get("granted_access") or raw_field(e, "GrantedAccess")) or 0) & 0x10]
+    handle = [e for e in evs if e.get("event_id") in (4656, 4663) and "lsass.exe" in str(
+        e.get("object_name") or raw_field(e, "ObjectName") or "").lower() and (
+        _hex(e.get("access_mask") or raw_field(e, "AccessMask")) or 0) & 0x10]
+    procs = [e for e in evs if "ProcessEvent" in (e.get("kinds") or [])]
+    dump_procs = [e for e in procs if any(w in _cmd(e) or w in _image(e) for w in LSASS_DUMP_WORDS)]
+    files = [e for e in evs if e.get("event_id") == 11]
+    dump_files = [e for e in files if re.search(r"lsass.*\.dmp$|\.dmp$", str(e.get("target_filename") or raw_field(
+        e, "TargetFilename") or ""), re.I)]
+    hive = [e for e in procs if HIVE_RX.search(e.get("command_line") or "")] + [
+        e for e in evs if e.get("event_id") in (4656, 4663, 4661, 11, 12, 13) and HIVE_RX.search(
+            str(e.get("object_name") or raw_field(e, "ObjectName", "TargetFilename", "TargetObject") or ""))]
+    ntds = [e for e in procs if NTDS_RX.search(e.get("command_line") or "")] + [
+        e for e in files if "ntds.dit" in str(e.get("target_filename") or raw_field(e, "TargetFilename") or "").lower()
+        and "\\windows\\ntds\\" not in str(e.get("target_filename") or "").lower()]
+    groups = {"lsass": readers + handle + dump_procs + dump_files, "hives": hive, "ntds": ntds}
+    hit = groups.get(target) if target != "any" else (groups["lsass"] + groups["hives"] + groups["ntds"])
+    if not hit and target != "any":
+        hit = [e for k, v in groups.items() if k != target for e in v]
+    if hit:
+        hit = sorted(hit, key=lambda e: e.get("timestamp") or 0)
+        actors = sorted({u for e in hit for u in e.get("by") or [] if _is_account(u)})
+        what = "LSASS memory was read" if hit[0] in groups["lsass"] else (
+            "the SAM/SECURITY/SYSTEM hives were saved" if hit[0] in groups["hives"] else "the NTDS.dit database was copied")
+        return Found("corroborated", f"{what} on {hit[0].get('host')}"
+                     f"{' by ' + ', '.join(actors[:2]) if actors else ''}", hit[:6], actors=actors,
+                     targets=sorted({e["host"] for e in hit if e.get("host")}))
+    if lsass_access:
+        return Found("contradicted", "LSASS was opened only with query rights (no PROCESS_VM_READ): its memory "
+                     "could not be read", lsass_access[:3])
+    named = set(case.processes)
+    if named and procs and not any(_image(e) in named for e in procs):
+        return Found("contradicted", f"{', '.join(sorted(named))} never ran on {', '.join(hosts[:2])} around the "
+                     "alert (other processes did)", procs[:3])
+    return _not_seen_or_unverifiable(case, hosts, "credential access (LSASS read, hive save, NTDS copy)")
+
+
+def _logon(case: Case) -> Found:
+    targets = case.dst_hosts or [h for h in case.hosts if h not in case.src_hosts] or case.hosts
+    logons = [e for e in case.events if e.get("event_id") == 4624 and (not targets or e.get("host") in targets)
+              and (not case.actors or set(e.get("targets") or []) & set(case.actors))]
+    if not logons:
+        return _not_seen_or_unverifiable(case, targets, "logon by the account")
+    if case.src_hosts or case.src_ips:
+        match = [e for e in logons if e.get("from_host") in case.src_hosts or e.get("ip") in case.src_ips]
+        if not match:
+            actual = sorted({e.get("from_host") or e.get("ip") or "?" for e in logons})
+            return Found("contradicted", f"the account's logons came from {', '.join(actual[:3])}, not from "
+                         f"{', '.join(case.src_hosts + case.src_ips)}", logons[:3])
+        logons = match
+    actors = sorted({t for e in logons for t in e.get("targets") or []})
+    sources = sorted({e["from_host"] for e in logons if e.get("from_host")})
+    return Found("corroborated", f"{', '.join(actors[:2])} logged on to {', '.join(sorted({e['host'] for e in logons}))}"
+                 f"{' from ' + ', '.join(sources) if sources else ''}", logons[:5], actors=actors, sources=sources,
+                 source_ips=sorted({e["ip"] for e in logons if e.get("ip")}), targets=sorted({e["host"] for e in logons}))
+
+
+def _execution(case: Case) -> Found:
+    hosts = case.hosts
+    procs = [e for e in case.events if "ProcessEvent" in (e.get("kinds") or []) and _on(case, e, hosts)]
+    named = set(case.processes)
+    cmds = [c.lower() for c in case.command_lines if len(c) > 6]
+    if named or cmds:
+        hit = [e for e in procs if _image(e) in named or any(c[:60] in _cmd(e) for c in cmds)]
+        if hit:
+            actors = sorted({u for e in hit for u in e.get("by") or [] if _is_account(u)})
+            return Found("corroborated", f"{_image(hit[0])} ran on {hit[0].get('host')}"
+                         f"{' as ' + ', '.join(actors[:2]) if actors else ''}", hit[:5], actors=actors,
+                         targets=sorted({e["host"] for e in hit if e.get("host")}))
+        if procs:
+            return Found("contradicted", f"{', '.join(sorted(named)) or 'the command'} never ran on "
+                         f"{', '.join(hosts[:2])} around the alert (other processes did)", procs[:3])
+        return _not_seen_or_unverifiable(case, hosts, "process creation")
+    mine = [e for e in procs if _by_actor(case, e)]
+    if mine:
+        return Found("corroborated", f"processes ran on {mine[0].get('host')} around the alert", mine[:5],
+                     actors=sorted({u for e in mine for u in e.get("by") or [] if _is_account(u)}))
+    return _not_seen_or_unverifiable(case, hosts, "process creation")
+
+
+def _generic(case: Case) -> Found:
+    if case.processes or case.command_lines:
+        return _execution(case)
+    evs = [e for e in case.events if (not case.actors or _ids(e) & set(case.actors)) and _on(case, e, case.hosts)]
+    if evs:
+        return Found("corroborated", "the alert's entities were active as it says", evs[:5],
+                     actors=sorted({u for e in evs for u in e.get("by") or [] if _is_account(u)}))
+    return _not_seen_or_unverifiable(case, case.hosts, "activity by the alert's entities")
+
+
+CHECKS: dict[str, Callable[[Case], Found]] = {
+    "dcsync": _dcsync, "credential_dump": _credential_dump, "kerberoast": _kerberoast, "asrep": _asrep,
+    "spray": _spray, "lateral": _lateral, "exploit": _exploit, "reverse_shell": _reverse_shell, "c2": _c2,
+    "exfil": _exfil, "scan": _scan, "acl_abuse": _acl, "password_reset": _password_reset,
+    "persistence": _persistence, "logon": _logon, "execution": _execution, "generic": _generic,
+}
+
+
+def _stale_source(case: Case) -> Found | None:
+    """The alert's source host and source address disagree at the alert's time: the name
+    was taken from a mapping that no longer held (the address belonged to another host)."""
+    by_role: dict[str, set[str]] = {}
+    for m in case.mentions:
+        if m.resolved:
+            by_role.setdefault(m.role, set()).add(m.resolved)
+    names, ips = by_role.get("src_host", set()), by_role.get("src_ip", set())
+    if names and ips and not names & ips:
+        ip_txt = ", ".join(m.text for m in case.mentions if m.role == "src_ip")
+        return Found("contradicted", f"at the alert's time {ip_txt} belonged to {', '.join(sorted(ips))}, not to "
+                     f"{', '.join(sorted(names))} as the alert says: the activity is attributed to the wrong host",
+                     [], sources=sorted(ips),
+                     extra=[Claim(text=f"{ip_txt} was leased to {h} at the alert's time",
+                                  evidence=[Evidence(node=h)], agent="lead_analyst") for h in sorted(ips)])
+    return None
+
+
+def happened(case: Case) -> tuple[Answer, Found]:
+    if case.named and not case.actors and not case.hosts:
+        f = Found("absent", f"the twin has none of the hosts or users the alert names ({', '.join(case.absent[:5])})")
+        claims = [Claim(text=f"{a} does not exist in the twin", evidence=[Evidence(absent=a)], agent="lead_analyst",
+                        decisive=True) for a in case.absent[:5]]
+        return Answer(question="happened", status="absent", summary=f.summary, claims=claims), f
+    found = _stale_source(case) or CHECKS[case.family.name](case)
+    claims: list[Claim] = []
+    if found.events:
+        claims.append(Claim(text=found.summary, evidence=[Evidence(node=e["key"]) for e in found.events[:6]],
+                            agent="lead_analyst", decisive=True))
+    claims.extend(c.model_copy(update={"decisive": True}) for c in found.extra)
+    if not claims and found.status in ("not_seen", "unverifiable"):
+        ev = [Evidence(node=k) for k in (case.actors + case.hosts)[:3]]
+        if ev:
+            claims.append(Claim(text=f"{', '.join(k for k in (case.actors + case.hosts)[:3])} exist; {found.summary}",
+                                evidence=ev, agent="lead_analyst", decisive=True))
+    for a in case.absent[:3]:
+        claims.append(Claim(text=f"{a} (named by the alert) does not exist in the twin", evidence=[Evidence(absent=a)],
+                            agent="lead_analyst"))
+    details = {"events": [e["key"] for e in found.events[:20]], "actors": found.actors, "sources": found.sources,
+               "source_ips": found.source_ips, "targets": found.targets, **{k: v for k, v in found.notes.items()
+                                                                            if k in ("success", "exploitable", "bytes")}}
+    return Answer(question="happened", status=found.status, summary=found.summary, claims=claims,
+                  details=details), found

@@ -1,0 +1,241 @@
+"""Documentation as data: roles, hosts, accounts and time windows read from twin fields.
+
+An organisation writes down what is expected in descriptions of accounts and hosts,
+inventory owners and tags, group names and change references. These functions read
+such text as *data* — they extract a few facts (which roles it names, which hosts and
+accounts, which time windows, which tickets) and nothing else. Text carrying
+instruction-like phrases ("ignore this alert", "mark as benign") documents nothing:
+it is dropped and reported, because a field anyone with write access can set never
+outweighs the telemetry.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from agents.prompts import injection_markers
+
+# role -> words that name it (lower-case; matched on word boundaries).
+ROLE_WORDS: dict[str, tuple[str, ...]] = {
+    "backup": ("backup", "backups", "veeam", "commvault", "netbackup", "wbadmin", "backup exec", "veritas",
+               "rubrik", "cohesity", "arcserve", "acronis", "restic", "bacula", "backup operators",
+               "backup-operators", "approved-egress", "offsite copy", "snapshot job"),
+    "scanner": ("scanner", "scanners", "vulnerability scan", "vulnerability scanning", "vuln scan", "vuln-scan",
+                "vulnscan", "nessus", "tenable", "qualys", "rapid7", "nexpose", "insightvm", "openvas",
+                "greenbone", "security scan", "credentialed scan", "authenticated scan", "approved-scanner",
+                "asset discovery", "discovery scan", "nmap", "credential audit", "password audit"),
+    "pentest": ("pentest", "pen test", "penetration test", "penetration testing", "red team", "red-team",
+                "purple team", "security assessment", "adversary emulation", "engagement"),
+    "helpdesk": ("helpdesk", "help desk", "help-desk", "service desk", "servicedesk", "it support",
+                 "desktop support", "support desk", "password reset", "password resets", "tier 1 support",
+                 "first line support", "1st line"),
+    "identity": ("identity management", "identity-management", "iam", "provisioning", "sailpoint",
+                 "identity manager", "mim", "okta", "user lifecycle", "joiner", "onboarding",
+                 "account management", "approved-admin"),
+    "sync": ("azure ad connect", "aad connect", "entra connect", "directory sync", "directory-sync",
+             "directory synchronization", "directory synchronisation", "dirsync", "msol", "adsync",
+             "password hash sync", "approved-replication", "replication account"),
+    "deployment": ("sccm", "mecm", "configmgr", "configuration manager", "intune", "ansible", "puppet", "chef",
+                   "saltstack", "salt minion", "software deployment", "software distribution", "pdq",
+                   "patch management", "patching", "wsus", "bigfix", "tanium", "deployment",
+                   "configuration management", "approved-admin"),
+    "monitoring": ("monitoring", "scom", "nagios", "zabbix", "prtg", "solarwinds", "splunk", "datadog",
+                   "health check", "inventory agent", "log collection", "lansweeper", "telemetry"),
+    "security_agent": ("edr", "antivirus", "anti-virus", "defender", "crowdstrike", "sentinelone", "carbon black",
+                       "guest agent", "waagent", "ssm agent", "amazon ssm", "google guest agent", "cloud agent"),
+    "legacy_app": ("rc4", "legacy", "no preauth", "no pre-auth", "pre-authentication disabled",
+                   "preauthentication disabled", "does not require kerberos preauthentication",
+                   "weak encryption", "des-only", "known exception", "risk accepted", "risk-accepted"),
+    "transfer": ("offsite", "cloud backup", "sftp", "file transfer", "data export", "etl", "replication to",
+                 "archive upload", "approved-egress", "log shipping"),
+    "admin_host": ("paw", "privileged access workstation", "jump host", "jumphost", "jump server", "jump box",
+                   "jumpbox", "bastion", "admin workstation", "admin-workstation", "management host",
+                   "management server", "administration host", "tier 0 admin", "tier-0 admin", "tier0 admin"),
+}
+_ROLE_RES = {role: re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(w) for w in words) + r")(?![a-z0-9])")
+             for role, words in ROLE_WORDS.items()}
+# Zones whose name says they hold administration hosts.
+ADMIN_ZONE = re.compile(r"(?<![a-z0-9])(mgmt|management|admin|paw|bastion|jump)(?![a-z0-9])", re.I)
+
+_DAYS = {"mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1, "wed": 2, "wednesday": 2, "thu": 3,
+         "thur": 3, "thurs": 3, "thursday": 3, "fri": 4, "friday": 4, "sat": 5, "saturday": 5, "sun": 6,
+         "sunday": 6}
+_DAY = r"(?:mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:r|rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)"
+_TIME = r"(\d{1,2})(?::|h)?(\d{2})?\s*(am|pm)?"
+_RANGE = re.compile(
+    rf"(?:(?P<d1>{_DAY})(?:\s*(?:-|–|to|through)\s*(?P<d2>{_DAY}))?[\s,]+)?"
+    rf"(?:between\s+|from\s+)?{_TIME}\s*(?:-|–|to|until|and)\s*{_TIME}\s*(?P<tz>utc|gmt|z)?", re.I)
+_AT = re.compile(rf"(?:(?P<d1>{_DAY})s?\s+)?(?:at\s+){_TIME}\s*(?P<tz>utc|gmt|z)", re.I)
+_PERIODIC = re.compile(r"(?<![a-z])(nightly|daily|weekly|every night|every day|each night|hourly|"
+                       r"business hours|working hours|office hours|weekdays|weekends)(?![a-z])", re.I)
+_TICKET = re.compile(r"\b((?:CHG|CR|RFC|INC|REQ|RITM|TASK|CHANGE|TICKET)[-_ #]?\d{3,})\b", re.I)
+
+
+@dataclass
+class Window:
+    """Minutes of the day (UTC) and, when given, the days of the week (0 = Monday)."""
+
+    start: int
+    end: int
+    days: frozenset[int] | None = None
+    text: str = ""
+
+    def contains(self, ts: int, slack_min: int = 15) -> bool:
+        minute = (ts % 86400) // 60
+        weekday = ((ts // 86400) + 3) % 7  # 1970-01-01 was a Thursday
+        lo, hi = self.start - slack_min, self.end + slack_min
+        if self.start <= self.end:
+            in_time = lo <= minute <= hi
+            day_ok = self.days is None or weekday in self.days
+        else:  # crosses midnight: the part after midnight belongs to the day before
+            in_time = minute >= lo or minute <= hi
+            ref = weekday if minute >= lo else (weekday - 1) % 7
+            day_ok = self.days is None or ref in self.days
+        return in_time and day_ok
+
+
+@dataclass
+class DocFact:
+    """What one piece of documentation says, and where it was written."""
+
+    source: str          # the twin key whose field held it (or the group it names)
+    field: str           # description, tags, owner, group, zone, ...
+    text: str
+    roles: set[str] = field(default_factory=set)
+    hosts: set[str] = field(default_factory=set)       # twin host keys it names
+    accounts: set[str] = field(default_factory=set)    # twin account keys it names
+    windows: list[Window] = field(default_factory=list)
+    periodic: set[str] = field(default_factory=set)    # nightly, weekly, business hours ...
+    tickets: set[str] = field(default_factory=set)
+    structural: bool = False  # group membership, zone: set by administrators, not free text
+
+
+def _minutes(h: str, m: str | None, ampm: str | None) -> int | None:
+    hh, mm = int(h), int(m or 0)
+    if ampm:
+        ampm = ampm.lower()
+        if hh == 12:
+            hh = 0
+        if ampm == "pm":
+            hh += 12
+    if not (0 <= hh <= 24 and 0 <= mm < 60):
+        return None
+    return min(hh * 60 + mm, 24 * 60)
+
+
+def _day_set(d1: str | None, d2: str | None) -> frozenset[int] | None:
+    if not d1:
+        return None
+    a = _DAYS.get(d1.lower().rstrip("s"), _DAYS.get(d1.lower()))
+    if a is None:
+        return None
+    if not d2:
+        return frozenset({a})
+    b = _DAYS.get(d2.lower().rstrip("s"), _DAYS.get(d2.lower()))
+    if b is None:
+        return frozenset({a})
+    out, d = {a}, a
+    while d != b:
+        d = (d + 1) % 7
+        out.add(d)
+    return frozenset(out)
+
+
+def parse_windows(text: str) -> tuple[list[Window], set[str]]:
+    """Time windows ("01:00-02:00 UTC", "Sun 02:00-02:30", "between 1am and 3am") and
+    periodic words (nightly, weekly, business hours) a text documents."""
+    windows: list[Window] = []
+    for m in _RANGE.finditer(text):
+        h1, m1, a1, h2, m2, a2 = m.group(3, 4, 5, 6, 7, 8)
+        if m1 is None and m2 is None and not (a1 or a2) and not m.group("tz"):
+            continue  # "2-3" alone is a count, not a time
+        s, e = _minutes(h1, m1, a1 or a2), _minutes(h2, m2, a2)
+        if s is None or e is None:
+            continue
+        windows.append(Window(s, e, _day_set(m.group("d1"), m.group("d2")), m.group(0).strip()))
+    for m in _AT.finditer(text):
+        s = _minutes(m.group(2), m.group(3), m.group(4))
+        if s is not None and not any(w.start <= s <= w.end for w in windows):
+            windows.append(Window(s, min(s + 60, 24 * 60), _day_set(m.group("d1"), None), m.group(0).strip()))
+    periodic = {p.lower() for p in _PERIODIC.findall(text)}
+    if not windows:
+        if periodic & {"business hours", "working hours", "office hours"}:
+            windows.append(Window(7 * 60, 19 * 60, frozenset(range(5)), "business hours"))
+        elif "weekdays" in periodic:
+            windows.append(Window(0, 24 * 60, frozenset(range(5)), "weekdays"))
+        elif "weekends" in periodic:
+            windows.append(Window(0, 24 * 60, frozenset({5, 6}), "weekends"))
+    return windows, periodic
+
+
+def roles_in(text: str) -> set[str]:
+    low = text.lower()
+    return {role for role, rx in _ROLE_RES.items() if rx.search(low)}
+
+
+class Names:
+    """The twin's host and account names, to find which ones a text mentions."""
+
+    def __init__(self, hosts: dict[str, str], accounts: dict[str, str]) -> None:
+        # lower-case name form -> key; short names and sAMAccountNames included
+        self.hosts = hosts
+        self.accounts = accounts
+        words = sorted(set(hosts) | set(accounts), key=len, reverse=True)
+        self._rx = re.compile(r"(?<![A-Za-z0-9_$.-])(" + "|".join(re.escape(w) for w in words) + r")(?![A-Za-z0-9_-])",
+                              re.I) if words else None
+
+    def mentioned(self, text: str) -> tuple[set[str], set[str]]:
+        hosts: set[str] = set()
+        accounts: set[str] = set()
+        if self._rx is None:
+            return hosts, accounts
+        for m in self._rx.finditer(text):
+            w = m.group(1).lower().rstrip(".")
+            if w in self.hosts:
+                hosts.add(self.hosts[w])
+            if w in self.accounts:
+                accounts.add(self.accounts[w])
+        return hosts, accounts
+
+
+def read_fact(source: str, field_name: str, text: str, names: Names, *, structural: bool = False) -> DocFact:
+    windows, periodic = parse_windows(text)
+    hosts, accounts = names.mentioned(text)
+    return DocFact(source=source, field=field_name, text=text[:300], roles=roles_in(text), hosts=hosts,
+                   accounts=accounts, windows=windows, periodic=periodic,
+                   tickets={t.upper() for t in _TICKET.findall(text)}, structural=structural)
+
+
+# Properties that hold documentation (AD and inventory); anything else is not read.
+DOC_FIELDS = ("description", "tags", "owner", "title", "department", "info", "comment", "notes", "note",
+              "role", "purpose", "usage", "managedby", "displayname", "function", "ticket", "change")
+
+
+def facts_for(key: str, ctx: dict, names: Names) -> tuple[list[DocFact], list[str]]:
+    """The documentation one entity carries, and the injection markers that disqualified some of it."""
+    props = (ctx or {}).get("properties") or {}
+    facts: list[DocFact] = []
+    flagged: list[str] = []
+    for name in DOC_FIELDS:
+        value = props.get(name)
+        if value in (None, "", []):
+            continue
+        text = "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        marks = injection_markers(text)
+        if marks:
+            flagged.extend(f"{key}.{name}: {m}" for m in marks)
+            continue
+        facts.append(read_fact(key, name, text, names))
+    for g in (ctx or {}).get("member_of") or []:
+        gname = str(g.get("key", ""))
+        roles = roles_in(gname.split("@")[0].replace("-", " ").replace("_", " "))
+        if roles:
+            facts.append(DocFact(source=gname, field="group", text=gname, roles=roles, structural=True))
+    for z in ((ctx or {}).get("core") or {}).get("zones") or []:
+        roles = roles_in(str(z).replace("-", " ").replace("_", " "))
+        if ADMIN_ZONE.search(str(z)):
+            roles.add("admin_host")
+        if roles:
+            facts.append(DocFact(source=str(z), field="zone", text=str(z), roles=roles, structural=True))
+    return facts, flagged

@@ -1,0 +1,217 @@
+"""Where an action came from, and whether it is routine: the session chain and history.
+
+An alert names where something happened; an analyst needs where it came from. The
+answer is in the events' own links, not in what else happened that hour: a process
+belongs to the logon session that started it (`InLogonSession`, by LogonId) and to its
+parent (`SpawnedBy`); a logon carries the address it came from (`FromHost`, resolved
+through the IP bindings at that time). Walking those links back, hop by hop, gives the
+source host and account and the earliest step the telemetry shows.
+
+History answers the other half of "is this expected?": the same account doing the same
+kind of thing from the same place on earlier days is routine; first seen is not.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from graph.tools.base import AsOf, Toolbox, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
+
+# One event and what its links say about where it came from.
+_ORIGIN = """
+MATCH (e:Event {key: $key})
+OPTIONAL MATCH (e)-[:OnHost]->(h)
+OPTIONAL MATCH (e)-[:SpawnedBy]->{0,12}(anc:Event)
+WITH e, h, collect(DISTINCT anc) AS lineage
+CALL (e, lineage) {
+  UNWIND lineage AS x
+  MATCH (x)-[:InLogonSession]->(l:Event)
+  WITH l, x ORDER BY x.timestamp DESC
+  RETURN collect(l)[0] AS sess
+}
+WITH e, h, lineage, CASE WHEN e:LogonEvent THEN e ELSE sess END AS logon
+OPTIONAL MATCH (logon)-[:FromHost]->(lsrc)
+OPTIONAL MATCH (logon)-[:TargetsUser]->(lu)
+OPTIONAL MATCH (logon)-[:OnHost]->(lh)
+OPTIONAL MATCH (e)-[:FromHost]->(esrc)
+OPTIONAL MATCH (e)-[:ByUser]->(eu)
+RETURN e.key AS key, e.event_id AS event_id, e.timestamp AS ts, h.key AS host,
+       [x IN lineage WHERE x <> e | {key: x.key, image: x.image, ts: x.timestamp}] AS ancestors,
+       logon.key AS logon, logon.timestamp AS logon_ts, logon.logon_type AS logon_type,
+       logon.ip AS logon_ip, lsrc.key AS logon_from, lu.key AS logon_user, lh.key AS logon_host,
+       esrc.key AS event_from, coalesce(e.ip, e.src_ip) AS event_ip, collect(DISTINCT eu.key) AS event_users
+"""
+# The step before a logon: the same account active on the source host shortly before
+# (its own logon there, or any event by it), the latest first.
+_BEFORE = """
+MATCH (h:Twin {key: $host})
+MATCH (e:Event)-[:OnHost]->(h)
+WHERE e.timestamp <= $ts AND e.timestamp >= $ts - $lookback
+  AND ((e:LogonEvent AND EXISTS { (e)-[:TargetsUser]->(:Twin {key: $user}) })
+       OR (e:ProcessEvent AND EXISTS { (e)-[:ByUser]->(:Twin {key: $user}) }))
+WITH e ORDER BY (e:LogonEvent) DESC, e.timestamp DESC LIMIT 1
+RETURN e.key AS key
+"""
+
+
+class ChainInput(ToolInput):
+    event: str = Field(min_length=1, max_length=500, description="The key of the event to trace (EVT:...).")
+    max_hops: int = Field(default=3, ge=1, le=6, description="How many host-to-host steps to walk back.")
+    lookback_s: int = Field(default=86400, ge=60, le=7 * 86400,
+                            description="How far before each logon to look for the account on its source host.")
+
+
+class ChainStep(ToolOutput):
+    host: str | None = Field(description="where this step happened")
+    account: str | None = Field(description="the account it ran as")
+    time: str | None
+    timestamp: int | None
+    logon: str | None = Field(default=None, description="key of the logon event of the session")
+    logon_type: int | None = None
+    from_host: str | None = Field(default=None, description="host the session came from, resolved at that time")
+    from_ip: str | None = None
+    evidence: list[str] = Field(default_factory=list, description="event keys that show this step")
+
+
+class ChainOutput(ToolOutput):
+    event: str
+    found: bool
+    steps: list[ChainStep] = Field(description="from the event back towards its origin")
+    origin_host: str | None = Field(description="the earliest host the telemetry shows")
+    origin_account: str | None
+    origin_ip: str | None = Field(default=None, description="the earliest address, when no host is known for it")
+    lineage: list[str] = Field(default_factory=list, description="parent process events of the event, nearest first")
+
+
+@tool
+def session_chain(tb: Toolbox, args: ChainInput) -> ChainOutput:
+    """Walk an event back to where it came from: its parent processes, the logon session it ran in, the host that session came from at that time, and the same account's earlier step on that host, hop by hop; the earliest host and account are the origin.
+
+    Use it on the event an alert rests on (a process, a replication, a share access, a
+    ticket request) to attribute the source."""
+    steps: list[ChainStep] = []
+    seen: set[str] = set()
+    key = args.event
+    lineage: list[str] = []
+    origin_ip = None
+    for hop in range(args.max_hops + 1):
+        if key in seen:
+            break
+        seen.add(key)
+        rows = tb.rows("session_chain", _ORIGIN, {"key": key})
+        if not rows:
+            if hop == 0:
+                raise ToolError("not_found", f"no event with key {key!r} in the twin")
+            break
+        r = rows[0]
+        if hop == 0:
+            lineage = [a["key"] for a in sorted(r["ancestors"], key=lambda a: -(a["ts"] or 0))]
+        users = r["event_users"] or []
+        account = r["logon_user"] or (users[0] if users else None)
+        from_host = r["logon_from"] or r["event_from"]
+        from_ip = r["logon_ip"] or r["event_ip"]
+        step = ChainStep(host=r["logon_host"] or r["host"], account=account, time=iso(r["logon_ts"] or r["ts"]),
+                         timestamp=r["logon_ts"] or r["ts"], logon=r["logon"], logon_type=r["logon_type"],
+                         from_host=from_host if from_host != (r["logon_host"] or r["host"]) else None,
+                         from_ip=from_ip, evidence=[k for k in (r["key"], r["logon"]) if k])
+        steps.append(step)
+        if step.from_host is None:
+            if from_ip and step.logon_type not in (2, 7, 11, None):
+                origin_ip = from_ip
+            break
+        if account and account.split("@")[0].rstrip("$").upper() == step.from_host.split(".")[0].upper() \
+                or account == step.from_host:
+            # a computer acting as itself: its own host is where it comes from
+            steps.append(ChainStep(host=step.from_host, account=account, time=None, timestamp=None))
+            break
+        nxt = tb.rows("session_chain", _BEFORE, {"host": step.from_host, "user": account or "",
+                                                  "ts": step.timestamp or 0, "lookback": args.lookback_s})
+        if not nxt:
+            steps.append(ChainStep(host=step.from_host, account=account, time=None, timestamp=None))
+            break
+        key = nxt[0]["key"]
+    origin = steps[-1] if steps else None
+    return ChainOutput(event=args.event, found=bool(steps), steps=steps,
+                       origin_host=origin.host if origin else None,
+                       origin_account=origin.account if origin else None,
+                       origin_ip=origin_ip, lineage=lineage)
+
+
+_HISTORY = """
+MATCH (e:Event)
+WHERE e.timestamp >= $lo AND e.timestamp < $hi
+  AND (size($eids) = 0 OR e.event_id IN $eids)
+  AND (size($hosts) = 0 OR EXISTS { (e)-[:OnHost]->(h) WHERE h.key IN $hosts })
+  AND (size($users) = 0 OR EXISTS { (e)-[:ByUser|TargetsUser]->(u) WHERE u.key IN $users })
+  AND (size($from_hosts) = 0 OR EXISTS { (e)-[:FromHost]->(f) WHERE f.key IN $from_hosts })
+WITH e.timestamp / 86400 AS day, e.timestamp % 86400 AS sec, e.key AS key
+WITH day, count(*) AS n, min(sec) AS first_sec, max(sec) AS last_sec, min(key) AS example
+ORDER BY day
+RETURN collect({day: day, n: n, first_sec: first_sec, last_sec: last_sec, example: example}) AS days
+"""
+_CONN_HISTORY = """
+MATCH (a:Twin {key: $src})-[c:ConnectedTo]->(b:Twin {key: $dst})
+RETURN c.firstseen AS firstseen, c.lastseen AS lastseen, c.count AS count, c.bytes AS bytes, c.ports AS ports
+"""
+
+
+class HistoryInput(ToolInput):
+    users: list[str] = Field(default_factory=list, max_length=10, description="Accounts that acted or were targeted.")
+    hosts: list[str] = Field(default_factory=list, max_length=10, description="Hosts the events happened on.")
+    from_hosts: list[str] = Field(default_factory=list, max_length=10, description="Hosts the events came from.")
+    event_ids: list[int] = Field(default_factory=list, max_length=30)
+    days: int = Field(default=30, ge=1, le=90, description="How many days before as_of to look at.")
+    exclude_s: int = Field(default=6 * 3600, ge=0, le=7 * 86400,
+                           description="Seconds before as_of left out (the activity under investigation).")
+    connection: list[str] | None = Field(default=None, min_length=2, max_length=2,
+                                         description="[src, dst] host keys (or INTERNET): also report that observed flow.")
+    as_of: AsOf = as_of_field()
+
+
+class DayCount(ToolOutput):
+    day: str
+    events: int
+    first: str = Field(description="earliest time of day (UTC) it happened")
+    last: str
+
+
+class HistoryOutput(ToolOutput):
+    days_with_activity: int
+    total: int
+    days: list[DayCount]
+    examples: list[str] = Field(default_factory=list, description="one event key per day, earliest days first")
+    connection: dict | None = Field(default=None, description="the flow's firstseen/lastseen/count/bytes")
+    window: dict[str, str | None]
+
+
+def _hms(sec: int) -> str:
+    sec = int(sec)
+    return f"{sec // 3600:02d}:{sec % 3600 // 60:02d}"
+
+
+@tool
+def event_history(tb: Toolbox, args: HistoryInput) -> HistoryOutput:
+    """How often the same kind of events (same accounts, hosts, source hosts, EventIDs) happened on earlier days, per day with the time of day: routine activity repeats, a first occurrence does not.
+
+    The window before the activity under investigation is left out (exclude_s)."""
+    t = tb.time(args.as_of)
+    if t is None:
+        raise ToolError("invalid_arguments", "give `as_of`: history is read before a time")
+    if not (args.users or args.hosts or args.from_hosts):
+        raise ToolError("invalid_arguments", "give users, hosts or from_hosts: history of everything is not a pattern")
+    lo, hi = t - args.days * 86400, t - args.exclude_s
+    rows = tb.rows("event_history", _HISTORY, {
+        "lo": lo, "hi": hi, "eids": args.event_ids, "hosts": args.hosts, "users": args.users,
+        "from_hosts": args.from_hosts})
+    raw_days = rows[0]["days"] if rows else []
+    days = [DayCount(day=iso(d["day"] * 86400)[:10], events=d["n"], first=_hms(d["first_sec"]),
+                     last=_hms(d["last_sec"])) for d in raw_days]
+    conn = None
+    if args.connection:
+        got = tb.rows("event_history", _CONN_HISTORY, {"src": args.connection[0], "dst": args.connection[1]})
+        if got:
+            g = got[0]
+            conn = {"firstseen": iso(g["firstseen"]), "lastseen": iso(g["lastseen"]), "count": g["count"],
+                    "bytes": g["bytes"], "ports": g["ports"], "firstseen_ts": g["firstseen"]}
+    return HistoryOutput(days_with_activity=len(days), total=sum(d.events for d in days), days=days,
+                         examples=[d["example"] for d in raw_days[:5]], connection=conn, window={"from": iso(lo), "to": iso(hi)})
