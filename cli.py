@@ -250,7 +250,7 @@ def query_cmd(
 
 @eval_app.command("run")
 def eval_run(
-    scenarios: Annotated[Path, typer.Option("--scenarios", help="Folder of scenario folders.")],
+    scenarios: Annotated[list[Path], typer.Option("--scenarios", help="Folder of scenario folders (repeat for several sets, reported side by side).")],
     out: Annotated[Path, typer.Option("--out", help="Where metrics.json and the report go.")],
     llm: Annotated[str, typer.Option("--llm", help="offline | openai | replay")] = "offline",
     cassettes: Annotated[Path | None, typer.Option("--cassettes", help="Cassette folder (replay, or openai --record).")] = None,
@@ -275,6 +275,9 @@ def eval_run(
     if json_out:
         emit({k: v for k, v in m.items()})
     else:
+        for name, sm in (m.get("sets") or {}).items():
+            err.print(f"  set {name}: {sm['scenarios']} scenarios, accuracy {sm['triage_accuracy']}, FPR {sm['fpr']}, "
+                      f"TP recall {sm['tp_recall']}", markup=False, highlight=False)
         err.print(f"{m['scenarios']} scenarios: accuracy {m['triage_accuracy']}, macro F1 {m['macro_f1']}, "
                   f"hallucination {m['hallucination_rate']}, p50 {m['seconds_p50']}s; report in {out}/report.md",
                   markup=False, highlight=False)

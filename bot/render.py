@@ -74,6 +74,7 @@ class Summary:
         return "\n".join(lines)
 
 
+ANSWER_LABELS = {"happened": "Did it happen?", "expected": "Is it expected?", "origin": "Where from?"}
 STATUS_NOTES = {
     "awaiting_approval": "⏸ Paused: response actions below wait for an approver.",
     "needs_human_review": "⚠ The grounding check could not confirm every claim: a human should review the report.",
@@ -86,7 +87,12 @@ def build_summary(outcome: InvestigationOutcome) -> Summary:
     confidence = result.get("confidence")
     conf = f"{confidence:.2f}" if isinstance(confidence, int | float) else "?"
     headline = f"Investigation {code(outcome.investigation_id)}: *{verdict}* (confidence {conf})"
-    fields: list[tuple[str, str]] = [("Verdict", str(verdict)), ("Confidence", conf)]
+    fields: list[tuple[str, str]] = []
+    # The three questions lead: what the verdict rests on, before what it implies.
+    for a in result.get("answers") or []:
+        if isinstance(a, dict) and a.get("question") in ANSWER_LABELS:
+            fields.append((ANSWER_LABELS[a["question"]], f"{a.get('status', '?')}: {a.get('summary', '')}"))
+    fields += [("Verdict", str(verdict)), ("Confidence", conf)]
     if result.get("severity"):
         fields.append(("Severity", str(result["severity"])))
     paths = [p for p in result.get("attack_paths") or [] if isinstance(p, dict)]

@@ -62,8 +62,10 @@ def write_report(m: dict[str, Any], out: Path, compare: dict[str, dict[str, Any]
     (charts / "seconds.svg").write_text(bar_chart_svg(
         dict(sorted(secs.items(), key=lambda kv: -kv[1])[:25]), "slowest scenarios (s)", vmax=max(secs.values() or [1])))
     cols = {"analyst": m}
+    if m.get("sets"):
+        cols = {f"set: {name}": sm for name, sm in m["sets"].items()} | {"all": m}
     if compare:
-        cols = {**compare, m.get("analyst", "this run"): m}
+        cols = {**compare, **({m.get("analyst", "this run"): m} if not m.get("sets") else cols)}
     md = [f"# Twinsight evaluation: {m.get('analyst', '')} ({m['scenarios']} scenarios)", "",
           f"Mode `{m.get('mode')}`, wall time {m.get('wall_seconds')} s "
           f"(twin loading {m.get('twin_load_seconds')} s for {m.get('twins_loaded')} twins).", "",
@@ -80,7 +82,7 @@ def write_report(m: dict[str, Any], out: Path, compare: dict[str, dict[str, Any]
            "| scenario | expected | verdict | ok | rule / decided by | paths | ungrounded | decoys | cost $ | s |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in m["per_scenario"]:
-        md.append(f"| {r['id']} | {SHORT.get(r['expected'])} | {SHORT.get(str(r['verdict']), r['verdict'])} | "
+        md.append(f"| {(r['set'] + '/') if r.get('set') and m.get('sets') else ''}{r['id']} | {SHORT.get(r['expected'])} | {SHORT.get(str(r['verdict']), r['verdict'])} | "
                   f"{'yes' if r['correct'] else '**no**'} | {r.get('rule') or r.get('error') or ''} | {r['paths_found']} | "
                   f"{r['ungrounded_claims']}/{r['claims']} | {len(r['decoys_cited'])} | {r['cost_usd']:.4f} | {r['seconds']:.2f} |")
     (out / "report.md").write_text("\n".join(md) + "\n")

@@ -53,10 +53,16 @@ def _analyst(llm: str, cassettes: Path | None):
     raise ValueError(f"--llm {llm}: expected offline, openai or replay")
 
 
+def set_name(folder: Path) -> str:
+    """A scenario set's name in reports: its folder's name (`evals/scenarios` is the own set)."""
+    name = Path(folder).resolve().name
+    return "own" if name == "scenarios" else name
+
+
 def run_eval(
     driver: neo4j.Driver,
     database: str | None,
-    scenarios_dir: Path,
+    scenarios_dir: Path | list[Path],
     out: Path,
     *,
     llm: str = "offline",
@@ -67,11 +73,24 @@ def run_eval(
     compare: list[Path] | None = None,
 ) -> dict[str, Any]:
     say = progress or (lambda m: None)
-    scenarios = discover(scenarios_dir)
-    if only:
-        scenarios = [s for s in scenarios if s.id in set(only)]
+    dirs = [Path(d) for d in (scenarios_dir if isinstance(scenarios_dir, (list, tuple)) else [scenarios_dir])]
+    names = [set_name(d) for d in dirs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"scenario sets need distinct folder names: {', '.join(map(str, dirs))}")
+    scenarios: list[Scenario] = []
+    set_of: dict[int, str] = {}
+    for d, name in zip(dirs, names, strict=True):
+        found = discover(d)
+        if only:
+            found = [s for s in found if s.id in set(only)]
+        if not found and not only:
+            raise ValueError(f"{d}: no scenario.yaml found")
+        for s in found:
+            set_of[id(s)] = name
+        scenarios += found
     if not scenarios:
-        raise ValueError(f"{scenarios_dir}: no scenario.yaml found")
+        raise ValueError(f"{', '.join(map(str, dirs))}: no scenario.yaml found")
+    multi = len(dirs) > 1
     analyst, settings = _analyst(llm, cassettes)
     if llm in ("openai", "replay") and cassettes is None:
         cassettes = CASSETTE_ROOT / settings.model.replace("/", "_")
@@ -126,12 +145,20 @@ def run_eval(
                 if scn.events:
                     forget(driver, tag, database)
             row = score_scenario(scn, result, check, seconds, error)
+            row["set"] = set_of[id(scn)]
             rows.append(row)
             if result is not None:
-                (out / "results" / f"{scn.id}.json").write_text(json.dumps(result, indent=1, default=str))
+                where = out / "results" / row["set"] if multi else out / "results"
+                where.mkdir(parents=True, exist_ok=True)
+                (where / f"{scn.id}.json").write_text(json.dumps(result, indent=1, default=str))
             say(f"  {scn.id}: expected {scn.expect.verdict}, got {row['verdict']} "
                 f"{'ok' if row['correct'] else 'WRONG'} ({seconds:.2f}s){' ' + error if error else ''}")
     metrics = aggregate(rows)
+    if multi:
+        # Each set on its own, side by side: the own set was written with the rules, the
+        # independent and real ones were not, so only they say how well the analyst generalises.
+        metrics["sets"] = {name: {k: v for k, v in aggregate([r for r in rows if r["set"] == name]).items()
+                                  if k != "per_scenario"} for name in names if any(r["set"] == name for r in rows)}
     metrics["mode"] = llm
     metrics["analyst"] = getattr(analyst, "label", llm)
     metrics["wall_seconds"] = round(time.perf_counter() - t_all, 2)

@@ -163,7 +163,8 @@ def _has_word(text: str, word: str) -> bool:
     while i >= 0:
         before = text[i - 1] if i > 0 else " "
         after = text[i + len(word)] if i + len(word) < len(text) else " "
-        if not before.isalnum() and not after.isalnum():
+        # longer words match as stems (kerberoast-ing, exfil-tration); short ones whole
+        if not before.isalnum() and (not after.isalnum() or len(word) > 4):
             return True
         i = text.find(word, i + 1)
     return False
