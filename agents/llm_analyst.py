@@ -228,6 +228,8 @@ class LLMAnalyst:
                        "impacted_assets": st.impact.impacted_assets if st.impact else []},
         }
         baseline = rule_decision(st)
+        findings["the three questions, answered from the twin"] = [
+            {"question": a.question, "status": a.status, "summary": a.summary} for a in baseline.answers]
         try:
             out, usage = self._run("lead_analyst", st, kit, self._briefing(st, findings), LeadDecision)
             verdict = _verdict_label(out.verdict)
@@ -235,7 +237,8 @@ class LLMAnalyst:
                 raise LLMOutputError(f"verdict {out.verdict!r} is not one of the three", usage)
         except LLMOutputError as exc:
             return baseline.model_copy(update={"decided_by": f"{baseline.decided_by} (fallback: {exc})"}), exc.usage
-        if st.injection and verdict != "true_positive" and baseline.verdict == "true_positive":
+        planted = st.injection or (st.context.injection if st.context else [])
+        if planted and verdict != "true_positive" and baseline.verdict == "true_positive":
             # Planted instructions pushed toward "harmless" and the twin's evidence says
             # otherwise: the model's verdict is not taken (defence in depth; see RULES.md).
             return baseline.model_copy(update={
@@ -251,6 +254,7 @@ class LLMAnalyst:
             claims=_claims(out.claims, "lead_analyst", decisive=True),
             recommended_actions=list(st.impact.actions) if (verdict == "true_positive" and st.impact) else [],
             decided_by=self.label, rule=f"rules would say {baseline.verdict} ({baseline.rule})",
+            answers=baseline.answers, timeline=baseline.timeline,
         )
         return decision, usage
 

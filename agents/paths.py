@@ -18,6 +18,7 @@ from agents.reasoning.case import ADMIN_EDGES, Case, build_case
 from agents.reasoning.happened import Found, happened
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
+from graph.evidence import existing_keys
 from graph.tools.base import ToolError
 from graph.tools.guard import GuardError
 
@@ -41,17 +42,20 @@ def _right(case: Case, account: str, host: str) -> str:
     return rs[0]["edge"] if rs else "LoggedOn"
 
 
-def _domain_of(case: Case, keys: list[str]) -> str | None:
+def _domain_candidates(case: Case, keys: list[str]) -> list[str]:
+    out = []
     for k in keys:
-        dom = (case.props(k).get("domain") or "")
-        if dom and str(dom).upper() in case.context:
-            return str(dom).upper()
-        if "@" in k and k.split("@")[1] in case.context:
-            return k.split("@")[1]
-    return None
+        dom = case.props(k).get("domain")
+        if dom:
+            out.append(str(dom).upper())
+        if "@" in k:
+            out.append(k.split("@")[1])
+        elif "." in k:
+            out.append(k.split(".", 1)[1])
+    return list(dict.fromkeys(out))
 
 
-def observed_from_origin(case: Case, found: Found) -> tuple[AttackPath | None, list[str]]:
+def observed_from_origin(case: Case, found: Found, domains: set[str] | None = None) -> tuple[AttackPath | None, list[str]]:
     """origin host -HasSession-> account -right-> host ... -> target, from the chain the
     context gatherer walked (earliest first), then the family's last step."""
     o = case.origin
@@ -68,12 +72,15 @@ def observed_from_origin(case: Case, found: Found) -> tuple[AttackPath | None, l
 
     chain = list(reversed(o.chain)) if o is not None else []
     for step in chain:
-        host, account = step.get("host"), step.get("account")
-        if step.get("from_host"):
-            add("ConnectedTo", step["from_host"])
-        if account and nodes and nodes[-1] != account and "@" in account:
-            prev = nodes[-1]
-            add("HasSession" if "Computer" in case.labels(prev) or "." in prev else "LoggedOn", account)
+        host, account, src = step.get("host"), step.get("account"), step.get("from_host")
+        if src:
+            add(None, src)
+        elif not nodes and step.get("timestamp") is None and host:
+            add(None, host)  # where the account was before its first recorded move
+        if account and "@" in account:
+            last = nodes[-1] if nodes else None
+            add("HasSession" if last and "Computer" in case.labels(last) or (last and "@" not in last) else None,
+                account)
         if host:
             last = nodes[-1] if nodes else None
             add(_right(case, last, host) if last and "@" in last else "ConnectedTo", host)
@@ -89,7 +96,8 @@ def observed_from_origin(case: Case, found: Found) -> tuple[AttackPath | None, l
     if fam == "dcsync":
         if acct and acct not in nodes:
             add("HasSession", acct)
-        dom = _domain_of(case, [*(found.targets or case.hosts), *(found.actors or case.actors)])
+        dom = next((d for d in _domain_candidates(case, [*(found.targets or case.hosts), *(found.actors or case.actors)])
+                    if d in (domains or set())), None)
         if acct and dom:
             for t in tail_targets[:1]:
                 add(_right(case, acct, t), t)
@@ -139,7 +147,12 @@ def hunt(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> P
     claims: list[Claim] = []
     notes: list[str] = []
     observed: list[AttackPath] = []
-    obs, ev = observed_from_origin(case, found)
+    domains: set[str] = set()
+    if case.family.name == "dcsync":
+        cands = _domain_candidates(case, [*(found.targets or case.hosts), *(found.actors or case.actors)])
+        domains = existing_keys(kit.driver, cands, kit.database) if cands else set()
+        kit.count_queries(1)
+    obs, ev = observed_from_origin(case, found, domains)
     if obs is not None:
         observed.append(obs)
         evk = [k for k in dict.fromkeys(ev + [e["key"] for e in found.events[:4]]) if k.startswith("EVT:")]
@@ -147,9 +160,9 @@ def hunt(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> P
                             evidence=[Evidence(node=k) for k in evk[:8]] or [Evidence(node=k) for k in obs.nodes[:6]],
                             agent="path_hunter"))
     for t in targets:
-        # Each kind of entry point on its own: the internet's few exploit paths must not be
-        # crowded out by the many cheap paths from phishable users.
-        for entry in ("internet", "phishable_users"):
+        # How the internet reaches the target (an exposed service is how intruders arrive);
+        # paths from arbitrary phishable users would name people the alert does not involve.
+        for entry in ("internet",):
             try:
                 out = kit.call("attack_paths", target=t, entry_points=[entry], k=2, as_of=st.as_of)
             except (ToolError, GuardError) as exc:

@@ -49,25 +49,34 @@ def case_graph(result: dict, max_possible: int = 3) -> tuple[list[str], list[tup
 
 
 def _layers(nodes: list[str], edges: list[tuple[str, str, str, str]], role: dict[str, str]) -> list[list[str]]:
-    out: dict[str, int] = {}
-    starts = [n for n in nodes if role.get(n) == "source"] or [n for n in nodes if not any(e[2] == n for e in edges)]
-    q = deque((s, 0) for s in starts)
+    """Rows by distance from where paths start (sources first), each row in the order the
+    observed path, then the possible paths, meet its nodes; long rows wrap."""
+    incoming = {b for _, _, b, _ in edges}
+    starts = [n for n in nodes if role.get(n) == "source" and n not in incoming]
+    starts += [a for a, _, _, _ in edges if a not in incoming and a not in starts]
     nxt: dict[str, list[str]] = {}
+    order: dict[str, int] = {}
     for a, _, b, _ in edges:
         nxt.setdefault(a, []).append(b)
+        for n in (a, b):
+            order.setdefault(n, len(order))
+    for n in nodes:
+        order.setdefault(n, len(order))
+    depth: dict[str, int] = {}
+    q = deque((s, 0) for s in starts)
     while q:
         n, d = q.popleft()
-        if n in out:
+        if n in depth:
             continue
-        out[n] = d
+        depth[n] = d
         for m in nxt.get(n, []):
-            if m not in out:
+            if m not in depth:
                 q.append((m, d + 1))
     for n in nodes:
-        out.setdefault(n, 0)
+        depth.setdefault(n, 0)
     rows: list[list[str]] = []
-    for d in sorted(set(out.values())):
-        layer = [n for n in nodes if out[n] == d]
+    for d in sorted(set(depth.values())):
+        layer = sorted((n for n in nodes if depth[n] == d), key=lambda n: order[n])
         for i in range(0, len(layer), PER_ROW):
             rows.append(layer[i:i + PER_ROW])
     return rows

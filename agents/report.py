@@ -194,7 +194,7 @@ def render_html(r: dict) -> str:
     )
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Twinsight: {e(r['alert_id'])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;overflow-wrap:anywhere}}pre{{white-space:pre-wrap;background:#f6f6f6}}
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;overflow-wrap:anywhere}}pre{{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f6f6}}
 .q{{border-left:4px solid #2c5aa0;padding:2px 10px;margin:8px 0}}.q p{{margin:4px 0}}svg{{max-width:100%;height:auto}}</style>
 </head><body><h1>Investigation of alert {e(r['alert_id'])}</h1>
 <p><b>Verdict:</b> {e(r['verdict'])} &nbsp; <b>Severity:</b> {e(r['severity'])} &nbsp;
