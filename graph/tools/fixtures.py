@@ -122,7 +122,7 @@ def corp_twin(driver: neo4j.Driver, database: str | None = None, *, derive: bool
     - Decoys: WS01A next to WS01, HELPDESK10 next to HELPDESK1; `WS01` is also a host in
       LAB.LOCAL (short name ambiguous); CAROL is disabled.
     - Events: HELPDESK1 logs on to WS07 from WS01 (4624, T0-30min), runs a process on
-      WS07 (4688, T0-20min), WS07 connects to DC01 (Zeek, T0-15min), HELPDESK1 replicates
+      WS07 (4688, T0-20min, in that logon's session), WS07 connects to DC01 (Zeek, T0-15min), HELPDESK1 replicates
       from DC01 (4662, T0-5min); BOB replicates from DC01 at T0-2d (outside a 1-day window).
     """
     b = TwinBuilder(now=T0)
@@ -228,6 +228,8 @@ def corp_twin(driver: neo4j.Driver, database: str | None = None, *, derive: bool
     b.edge(hd1, "LoggedOn", ws07, firstseen=T0 - 1800, lastseen=T0 - 1800, logon_types=[10], count=1)
     b.event("ProcessEvent", ws07, 101, 4688, T0 - 1200, user=hd1, image="C:\\Tools\\mimikatz.exe",
             command_line="mimikatz.exe lsadump::dcsync /user:krbtgt")
+    b.edge(f"EVT:{ws07}:Security:101", "InLogonSession", f"EVT:{ws07}:Security:100",
+           firstseen=T0 - 1200, lastseen=T0 - 1200)
     b.event("ReplicationEvent", dc01, 900, 4662, T0 - 300, user=hd1, from_host=ws07,
             Properties="{1131f6ad-9c07-11d1-f79f-00c04fc2dcd2}")
     b.event("ReplicationEvent", dc01, 800, 4662, T0 - 2 * DAY, user=bob)
