@@ -17,7 +17,7 @@ from graph.tools.query_cmd import parse_params, run_query_command
 from tests.conftest import Twin
 
 EXPECTED = {"resolve_entities", "entity_context", "attack_paths", "observed_path", "blast_radius",
-            "choke_points", "expert_cypher", "find_events", "find_connections"}
+            "choke_points", "expert_cypher", "find_events", "find_connections", "session_chain", "event_history"}
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,8 @@ ARGS = {
     "expert_cypher": {"cypher": "MATCH (n:Computer) RETURN count(n) AS c", "params": {}},
     "find_events": {"users": ["HELPDESK1@CORP.LOCAL"], "event_ids": [4662], "as_of": T0, "window_s": 3600},
     "find_connections": {"src": "WS07.CORP.LOCAL", "as_of": T0, "port": "445/tcp"},
+    "session_chain": {"event": "EVT:DC01.CORP.LOCAL:Security:900", "max_hops": 3},
+    "event_history": {"users": ["BOB@CORP.LOCAL"], "event_ids": [4662], "days": 7, "as_of": T0},
 }
 
 
