@@ -219,3 +219,16 @@ def test_nothing_recorded_where_the_alert_points_leaves_the_sensor_word_standing
     c = case("execution", actors=[ALICE], hosts=[SRV], contexts=[ctx(ALICE, ["User"]), dict(ctx(SRV, ["Computer"]), events_total=0)])
     f = decide(c)
     assert f.answers[0].status == "unverifiable" and f.verdict == "true_positive" and f.confidence < 0.7
+
+
+def test_a_scanner_is_placed_by_its_names_and_only_counts_from_the_scanner_host():
+    scan, svc, sql = "SCAN01.ACME.LOCAL", "SVC_NESSUS@ACME.LOCAL", "SVC_SQL@ACME.LOCAL"
+
+    def roast(src: str) -> Case:
+        e = ev("EVT:K", 4769, T, DC, by=[svc], targets=[sql], ticket_encryption="RC4-HMAC", from_host=src)
+        return case("kerberoast", actors=[svc], hosts=[DC], events=[e],
+                    contexts=[ctx(svc, ["User"]), ctx(sql, ["User"]), ctx(DC, ["Computer"]), ctx(src, ["Computer"])],
+                    origin=Origin(host=src, account=svc))
+    assert decide(roast(scan)).verdict == "benign_positive"
+    f = decide(roast(WS))
+    assert f.verdict == "true_positive" and "WS17" in f.answers[1].summary

@@ -221,10 +221,15 @@ def _documentation(case: Case, who: list[str], srcs: list[str], targets: list[st
                     or (f.field == "group" and any(f.source in case.groups(a) for a in who))]
         on_source = [f for f in rf if f.source in srcs or f.hosts & set(srcs)]
         on_target = [f for f in rf if f.source in targets and f not in on_actor and f not in on_source]
+        # documentation on the target that names this client (account or host) places who
+        names_client = [f for f in on_target if f.accounts & set(who) or f.hosts & set(srcs)]
         # who
         if on_actor:
             who_c = Check(True, f"{', '.join(who)} is documented as {role} ({on_actor[0].source}: "
                                 f"{on_actor[0].text[:80]})")
+        elif names_client:
+            who_c = Check(True, f"{names_client[0].source} documents this client for {role} "
+                                f"({names_client[0].text[:80]})")
         elif on_source and not any(case.is_privileged(a) for a in who):
             who_c = Check(True, f"the {role} role is documented on the source host {on_source[0].source}")
         elif any(f.accounts for f in rf):

@@ -53,8 +53,28 @@ ROLE_WORDS: dict[str, tuple[str, ...]] = {
                    "jumpbox", "bastion", "admin workstation", "admin-workstation", "management host",
                    "management server", "administration host", "tier 0 admin", "tier-0 admin", "tier0 admin"),
 }
-_ROLE_RES = {role: re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(w) for w in words) + r")(?![a-z0-9])")
+def _word_rx(w: str) -> str:
+    # longer words also match as stems (scanner -> scanners, vuln-scan -> vuln-scanner)
+    return re.escape(w) + ("" if len(w) > 4 else r"(?![a-z0-9])")
+
+
+_ROLE_RES = {role: re.compile(r"(?<![a-z0-9])(?:" + "|".join(_word_rx(w) for w in words) + r")")
              for role, words in ROLE_WORDS.items()}
+# Tokens of host and account names that say what the machine or account is for
+# (SCAN01, BKP-02, svc_veeam, aadsync01): administrators choose names, attackers do not.
+NAME_TOKENS: dict[str, str] = {
+    **{t: "scanner" for t in ("scan", "scanner", "nessus", "qualys", "vuln", "vulnscan", "vscan", "openvas",
+                              "tenable", "nexpose", "insightvm", "rapid7")},
+    **{t: "backup" for t in ("bkp", "backup", "bak", "veeam", "vbr", "commvault", "netbackup", "rubrik", "cohesity",
+                             "bck")},
+    **{t: "admin_host" for t in ("paw", "jump", "jmp", "jumphost", "bastion", "mgmt", "adminws", "adminpc")},
+    **{t: "deployment" for t in ("sccm", "mecm", "wsus", "deploy", "pdq", "ansible", "puppet", "salt", "chef",
+                                 "intune", "patch", "configmgr")},
+    **{t: "monitoring" for t in ("monitor", "monitoring", "scom", "zabbix", "nagios", "prtg", "splunk", "siem")},
+    **{t: "sync" for t in ("aadc", "aadconnect", "adsync", "aadsync", "dirsync", "msol", "entraconnect")},
+    **{t: "pentest" for t in ("pentest", "redteam", "kali")},
+    **{t: "helpdesk" for t in ("helpdesk", "servicedesk", "support")},
+}
 # Zones whose name says they hold administration hosts.
 ADMIN_ZONE = re.compile(r"(?<![a-z0-9])(mgmt|management|admin|paw|bastion|jump)(?![a-z0-9])", re.I)
 
@@ -174,6 +194,13 @@ def roles_in(text: str) -> set[str]:
     return {role for role, rx in _ROLE_RES.items() if rx.search(low)}
 
 
+def roles_of_name(key: str) -> set[str]:
+    """Roles a host or account name carries (SCAN01 -> scanner, svc_veeam -> backup)."""
+    name = key.split("@")[0].split(".")[0].lower()
+    tokens = [t for t in re.split(r"[^a-z]+", name) if t]
+    return {NAME_TOKENS[t] for t in tokens if t in NAME_TOKENS}
+
+
 class Names:
     """The twin's host and account names, to find which ones a text mentions."""
 
@@ -227,6 +254,9 @@ def facts_for(key: str, ctx: dict, names: Names) -> tuple[list[DocFact], list[st
             flagged.extend(f"{key}.{name}: {m}" for m in marks)
             continue
         facts.append(read_fact(key, name, text, names))
+    named = roles_of_name(key)
+    if named:
+        facts.append(DocFact(source=key, field="name", text=key, roles=named))
     for g in (ctx or {}).get("member_of") or []:
         gname = str(g.get("key", ""))
         roles = roles_in(gname.split("@")[0].replace("-", " ").replace("_", " "))
