@@ -11,7 +11,7 @@ Nothing here is copied from a capture; every value is written in the scenario sp
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 NS = uuid.UUID("5f1d0c7e-4a51-4f0e-9a3e-7f3b2d9c0a11")  # namespace of this scenario set
 
@@ -39,11 +39,11 @@ def uid(scenario_id: str, what: str = "alert") -> str:
 
 
 def parse_ts(ts: str) -> datetime:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def ms(dt: datetime) -> int:
