@@ -2,10 +2,10 @@
 response actions the what-if simulation ranks best.
 
 impacted_assets, one rule for every alert (evals/IMPACT_RULE.md): when the activity is
-real and unauthorised (true_positive), the alert's resolved hosts, the crown jewels
-hosted on them, the crown jewels on the observed attack path, and — for credential
-theft from the directory (DCSync) — the domain; otherwise nothing. (A source host the
-events attribute is reported as the source and on the path, not added here.) The assessor
+real and unauthorised (true_positive), the alert's resolved hosts and the source host
+the events attribute it to (the attacker's foothold is compromised too), the crown
+jewels hosted on them, the crown jewels on the observed attack path, and — for
+credential theft from the directory (DCSync) — the domain; otherwise nothing. The assessor
 computes the list as if the alert were real; the report keeps it only for a true positive.
 """
 
@@ -34,7 +34,12 @@ def impacted_if_real(st: InvestigationState, roles: dict[str, list[str]], driver
     ctx = st.context.entity_context if st.context else {}
     assets: list[str] = []
     claims: list[Claim] = []
-    for h in roles["hosts"]:
+    origin = st.context.origin if st.context else None
+    hosts = list(roles["hosts"])
+    if origin is not None and origin.host and origin.host != "INTERNET" \
+            and "Computer" in ((ctx.get(origin.host) or {}).get("labels") or []):
+        hosts.append(origin.host)
+    for h in dict.fromkeys(hosts):
         assets.append(h)
         for x in (ctx.get(h) or {}).get("hosted") or []:
             if x.get("crown_jewel"):
