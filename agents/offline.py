@@ -30,6 +30,7 @@ from agents.models import (
 from agents.prompts import injection_markers
 from agents.reasoning.case import Case, build_case, family_name, roles_of
 from agents.reasoning.decide import decide
+from agents.reasoning.expected import VICTIM_FAMILIES
 from agents.reasoning.families import FAMILIES
 from agents.reasoning.happened import happened
 from agents.reasoning.roles import DOC_FIELDS
@@ -167,6 +168,15 @@ class OfflineAnalyst:
         if origin is not None:
             context(origin.host)
             context(origin.account)
+        if fam.name == "dcsync" and f.status == "corroborated":
+            # the domain is what a DCSync takes: it is involved, not only at risk
+            for k in [*f.actors, *f.targets]:
+                dom = (contexts.get(k) or {}).get("properties", {}).get("domain") or (k.split("@")[1] if "@" in k else None)
+                if dom:
+                    context(str(dom).upper())
+                    if str(dom).upper() in contexts:
+                        f.targets.append(str(dom).upper())
+                        break
         base.entity_context = contexts
         base.origin = origin
         doc_names = _doc_names(kit, contexts, notes)
@@ -208,9 +218,33 @@ class OfflineAnalyst:
             host = f.sources[0]
         evidence = [k for s in chain.steps for k in s.evidence]
         ip = chain.origin_ip or (first.from_ip if first else None)
-        if host and first and host == first.host and first.from_host is None and first.logon_type in (3, 8, 9) and ip:
-            host = None  # a network logon whose address no host held: the source is the address
+        if host and first and host == first.host and first.from_host is None and first.logon_type in (3, 8, 9, 10) \
+                and ip:
+            host = None  # a remote logon whose address no host held: the source is the address
+        victims = FAMILIES[family_name(st)].name in VICTIM_FAMILIES
+        if host and (account is None or victims):
+            # an unauthenticated request (AS-REP, a scan) names no account: who was at the keyboard
+            user = self._interactive_user(st, kit, host, pick.get("timestamp"), notes)
+            if user:
+                account = user[0]
+                evidence.append(user[1])
         return Origin(host=host, account=account, ip=ip, chain=steps, evidence=evidence[:8])
+
+    def _interactive_user(self, st: InvestigationState, kit: Toolkit, host: str, ts: int | None,
+                          notes: list[str]) -> tuple[str, str] | None:
+        """The account logged on interactively (console, RDP, cached) to a host shortly before `ts`."""
+        got = _safe(kit, "find_events", notes, hosts=[host], event_ids=[4624], as_of=ts or st.as_of,
+                    before_s=12 * 3600, after_s=60, limit=100)
+        best = None
+        for e in (got.events if got else []):
+            user = (e.targets or [None])[0]
+            if e.host != host or e.logon_type not in (2, 7, 10, 11) or not user:
+                continue
+            if user.split("@")[0].endswith("$") or user.split("@")[0].upper() in ("SYSTEM", "DWM-1", "UMFD-0"):
+                continue
+            if best is None or (e.timestamp or 0) >= best[0]:
+                best = (e.timestamp or 0, user, e.key)
+        return (best[1], best[2]) if best else None
 
     def _history(self, st: InvestigationState, kit: Toolkit, case: Case, f: Any, origin: Origin | None,
                  notes: list[str]) -> dict[str, Any]:
@@ -264,7 +298,11 @@ def _attributed_entities(st: InvestigationState, f: Any, origin: Origin | None,
     cands: list[tuple[str, str]] = []
     if origin is not None:
         cands += [(origin.host, "source_host"), (origin.account, "source_account")]
+    if origin is not None:
+        for step in origin.chain[:4]:
+            cands += [(step.get("from_host"), "source_host"), (step.get("account"), "source_account")]
     cands += [(a, "actor") for a in f.actors[:2]] + [(s, "source_host") for s in f.sources[:1]]
+    cands += [(t, "target") for t in f.targets[:3]]
     for key, role in cands:
         if key and key not in have and key in contexts:
             have.add(key)

@@ -17,7 +17,7 @@ from graph.tools.base import parse_time
 ADMIN_EDGES = ("AdminTo", "CanPSRemote", "CanRDP", "ExecuteDCOM", "SQLAdmin")
 DC_GROUPS = ("DOMAIN CONTROLLERS@", "ENTERPRISE DOMAIN CONTROLLERS@", "ENTERPRISE READ-ONLY DOMAIN CONTROLLERS@",
              "READ-ONLY DOMAIN CONTROLLERS@")
-ATTRIBUTED_ROLES = ("source_host", "source_account", "actor")
+ATTRIBUTED_ROLES = ("source_host", "source_account", "actor", "target")
 SYSTEM_ACCOUNTS = {"SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "ANONYMOUS LOGON", "LOCAL SYSTEM", "DWM-1",
                    "DWM-2", "DWM-3", "UMFD-0", "UMFD-1", "UMFD-2", "UMFD-3"}
 
@@ -81,6 +81,12 @@ class Case:
     @property
     def command_lines(self) -> list[str]:
         return [str(p.get("command_line")) for p in (self.alert or {}).get("processes") or [] if p.get("command_line")]
+
+    @property
+    def actor_absent(self) -> bool:
+        """The alert names an acting account, and the twin has no such account."""
+        users = [m for m in self.mentions if m.role == "user"]
+        return bool(users) and not any(m.resolved for m in users) and any(m.text in self.absent for m in users)
 
     @property
     def src_ips(self) -> list[str]:

@@ -28,6 +28,7 @@ from agents.reasoning.case import ADMIN_EDGES, SYSTEM_ACCOUNTS, Case, raw_field
 from agents.reasoning.happened import BUILTIN_TASK, Found
 from agents.reasoning.roles import DocFact, Window, facts_for
 
+VICTIM_FAMILIES = {"spray", "asrep", "scan", "exploit"}
 CONTROL_EDGES = ("GenericAll", "GenericWrite", "WriteDacl", "WriteOwner", "Owns", "ForceChangePassword",
                  "AllExtendedRights", "AddMember", "AddSelf", "WriteProperty")
 # Known agents and Windows' own servicing: image basename -> the role it plays.
@@ -312,8 +313,13 @@ def _admin(case: Case, who: list[str], srcs: list[str], targets: list[str], ts: 
         src_facts: list[DocFact] = []
         names = case.names()
         for s in srcs:
+            if _ip_key(s):
+                continue  # a bare address in an admin subnet is no known administration host
             src_facts += [f for f in facts_for(s, case.ctx(s), names)[0] if "admin_host" in f.roles]
-        if srcs and src_facts:
+        tier_gap = _tier_gap(case, a, targets, src_facts)
+        if srcs and src_facts and tier_gap:
+            where = Check(False, tier_gap)
+        elif srcs and src_facts:
             where = Check(True, f"{', '.join(srcs)} is an administration host ({src_facts[0].text[:60]})")
         elif srcs and (case.is_dc(srcs[0]) and directory):
             where = Check(True, f"{srcs[0]} is a domain controller")
@@ -336,6 +342,31 @@ def _admin(case: Case, who: list[str], srcs: list[str], targets: list[str], ts: 
         out.append(Grant("admin", f"{a} administering {', '.join(held or targets)}", Check(True, f"{a} holds the rights"),
                          where, what, _when(actor_facts + src_facts, ts), claims))
     return out
+
+
+_TIER = re.compile(r"(?<![a-z0-9])(?:tier|t)[ -_]?([0-2])(?![0-9])", re.I)
+
+
+def _ip_key(key: str) -> bool:
+    return bool(re.fullmatch(r"[0-9a-fA-F:.]+", key or "")) and any(c.isdigit() for c in key)
+
+
+def _tiers(texts: list[str]) -> set[int]:
+    return {int(m.group(1)) for t in texts for m in _TIER.finditer(t)}
+
+
+def _tier_gap(case: Case, actor: str, targets: list[str], src_facts: list[DocFact]) -> str | None:
+    """Tiering: a tier-0 account, or work on a tier-0 system, from an administration host
+    documented for a lower tier (a tier-1 jump host) breaks the model that keeps tier-0
+    credentials off lower-tier machines."""
+    host_tiers = _tiers([f.text for f in src_facts])
+    if not host_tiers or 0 in host_tiers:
+        return None
+    t0 = case.is_tier0(actor) or any(case.is_tier0(t) or case.is_dc(t) for t in targets)
+    if t0:
+        return (f"{src_facts[0].source} is documented as a tier-{min(host_tiers)} administration host, "
+                "but the account or the target is tier 0")
+    return None
 
 
 def _routine(case: Case, who: list[str], srcs: list[str], ts: int | None) -> Grant | None:
@@ -365,8 +396,12 @@ def _min(hhmm: str) -> int:
 
 def expected(case: Case, found: Found) -> Answer:
     origin = case.origin
-    who = [a for a in (found.actors or case.actors) if a.split("@")[0].upper() not in SYSTEM_ACCOUNTS] or \
-        list(found.actors or case.actors)
+    if case.family.name in VICTIM_FAMILIES:
+        # the alert's users were targeted; who acted is whoever was at the source
+        who = [origin.account] if origin is not None and origin.account else []
+    else:
+        who = [a for a in (found.actors or case.actors) if a.split("@")[0].upper() not in SYSTEM_ACCOUNTS] or \
+            list(found.actors or case.actors)
     srcs = list(dict.fromkeys([*([origin.host] if origin is not None and origin.host else []), *found.sources,
                                *case.src_hosts]))
     srcs = [s for s in srcs if s != "INTERNET"]

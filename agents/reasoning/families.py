@@ -143,8 +143,8 @@ _REFINES = {
 def family_of(techniques: list[str], rule: str | None, title: str | None) -> str:
     """The family an alert belongs to: its technique, refined or replaced by its rule words."""
     by_tech = None
-    for t in techniques or []:
-        t = str(t).upper()
+    # the most specific technique decides (T1558.004 over T1558, T1003.006 over T1003)
+    for t in sorted((str(x).upper() for x in techniques or []), key=lambda x: -x.count(".")):
         fam = TECHNIQUES.get(t) or TECHNIQUES.get(t.split(".")[0])
         if fam:
             by_tech = fam

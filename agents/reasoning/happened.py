@@ -60,6 +60,21 @@ class Found:
     notes: dict = field(default_factory=dict)
 
 
+FOCUS_S = 900
+
+
+def focus(case: Case, events: list[dict], span: int = FOCUS_S) -> list[dict]:
+    """The occurrence the alert is about: the matching events within `span` of the one
+    nearest the alert's time, in time order. Earlier runs of the same thing are history
+    (question 2), not this alert's evidence."""
+    timed = [e for e in events if e.get("timestamp") is not None]
+    if not timed or case.as_of is None:
+        return list(events)
+    nearest = min(timed, key=lambda e: abs(e["timestamp"] - case.as_of))["timestamp"]
+    return sorted((e for e in timed if abs(e["timestamp"] - nearest) <= span),
+                  key=lambda e: (e["timestamp"], e.get("key")))
+
+
 def _ids(e: dict) -> set[str]:
     return set(e.get("by") or []) | set(e.get("targets") or [])
 
@@ -98,7 +113,9 @@ def _is_account(key: str | None) -> bool:
 
 
 def _by_actor(case: Case, e: dict) -> bool:
-    return not case.actors or bool(_ids(e) & set(case.actors))
+    if not case.actors:
+        return not case.actor_absent  # an account the twin lacks did nothing in it
+    return bool(_ids(e) & set(case.actors))
 
 
 def _on(case: Case, e: dict, hosts: list[str]) -> bool:
@@ -134,7 +151,7 @@ def _source_of_logon(e: dict) -> str | None:
 def _dcsync(case: Case) -> Found:
     repl = [e for e in case.events if e.get("event_id") == 4662 and "ReplicationEvent" in (e.get("kinds") or [])]
     reads = [e for e in case.events if e.get("event_id") == 4662 and "DirectoryAccessEvent" in (e.get("kinds") or [])]
-    mine = [e for e in repl if _by_actor(case, e)]
+    mine = focus(case, [e for e in repl if _by_actor(case, e)])
     if mine:
         actors = sorted({u for e in mine for u in e.get("by") or []})
         return Found("corroborated", f"{', '.join(actors) or 'the account'} requested directory replication "
@@ -164,7 +181,7 @@ def _kerberoast(case: Case) -> Found:
     tickets = [e for e in tickets if not any(t.split("@")[0].upper() in ("KRBTGT",) or t.split("@")[0].endswith("$")
                                              for t in e.get("targets") or [])
                and str(e.get("status") or "0x0").lower() in ("0x0", "0")]
-    rc4 = [e for e in tickets if _ticket_enc(e).startswith(("rc4", "des"))]
+    rc4 = focus(case, [e for e in tickets if _ticket_enc(e).startswith(("rc4", "des"))])
     if rc4:
         svcs = sorted({t for e in rc4 for t in e.get("targets") or []})
         actors = sorted({u for e in rc4 for u in e.get("by") or []})
@@ -183,15 +200,14 @@ def _asrep(case: Case) -> Found:
     rel = [e for e in tgts if not case.target_users and not case.actors or _ids(e) & set(case.actors + case.target_users)
            or (case.src_hosts and e.get("from_host") in case.src_hosts)
            or (case.src_ips and e.get("ip") in case.src_ips)]
-    nopre = [e for e in rel if e.get("pre_auth_type") == 0
-             and str(e.get("status") or "0x0").lower() in ("0x0", "0")]
+    nopre = focus(case, [e for e in rel if e.get("pre_auth_type") == 0
+                         and str(e.get("status") or "0x0").lower() in ("0x0", "0")])
     if nopre:
         roasted = sorted({t for e in nopre for t in e.get("targets") or []})
         return Found("corroborated", f"TGTs were issued without pre-authentication (4768, PreAuthType 0) for "
                      f"{', '.join(roasted[:3]) or 'the account'}", nopre,
                      sources=sorted({e["from_host"] for e in nopre if e.get("from_host")}),
-                     source_ips=sorted({e["ip"] for e in nopre if e.get("ip")}), targets=roasted,
-                     actors=roasted)
+                     source_ips=sorted({e["ip"] for e in nopre if e.get("ip")}), targets=roasted)
     if rel:
         return Found("contradicted", "the TGT requests around the alert used normal pre-authentication, so "
                      "nothing was roastable", rel)
@@ -281,6 +297,8 @@ def _remote_exec_near(case: Case, logon: dict, window: int = 600) -> list[dict]:
 
 
 def _lateral(case: Case) -> Found:
+    if case.actor_absent and not case.actors:
+        return _absent_actor(case, "remote logon")
     techs = {str(t).upper() for t in (case.alert or {}).get("techniques") or []}
     rdp = "T1021.001" in techs or any(w in f"{case.alert.get('rule') or ''} {case.alert.get('title') or ''}".lower()
                                       for w in ("rdp", "remote desktop"))
@@ -318,6 +336,8 @@ def _lateral(case: Case) -> Found:
                          f"{', '.join(sorted(alleged_src | alleged_ip))} as the alert says",
                          [c[0] for c in confirmed])
         use = src_match or confirmed
+        near = {e["key"] for e in focus(case, [lo for lo, _ in use])}
+        use = [c for c in use if c[0]["key"] in near] or use
         evs = [x for lo, act in use for x in [lo, *act[:4]]]
         actors = sorted({t for lo, _ in use for t in lo.get("targets") or []})
         sources = sorted({lo["from_host"] for lo, _ in use if lo.get("from_host")})
@@ -499,7 +519,7 @@ def _acl(case: Case) -> Found:
         e.get("event_id") == 5136 and str(raw_field(e, "AttributeLDAPDisplayName") or "").lower() == "member")]
     resets = [e for e in changes if e.get("event_id") == 4724]
     other = [e for e in changes if e not in perm and e not in grp and e not in resets]
-    hit = (grp if group_claim else []) or perm or grp or resets
+    hit = focus(case, (grp if group_claim else []) or perm or grp or resets)
     if hit:
         actors = sorted({u for e in hit for u in e.get("by") or []})
         return Found("corroborated", f"{', '.join(actors[:2]) or 'the account'} changed "
@@ -515,6 +535,7 @@ def _password_reset(case: Case) -> Found:
     resets = [e for e in case.events if e.get("event_id") in (4724,) and _by_actor(case, e)]
     if case.target_users:
         resets = [e for e in resets if set(e.get("targets") or []) & set(case.target_users)] or resets
+    resets = focus(case, resets)
     if resets:
         actors = sorted({u for e in resets for u in e.get("by") or []})
         targets = sorted({t for e in resets for t in e.get("targets") or []})
@@ -537,6 +558,7 @@ def _persistence(case: Case) -> Found:
         named = [e for e in evs if any(p in (str(raw_field(e, "ImagePath", "TaskContent", "Details", "ServiceFileName")
                                                    or "") + _cmd(e)).lower() for p in case.processes)]
         evs = named or evs
+    evs = focus(case, evs)
     if evs:
         actors = sorted({u for e in evs for u in e.get("by") or []})
         return Found("corroborated", f"{_persist_word(evs[0])} was created on {evs[0].get('host')}", evs[:5],
@@ -571,7 +593,9 @@ def _credential_dump(case: Case) -> Found:
     hive = [e for e in procs if HIVE_RX.search(e.get("command_line") or "")] + [
         e for e in evs if e.get("event_id") in (4656, 4663, 4661, 11, 12, 13) and HIVE_RX.search(
             str(e.get("object_name") or raw_field(e, "ObjectName", "TargetFilename", "TargetObject") or ""))]
-    ntds = [e for e in procs if NTDS_RX.search(e.get("command_line") or "")] + [
+    ntds = [e for e in evs if e.get("event_id") in (4656, 4663) and "ntds.dit" in str(
+        e.get("object_name") or raw_field(e, "ObjectName") or "").lower()] + [
+        e for e in procs if NTDS_RX.search(e.get("command_line") or "")] + [
         e for e in files if "ntds.dit" in str(e.get("target_filename") or raw_field(e, "TargetFilename") or "").lower()
         and "\\windows\\ntds\\" not in str(e.get("target_filename") or "").lower()]
     groups = {"lsass": readers + handle + dump_procs + dump_files, "hives": hive, "ntds": ntds}
@@ -579,7 +603,7 @@ def _credential_dump(case: Case) -> Found:
     if not hit and target != "any":
         hit = [e for k, v in groups.items() if k != target for e in v]
     if hit:
-        hit = sorted(hit, key=lambda e: e.get("timestamp") or 0)
+        hit = focus(case, hit, span=3600)
         actors = sorted({u for e in hit for u in e.get("by") or [] if _is_account(u)})
         what = "LSASS memory was read" if hit[0] in groups["lsass"] else (
             "the SAM/SECURITY/SYSTEM hives were saved" if hit[0] in groups["hives"] else "the NTDS.dit database was copied")
@@ -596,7 +620,17 @@ def _credential_dump(case: Case) -> Found:
     return _not_seen_or_unverifiable(case, hosts, "credential access (LSASS read, hive save, NTDS copy)")
 
 
+def _absent_actor(case: Case, what: str) -> Found:
+    named = ", ".join(m.text for m in case.mentions if m.role == "user")
+    others = [e for e in case.events if e.get("event_id") in (4624, 4625)][:5]
+    return Found("contradicted" if others else "not_seen",
+                 f"the alert's account {named} does not exist in the twin, so no {what} by it happened"
+                 + (" (the logons recorded there are other accounts')" if others else ""), others)
+
+
 def _logon(case: Case) -> Found:
+    if case.actor_absent and not case.actors:
+        return _absent_actor(case, "logon")
     targets = case.dst_hosts or [h for h in case.hosts if h not in case.src_hosts] or case.hosts
     logons = [e for e in case.events if e.get("event_id") == 4624 and (not targets or e.get("host") in targets)
               and (not case.actors or set(e.get("targets") or []) & set(case.actors))]
@@ -609,6 +643,7 @@ def _logon(case: Case) -> Found:
             return Found("contradicted", f"the account's logons came from {', '.join(actual[:3])}, not from "
                          f"{', '.join(case.src_hosts + case.src_ips)}", logons[:3])
         logons = match
+    logons = focus(case, logons, span=300)
     actors = sorted({t for e in logons for t in e.get("targets") or []})
     sources = sorted({e["from_host"] for e in logons if e.get("from_host")})
     return Found("corroborated", f"{', '.join(actors[:2])} logged on to {', '.join(sorted({e['host'] for e in logons}))}"
@@ -622,7 +657,7 @@ def _execution(case: Case) -> Found:
     named = set(case.processes)
     cmds = [c.lower() for c in case.command_lines if len(c) > 6]
     if named or cmds:
-        hit = [e for e in procs if _image(e) in named or any(c[:60] in _cmd(e) for c in cmds)]
+        hit = focus(case, [e for e in procs if _image(e) in named or any(c[:60] in _cmd(e) for c in cmds)])
         if hit:
             actors = sorted({u for e in hit for u in e.get("by") or [] if _is_account(u)})
             return Found("corroborated", f"{_image(hit[0])} ran on {hit[0].get('host')}"
@@ -665,6 +700,7 @@ def _stale_source(case: Case) -> Found | None:
         if m.resolved:
             by_role.setdefault(m.role, set()).add(m.resolved)
     names, ips = by_role.get("src_host", set()), by_role.get("src_ip", set())
+    ips = {k for k in ips if not _ip_like(k)}  # a bare address: no host held it, nothing to contradict
     if names and ips and not names & ips:
         ip_txt = ", ".join(m.text for m in case.mentions if m.role == "src_ip")
         return Found("contradicted", f"at the alert's time {ip_txt} belonged to {', '.join(sorted(ips))}, not to "

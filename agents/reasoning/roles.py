@@ -89,19 +89,31 @@ _RANGE = re.compile(
 _AT = re.compile(rf"(?:(?P<d1>{_DAY})s?\s+)?(?:at\s+){_TIME}\s*(?P<tz>utc|gmt|z)", re.I)
 _PERIODIC = re.compile(r"(?<![a-z])(nightly|daily|weekly|every night|every day|each night|hourly|"
                        r"business hours|working hours|office hours|weekdays|weekends)(?![a-z])", re.I)
+_HOURLY = re.compile(r"(?:every hour|hourly|each hour)[^.;]{0,20}?\bat\s*(?:xx|hh)?:(\d{2})\b", re.I)
+_DATE = re.compile(r"\b(20\d{2})-(\d{2})-(\d{2})\b")
 _TICKET = re.compile(r"\b((?:CHG|CR|RFC|INC|REQ|RITM|TASK|CHANGE|TICKET)[-_ #]?\d{3,})\b", re.I)
 
 
 @dataclass
 class Window:
-    """Minutes of the day (UTC) and, when given, the days of the week (0 = Monday)."""
+    """Minutes of the day (UTC) and, when given, the days of the week (0 = Monday), a
+    date (days since the epoch), or minutes past every hour (`hourly`)."""
 
     start: int
     end: int
     days: frozenset[int] | None = None
     text: str = ""
+    date: int | None = None
+    hourly: bool = False
 
     def contains(self, ts: int, slack_min: int = 15) -> bool:
+        if self.date is not None and ts // 86400 != self.date and not (
+                self.start > self.end and ts // 86400 == self.date + 1):
+            return False
+        if self.hourly:
+            m = (ts % 3600) // 60
+            d = min((m - self.start) % 60, (self.start - m) % 60)
+            return d <= max(slack_min // 2, 5)
         minute = (ts % 86400) // 60
         weekday = ((ts // 86400) + 3) % 7  # 1970-01-01 was a Thursday
         lo, hi = self.start - slack_min, self.end + slack_min
@@ -166,6 +178,8 @@ def parse_windows(text: str) -> tuple[list[Window], set[str]]:
     """Time windows ("01:00-02:00 UTC", "Sun 02:00-02:30", "between 1am and 3am") and
     periodic words (nightly, weekly, business hours) a text documents."""
     windows: list[Window] = []
+    dates = list(_DATE.finditer(text))
+    text = _DATE.sub(" ", text)  # 2025-03-11 is a date, not 20:25-03:11
     for m in _RANGE.finditer(text):
         h1, m1, a1, h2, m2, a2 = m.group(3, 4, 5, 6, 7, 8)
         if m1 is None and m2 is None and not (a1 or a2) and not m.group("tz"):
@@ -179,6 +193,16 @@ def parse_windows(text: str) -> tuple[list[Window], set[str]]:
         if s is not None and not any(w.start <= s <= w.end for w in windows):
             windows.append(Window(s, min(s + 60, 24 * 60), _day_set(m.group("d1"), None), m.group(0).strip()))
     periodic = {p.lower() for p in _PERIODIC.findall(text)}
+    for m in _HOURLY.finditer(text):
+        windows.append(Window(int(m.group(1)), int(m.group(1)), None, m.group(0).strip(), hourly=True))
+    if dates and windows:
+        import datetime as _dt
+
+        day = int(_dt.datetime(int(dates[0].group(1)), int(dates[0].group(2)), int(dates[0].group(3)),
+                               tzinfo=_dt.UTC).timestamp()) // 86400
+        for w in windows:
+            if not w.hourly:
+                w.date = day
     if not windows:
         if periodic & {"business hours", "working hours", "office hours"}:
             windows.append(Window(7 * 60, 19 * 60, frozenset(range(5)), "business hours"))

@@ -41,15 +41,17 @@ RETURN e.key AS key, e.event_id AS event_id, e.timestamp AS ts, h.key AS host,
        logon.ip AS logon_ip, lsrc.key AS logon_from, lu.key AS logon_user, lh.key AS logon_host,
        esrc.key AS event_from, coalesce(e.ip, e.src_ip) AS event_ip, collect(DISTINCT eu.key) AS event_users
 """
-# The step before a logon: the same account active on the source host shortly before
-# (its own logon there, or any event by it), the latest first.
+# The step before a logon: the same account active on the source host shortly before —
+# its own logon there, else someone typing its credentials there (4648: the subject is
+# who really acted), else a process it ran — the latest first.
 _BEFORE = """
 MATCH (h:Twin {key: $host})
 MATCH (e:Event)-[:OnHost]->(h)
 WHERE e.timestamp <= $ts AND e.timestamp >= $ts - $lookback
   AND ((e:LogonEvent AND EXISTS { (e)-[:TargetsUser]->(:Twin {key: $user}) })
+       OR (e.event_id = 4648 AND EXISTS { (e)-[:TargetsUser]->(:Twin {key: $user}) })
        OR (e:ProcessEvent AND EXISTS { (e)-[:ByUser]->(:Twin {key: $user}) }))
-WITH e ORDER BY (e:LogonEvent) DESC, e.timestamp DESC LIMIT 1
+WITH e ORDER BY CASE WHEN e:LogonEvent THEN 0 WHEN e.event_id = 4648 THEN 1 ELSE 2 END, e.timestamp DESC LIMIT 1
 RETURN e.key AS key
 """
 
