@@ -170,6 +170,7 @@ class ContextFindings(BaseModel):
     origin: Origin | None = None
     injection: list[str] = Field(default_factory=list)  # instruction-like text found in twin fields
     attributed: list[EntityRef] = Field(default_factory=list)  # source host/account the events show
+    resolved: dict[str, str] = Field(default_factory=dict)  # names in documentation and events -> twin keys
 
 
 class PathFindings(BaseModel):

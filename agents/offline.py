@@ -30,6 +30,7 @@ from agents.models import (
 from agents.prompts import injection_markers
 from agents.reasoning.case import Case, build_case, family_name, roles_of
 from agents.reasoning.decide import decide
+from agents.reasoning.directory import changes
 from agents.reasoning.expected import VICTIM_FAMILIES
 from agents.reasoning.families import FAMILIES
 from agents.reasoning.happened import happened
@@ -73,6 +74,10 @@ def gather_events(st: InvestigationState, kit: Toolkit, notes: list[str]) -> lis
         queries.append({"ips": ips, "event_ids": list(fam.event_ids)})
     if fam.name in ("spray", "asrep", "kerberoast", "scan") and not (users or hosts or ips):
         queries.append({"event_ids": list(fam.event_ids)})
+    cited = build_case(st).cited()
+    cited_hosts = sorted({k.split(":")[1] for k in cited if k.count(":") >= 3})[:5]
+    if cited_hosts:
+        queries.append({"hosts": cited_hosts, "event_ids": build_case(st).cited_event_ids()})
     for q in queries:
         found = _safe(kit, "find_events", notes, before_s=BEFORE_S, after_s=AFTER_S, as_of=st.as_of, limit=400,
                       include_raw=True, **q)
@@ -106,6 +111,14 @@ def screen_twin_text(contexts: dict[str, dict]) -> list[str]:
             for m in injection_markers(value if isinstance(value, str) else str(value)):
                 found.append(f"{key}.{name}: {m}")
     return sorted(set(found))[:10]
+
+
+def _resolve(kit: Toolkit, names: list[str], notes: list[str]) -> dict[str, str]:
+    """Exact resolution of names events carry (SIDs, DNs, group names); never guessed."""
+    names = list(dict.fromkeys(n for n in names if n and len(n) < 400))[:50]
+    res = _safe(kit, "resolve_entities", notes, names=names) if names else None
+    return {r.input.lower(): r.candidates[0].key for r in (res.results if res else [])
+            if r.status == "found" and r.candidates}
 
 
 def _doc_names(kit: Toolkit, contexts: dict[str, dict], notes: list[str]) -> dict[str, str]:
@@ -179,10 +192,14 @@ class OfflineAnalyst:
                         break
         base.entity_context = contexts
         base.origin = origin
-        doc_names = _doc_names(kit, contexts, notes)
-        history = self._history(st, kit, case, f, origin, notes)
-        history["_doc_names"] = doc_names
-        base.history = history
+        resolved = _doc_names(kit, contexts, notes)
+        if fam.name in ("acl_abuse", "password_reset"):
+            names = [n for c in changes(f.events) for n in [c.obj, *c.principals] if n]
+            resolved.update(_resolve(kit, names, notes))
+            for key in list(dict.fromkeys(resolved.values()))[:6]:
+                context(key)
+        base.resolved = resolved
+        base.history = self._history(st, kit, case, f, origin, notes)
         base.injection = screen_twin_text(contexts)
         base.claims = [c for k, ctx in contexts.items() for c in _context_claims(k, ctx)][:20]
         added = _attributed_entities(st, f, origin, contexts)

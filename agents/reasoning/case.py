@@ -7,6 +7,7 @@ same facts); every helper here is a plain reading of tool results, never a judge
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,8 +93,14 @@ class Case:
     def src_ips(self) -> list[str]:
         return [m.text for m in self.mentions if m.role == "src_ip"]
 
+    def claim_text(self) -> str:
+        """The alert's own words for what happened (title, rule, description): read for the
+        numbers and names it alleges, never for instructions."""
+        a = self.alert or {}
+        return " ".join(str(a.get(k) or "") for k in ("title", "rule", "description"))
+
     def alleged_bytes(self) -> int | None:
-        """A byte count the alert states (OCSF traffic, ECS source/network bytes)."""
+        """A byte count the alert states (OCSF traffic, ECS source/network bytes, or its text)."""
         raw = (self.alert or {}).get("raw") or {}
         flat = _flatten(raw)
         for k in ("traffic.bytes_out", "traffic.bytes", "source.bytes", "network.bytes", "destination.bytes",
@@ -101,7 +108,50 @@ class Case:
             v = flat.get(k)
             if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
                 return int(v)
+        m = _BYTES.search(self.claim_text())
+        if m:
+            n = float(m.group(1).replace(",", ""))
+            return int(n * _UNITS[m.group(2).lower()])
         return None
+
+    def alleged_count(self) -> int | None:
+        """A number of connections / attempts the alert states ("1,440 connections")."""
+        m = _COUNT.search(self.claim_text())
+        return int(m.group(1).replace(",", "")) if m else None
+
+    def cited(self) -> list[str]:
+        """Event keys the alert itself points at (Elastic `winlog.*`, OCSF `related_events`)."""
+        raw = (self.alert or {}).get("raw") or {}
+        out: list[str] = []
+        flat = _flatten(raw)
+        rec = flat.get("winlog.record_id") or flat.get("kibana.alert.original_event.record_id")
+        host = flat.get("winlog.computer_name") or flat.get("host.hostname")
+        chan = flat.get("winlog.channel")
+        if rec and host and chan:
+            out.append(f"EVT:{str(host).upper().rstrip('.')}:{chan}:{rec}")
+        fi = raw.get("finding_info") if isinstance(raw.get("finding_info"), dict) else {}
+        for r in fi.get("related_events") or []:
+            if not isinstance(r, dict) or not r.get("uid") or not r.get("product_uid"):
+                continue
+            tname = str(r.get("type_name") or "")
+            chan = "Microsoft-Windows-Sysmon/Operational" if tname.lower().startswith("sysmon") else (
+                tname.split(" ")[0] if tname else "Security")
+            out.append(f"EVT:{str(r['product_uid']).upper().rstrip('.')}:{chan}:{r['uid']}")
+        return out
+
+    def cited_event_ids(self) -> list[int]:
+        raw = (self.alert or {}).get("raw") or {}
+        flat = _flatten(raw)
+        ids = [flat.get("winlog.event_id"), flat.get("event.code")]
+        fi = raw.get("finding_info") if isinstance(raw.get("finding_info"), dict) else {}
+        ids += [str(r.get("type_name") or "").split(" ")[-1] for r in fi.get("related_events") or [] if isinstance(r, dict)]
+        out = []
+        for v in ids:
+            try:
+                out.append(int(str(v)))
+            except (TypeError, ValueError):
+                continue
+        return sorted(set(out))
 
     # ------------------------------------------------------------ the twin
     def ctx(self, key: str | None) -> dict[str, Any]:
@@ -154,6 +204,23 @@ class Case:
     def is_privileged(self, key: str | None) -> bool:
         return self.is_tier0(key) or bool(self.props(key).get("admincount"))
 
+    def is_admin_account(self, key: str | None) -> bool:
+        """An administrator: privileged, or holding admin rights on machines, or in an admin group."""
+        if self.is_privileged(key):
+            return True
+        c = self.ctx(key)
+        if any(r.get("edge") in ADMIN_EDGES for r in c.get("rights_held") or []):
+            return True
+        return any(re.search(r"admin", str(g.get("key", "")).split("@")[0], re.I) for g in c.get("member_of") or [])
+
+    def key_for(self, name: str | None) -> str | None:
+        """A name an event or a document gives (SID, DN, group name) -> its twin key, if resolved."""
+        if not name:
+            return None
+        if name in self.context:
+            return name
+        return self.doc_names.get(str(name).lower())
+
     def rights(self, actor: str, target: str, kinds: tuple[str, ...] | None = None) -> list[dict]:
         out = []
         for r in self.ctx(actor).get("rights_held") or []:
@@ -196,6 +263,13 @@ class Case:
 
     def time_of(self, e: dict) -> int | None:
         return e.get("timestamp")
+
+
+_UNITS = {"b": 1, "bytes": 1, "kb": 1e3, "kib": 1024, "mb": 1e6, "mib": 1024 ** 2, "gb": 1e9, "gib": 1024 ** 3,
+          "tb": 1e12, "tib": 1024 ** 4}
+_BYTES = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(tib|tb|gib|gb|mib|mb|kib|kb|bytes)\b", re.I)
+_COUNT = re.compile(r"(\d[\d,]{1,})\s+(?:connections|requests|attempts|beacons|sessions|callbacks|failed logons|failures)",
+                    re.I)
 
 
 def _tags(ctx: dict) -> set[str]:
@@ -259,7 +333,7 @@ def build_case(st: Any) -> Case:
         mentions=list(st.mentions), context=ctx, events=sorted(evs, key=lambda e: (e.get("timestamp") or 0, e.get("key"))),
         connections=conns, history=dict(st.context.history) if st.context else {},
         origin=st.context.origin if st.context else None,
-        doc_names=dict((st.context.history or {}).get("_doc_names") or {}) if st.context else {},
+        doc_names=dict(st.context.resolved) if st.context else {},
         injection=list(st.context.injection) if st.context else [],
     )
 

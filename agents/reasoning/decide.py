@@ -5,6 +5,8 @@
 | absent                      | -                       | false_positive  |
 | contradicted                | -                       | false_positive  |
 | not_seen                    | -                       | false_positive  |
+| attempted (the probe, not its effect) | authorised / routine | benign_positive |
+| attempted                   | not_authorised          | false_positive  |
 | corroborated / unverifiable | authorised / routine    | benign_positive |
 | corroborated / unverifiable | not_authorised          | true_positive   |
 
@@ -77,6 +79,10 @@ def decide(case: Case) -> Finding:
                        [q1, q2, q3], found)
     q2 = expected(case, found)
     conf = CONFIDENCE.get((q1.status, q2.status), 0.6)
+    if q1.status == "attempted" and q2.status not in ("authorised", "routine"):
+        # the probe happened, the exploitation the alert claims did not, and nobody sanctioned it
+        return Finding("false_positive", 0.75, f"{case.family.name}-attempt-failed", [q1.summary, q2.summary],
+                       q1.claims + q2.claims, [q1, q2, q3], found)
     if q2.status in ("authorised", "routine"):
         return Finding("benign_positive", conf, f"{case.family.name}-{q2.status}", [q1.summary, q2.summary],
                        q1.claims + q2.claims, [q1, q2, q3], found)

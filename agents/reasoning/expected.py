@@ -20,15 +20,22 @@ says which count failed. Free text with instruction-like phrases documents nothi
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 
 from agents.models import Answer, Claim, Evidence
 from agents.reasoning.case import ADMIN_EDGES, SYSTEM_ACCOUNTS, Case, raw_field
+from agents.reasoning.directory import tier0_object, tier0_sid
+from agents.reasoning.families import KEYWORDS
 from agents.reasoning.happened import BUILTIN_TASK, Found
 from agents.reasoning.roles import DocFact, Window, facts_for
 
 VICTIM_FAMILIES = {"spray", "asrep", "scan", "exploit"}
+# Addresses of the cloud platforms themselves (Azure WireServer, the instance metadata service).
+CLOUD_ENDPOINTS = {"168.63.129.16": "Azure WireServer", "169.254.169.254": "instance metadata service",
+                   "169.254.169.123": "AWS time service", "fd00:ec2::254": "instance metadata service"}
+PEER_FAMILIES = {"exploit", "scan", "c2", "exfil", "remote_access"}
 CONTROL_EDGES = ("GenericAll", "GenericWrite", "WriteDacl", "WriteOwner", "Owns", "ForceChangePassword",
                  "AllExtendedRights", "AddMember", "AddSelf", "WriteProperty")
 # Known agents and Windows' own servicing: image basename -> the role it plays.
@@ -79,9 +86,10 @@ class Grant:
     what: Check
     when: Check
     claims: list[Claim] = field(default_factory=list)
+    peer: Check = field(default_factory=lambda: Check(None, "no outside address involved"))
 
     def holds(self, needs_where: bool) -> bool:
-        checks = [self.who, self.what, self.when] + [self.where]
+        checks = [self.who, self.what, self.when, self.peer] + [self.where]
         if any(c.ok is False for c in checks):
             return False
         if self.who.ok is not True or self.what.ok is not True:
@@ -89,7 +97,8 @@ class Grant:
         return not (needs_where and self.where.ok is not True)
 
     def mismatch(self) -> str | None:
-        for name, c in (("who", self.who), ("from where", self.where), ("what", self.what), ("when", self.when)):
+        for name, c in (("who", self.who), ("from where", self.where), ("what", self.what), ("when", self.when),
+                         ("with whom", self.peer)):
             if c.ok is False:
                 return f"{name}: {c.why}"
         return None
@@ -143,6 +152,15 @@ def _structure(case: Case, found: Found, who: list[str], srcs: list[str], ts: in
                                f"the request came from {', '.join(srcs)}, which is no domain controller"),
                          Check(True, "directory replication"), Check(None, "always"),
                          [_claim(f"{a} is a domain controller", Evidence(node=case.host_of_account(a) or a)) for a in who]))
+    peers = list(found.notes.get("peers") or [])
+    if fam in ("c2", "remote_access", "exfil", "generic") and peers and all(p in CLOUD_ENDPOINTS for p in peers):
+        what = ", ".join(sorted({CLOUD_ENDPOINTS[p] for p in peers}))
+        out.append(Grant("structure", f"the traffic goes to the cloud platform's own endpoint ({what}), which every "
+                         "VM's guest agent talks to on a fixed schedule", Check(True, "the host's own agent"),
+                         Check(True, "from the VM itself"), Check(True, what), Check(None, "always"),
+                         [_claim(f"{p} is the cloud platform's {CLOUD_ENDPOINTS[p]}", *[Evidence(node=k) for k in
+                                                                                   found.sources[:1]]) for p in peers[:1]
+                          if found.sources]))
     if fam in ("persistence", "execution", "lateral", "c2", "logon", "generic", "credential_dump"):
         g = _known_maintenance(case, found)
         if g:
@@ -212,18 +230,24 @@ def _documentation(case: Case, who: list[str], srcs: list[str], targets: list[st
         f, bad = facts_for(k, case.ctx(k), names)
         facts.extend(f)
         flagged.extend(bad)
-    relevant = [f for f in facts if f.roles & fam.roles]
+    # a change record: names this account, describes this kind of activity, with a ticket or a window
+    for f in facts:
+        if (f.tickets or f.windows) and (f.accounts & set(who) or f.source in who) and _describes(f.text, fam.name):
+            f.roles.add("change")
+    relevant = [f for f in facts if f.roles & (fam.roles | {"change"})]
+    peers = list(found.notes.get("peers") or [])
     out: list[Grant] = []
     # Group the documentation by role: a role is granted when its facts, together, place
     # this account, this source and this time.
-    for role in sorted({r for f in relevant for r in f.roles & fam.roles}):
+    for role in sorted({r for f in relevant for r in f.roles & (fam.roles | {"change"})}):
         rf = [f for f in relevant if role in f.roles]
         on_actor = [f for f in rf if f.source in who or f.accounts & set(who)
                     or (f.field == "group" and any(f.source in case.groups(a) for a in who))]
         on_source = [f for f in rf if f.source in srcs or f.hosts & set(srcs)]
         on_target = [f for f in rf if f.source in targets and f not in on_actor and f not in on_source]
-        # documentation on the target that names this client (account or host) places who
-        names_client = [f for f in on_target if f.accounts & set(who) or f.hosts & set(srcs)]
+        # documentation on the target that names this client (account, host or address) places who
+        names_client = [f for f in on_target if f.accounts & set(who) or f.hosts & set(srcs)
+                        or (peers and f.networks and all(_in_nets(p, f.networks) for p in peers))]
         # who
         if on_actor:
             who_c = Check(True, f"{', '.join(who)} is documented as {role} ({on_actor[0].source}: "
@@ -238,16 +262,19 @@ def _documentation(case: Case, who: list[str], srcs: list[str], targets: list[st
             who_c = Check(False, f"the {role} documentation names {', '.join(named[:3])}, not {', '.join(who) or '?'}")
         else:
             who_c = Check(None, f"the {role} role is not documented for {', '.join(who) or 'the account'}")
-        # where
+        # where: every host it came from must be a documented one
         allowed = {h for f in rf for h in f.hosts} - set(targets)
         src_role = [f for f in rf if f.source in srcs]
+        named_srcs = [x for x in srcs if not _ip_key(x)] or srcs
         if not srcs:
             where_c = Check(None, "the source host is not known")
-        elif src_role or (allowed and set(srcs) & allowed):
-            where_c = Check(True, f"it came from {', '.join(srcs)}, the documented {role} host")
-        elif allowed:
-            where_c = Check(False, f"it came from {', '.join(srcs)}, not from {', '.join(sorted(allowed)[:3])} as "
-                                   f"documented for {role}")
+        elif (src_role and all(any(f.source == x for f in src_role) or x in allowed for x in named_srcs)) or (
+                allowed and set(named_srcs) <= allowed):
+            where_c = Check(True, f"it came from {', '.join(named_srcs)}, the documented {role} host")
+        elif allowed or src_role:
+            other = [x for x in named_srcs if x not in allowed and not any(f.source == x for f in src_role)]
+            where_c = Check(False, f"it came from {', '.join(other or named_srcs)}, not from "
+                                   f"{', '.join(sorted(allowed | {f.source for f in src_role})[:3])} as documented for {role}")
         elif on_actor and not on_source and fam.needs_where:
             where_c = Check(False, f"it came from {', '.join(srcs)}, which is not documented as a {role} host")
         else:
@@ -255,12 +282,34 @@ def _documentation(case: Case, who: list[str], srcs: list[str], targets: list[st
         # what (scope)
         what_c = _scope(case, role, who, targets)
         when_c = _when(rf, ts)
+        nets = [n for f in rf for n in f.networks]
+        if fam.name in PEER_FAMILIES and nets and peers:
+            outside = [x for x in peers if not _in_nets(x, nets)]
+            peer_c = Check(not outside, f"it talked to {', '.join(outside)}, not the documented "
+                                        f"{', '.join(str(n) for n in nets[:3])}" if outside else
+                           f"{', '.join(peers[:3])} is the documented counterpart")
+        else:
+            peer_c = Check(None, "no counterpart address documented")
         claims = [_claim(f"{f.source} documents the {role} role ({f.field}: {f.text[:100]})",
                          _member_evidence(case, who[0], f.source) if f.field == "group" and who else
                          Evidence(node=_node_of(case, f.source)))
                   for f in (on_actor + on_source + on_target)[:3] if _node_of(case, f.source)]
-        out.append(Grant("documentation", f"documented {role} activity", who_c, where_c, what_c, when_c, claims))
+        out.append(Grant("documentation", f"documented {role} activity", who_c, where_c, what_c, when_c, claims,
+                         peer_c))
     return out, flagged
+
+
+def _in_nets(addr: str, nets: list) -> bool:
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    return any(ip in n for n in nets)
+
+
+def _describes(text: str, family: str) -> bool:
+    low = f" {text.lower()} "
+    return any(fam == family and word in low for word, fam in KEYWORDS)
 
 
 def _node_of(case: Case, source: str) -> str | None:
@@ -276,9 +325,10 @@ def _node_of(case: Case, source: str) -> str | None:
 def _scope(case: Case, role: str, who: list[str], targets: list[str]) -> Check:
     fam = case.family.name
     if fam in ("password_reset", "acl_abuse") and role in ("helpdesk", "identity"):
-        priv = [t for t in targets if case.is_privileged(t)]
+        users = [t for t in targets if "User" in case.labels(t)]
+        priv = [t for t in users if case.is_admin_account(t)]
         if priv and not any(case.is_tier0(a) for a in who):
-            return Check(False, f"{', '.join(priv[:2])} is a privileged (tier-0) account, outside a {role} role")
+            return Check(False, f"{', '.join(priv[:2])} is an administrator account, outside a {role} role")
     if fam == "credential_dump" and role == "backup" and case.cred_target == "lsass":
         return Check(False, "backup software reads files and hives, not LSASS memory")
     return Check(True, f"{case.family.title} is part of the {role} role")
@@ -394,6 +444,23 @@ def _min(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
+def escalations(case: Case, found: Found) -> list[tuple[str, str]]:
+    """(principal, object) pairs where a change gives someone below tier 0 control over a
+    tier-0 object (AdminSDHolder, a tier-0 group or OU): a backdoor, whoever made it."""
+    out = []
+    for c in found.notes.get("changes") or []:
+        if c["op"] == "remove":
+            continue
+        obj = c.get("object_key") or c["object"]
+        if not (tier0_object(c["object"]) or case.is_tier0(c.get("object_key"))):
+            continue
+        for raw, key in zip(c["principals"], c["principal_keys"], strict=False):
+            if tier0_sid(raw) or (key and case.is_tier0(key)):
+                continue
+            out.append((key or raw, obj))
+    return out
+
+
 def expected(case: Case, found: Found) -> Answer:
     origin = case.origin
     if case.family.name in VICTIM_FAMILIES:
@@ -410,6 +477,17 @@ def expected(case: Case, found: Found) -> Answer:
     grants = _structure(case, found, who, srcs, ts)
     docs, flagged = _documentation(case, who, srcs, targets, ts, found)
     grants += docs + _admin(case, who, srcs, targets, ts)
+    esc = escalations(case, found)
+    if esc:
+        # Only documentation that names this very principal and object covers a tier-0 grant.
+        names = case.names()
+        facts = [f for k in targets for f in facts_for(k, case.ctx(k), names)[0]]
+        covered = [f for f in facts if any(p.split("@")[0].lower() in f.text.lower() for p, _ in esc)
+                   and any(o.split(",")[0].split("=")[-1].lower() in f.text.lower() for _, o in esc)]
+        if not covered:
+            why = f"the change gives {esc[0][0]} (not tier 0) control over the tier-0 object {esc[0][1]}"
+            for g in grants:
+                g.what = Check(False, why)
     routine = _routine(case, who, srcs, ts)
     details: dict = {"who": who, "from": srcs, "targets": targets, "time": ts,
                      "injection_in_twin": flagged + list(case.injection)}
@@ -447,4 +525,4 @@ def expected(case: Case, found: Found) -> Answer:
 
 def _dims(g: Grant) -> dict:
     return {"grant": g.kind, "dimensions": {n: {"ok": c.ok, "why": c.why} for n, c in (
-        ("who", g.who), ("where", g.where), ("what", g.what), ("when", g.when))}}
+        ("who", g.who), ("where", g.where), ("what", g.what), ("when", g.when), ("peer", g.peer))}}

@@ -53,13 +53,15 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
            frozenset({"scanner", "pentest"}), severity="high"),
     Family("reverse_shell", "T1059", "a reverse shell", (*PROCESS_IDS, 3, 22, 4624), True,
            frozenset({"pentest"}), severity="high"),
+    Family("remote_access", "T1219", "remote access software driving the host", (*PROCESS_IDS, 3, 22, 4624), True,
+           frozenset({"vendor_support", "deployment", "monitoring"}), history_authorises=True, severity="high"),
     Family("c2", "T1071", "command-and-control beaconing", (*PROCESS_IDS, 3, 22), True,
            frozenset({"monitoring", "security_agent", "deployment", "backup"}), history_authorises=True,
            severity="high"),
     Family("exfil", "T1048", "data transfer out of the network", (*PROCESS_IDS, 3, 4663, 5145), True,
            frozenset({"backup", "transfer", "monitoring"}), history_authorises=True, severity="high"),
     Family("acl_abuse", "T1098", "a permission or group change", (*DIRECTORY_CHANGE_IDS, 4624), False,
-           frozenset({"identity", "helpdesk"}), admin_work=True, needs_where=False),
+           frozenset({"identity", "helpdesk", "sync"}), admin_work=True, needs_where=False),
     Family("password_reset", "T1098", "a password reset", (4724, 4723, 4738, 4767, 4624, 5136), False,
            frozenset({"helpdesk", "identity"}), admin_work=True, needs_where=False),
     Family("persistence", "T1053.005", "a persistence mechanism",
@@ -89,7 +91,7 @@ TECHNIQUES: dict[str, str] = {
     "T1563": "lateral", "T1550": "lateral", "T1534": "lateral",
     "T1190": "exploit", "T1133": "exploit", "T1210": "exploit", "T1203": "exploit", "T1211": "exploit",
     "T1071": "c2", "T1573": "c2", "T1095": "c2", "T1571": "c2", "T1090": "c2", "T1105": "c2",
-    "T1219": "c2", "T1572": "c2", "T1008": "c2", "T1102": "c2", "T1568": "c2", "T1001": "c2",
+    "T1219": "remote_access", "T1572": "c2", "T1008": "c2", "T1102": "c2", "T1568": "c2", "T1001": "c2",
     "T1041": "exfil", "T1048": "exfil", "T1567": "exfil", "T1030": "exfil", "T1020": "exfil",
     "T1537": "exfil", "T1029": "exfil", "T1011": "exfil",
     "T1098": "acl_abuse", "T1222": "acl_abuse", "T1484": "acl_abuse", "T1556": "acl_abuse",
@@ -153,6 +155,9 @@ def family_of(techniques: list[str], rule: str | None, title: str | None) -> str
     by_word = next((fam for word, fam in KEYWORDS if _has_word(text, word)), None)
     if by_tech is None:
         return by_word or "generic"
+    if by_word == "password_reset" and (any(w in text for w in (" right", "delegat", "permission", " acl", " ace"))
+                                        or any(str(t).upper().startswith(("T1222", "T1484")) for t in techniques or [])):
+        by_word = None  # a reset-password *right* being granted is a permission change
     if by_word and by_tech in _REFINABLE and by_word in _REFINES.get(by_tech, set()):
         return by_word
     return by_tech

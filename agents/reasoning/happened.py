@@ -14,12 +14,14 @@ LSASS, the byte count, which host held the source address then. The answer is on
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agents.models import Answer, Claim, Evidence
-from agents.reasoning.case import SYSTEM_ACCOUNTS, Case, raw_field, short
+from agents.reasoning.case import SYSTEM_ACCOUNTS, Case, raw_field
+from agents.reasoning.directory import Change, changes, claimed
 
 REPLICATION_GUIDS = ("1131f6aa-9c07-11d1-f79f-00c04fc2dcd2", "1131f6ad-9c07-11d1-f79f-00c04fc2dcd2",
                      "89e95b76-444d-4c62-991a-0facbeda640c")
@@ -70,7 +72,12 @@ def focus(case: Case, events: list[dict], span: int = FOCUS_S) -> list[dict]:
     timed = [e for e in events if e.get("timestamp") is not None]
     if not timed or case.as_of is None:
         return list(events)
-    nearest = min(timed, key=lambda e: abs(e["timestamp"] - case.as_of))["timestamp"]
+    cited = set(case.cited())
+    pinned = [e for e in timed if e.get("key") in cited]
+    if pinned:  # the alert names its events: they are the occurrence
+        nearest = pinned[0]["timestamp"]
+    else:
+        nearest = min(timed, key=lambda e: abs(e["timestamp"] - case.as_of))["timestamp"]
     return sorted((e for e in timed if abs(e["timestamp"] - nearest) <= span),
                   key=lambda e: (e["timestamp"], e.get("key")))
 
@@ -371,36 +378,51 @@ def _activity_word(e: dict) -> str:
 
 
 def _exploit(case: Case) -> Found:
-    targets = case.dst_hosts or case.hosts
-    conns = [c for c in case.connections if c.get("dst") in targets]
+    targets = case.dst_hosts or [h for h in case.hosts if not external(h)] or case.hosts
+    inbound = [c for c in case.connections if c.get("dst") in targets]
     procs = [e for e in case.events if "ProcessEvent" in (e.get("kinds") or []) and e.get("host") in targets]
     spawned = [e for e in procs if _parent_image(e) in SERVICE_PROCESSES and (
-        _image(e) in SHELLS or _image(e).endswith((".exe", "")) and _image(e) not in SERVICE_PROCESSES)]
-    shells = [e for e in spawned if _image(e) in SHELLS] or spawned
+        _image(e) in SHELLS or _image(e) not in SERVICE_PROCESSES)]
+    shells = focus(case, [e for e in spawned if _image(e) in SHELLS] or spawned)
+    attackers = {m.text for m in case.mentions if m.role == "src_ip" and external(m.text)}
+    # the service calling back out (JNDI/LDAP, a class or payload download) is the exploit working
+    callbacks = [c for c in case.connections if c.get("src") in targets and external(c.get("dst"))
+                 and (not attackers or c.get("dst") in attackers or c.get("dst") == "INTERNET")
+                 and int(c.get("bytes") or 0) >= 1000]
+    net_cb = [e for e in case.events if e.get("event_id") == 3 and e.get("host") in targets
+              and _image(e) in SERVICE_PROCESSES and external(e.get("dst_ip"))]
     exploitable = [(h, s) for h in targets for s in case.ctx(h).get("services") or [] if s.get("exploitable_from")]
     vulnerable = [h for h in targets if (case.ctx(h).get("kev_total") or 0) > 0
                   or any((v.get("base_score") or 0) >= 7 for v in case.ctx(h).get("vulnerabilities") or [])]
-    if shells:
-        src = sorted({c["src"] for c in conns})
-        return Found("corroborated", f"after traffic to {', '.join(targets[:2])}, the service process spawned "
-                     f"{', '.join(sorted({_image(e) for e in shells})[:3])}", shells[:5],
-                     sources=[s for s in src if s != "INTERNET"], targets=list(targets),
-                     notes={"exploitable": [s["key"] for _, s in exploitable][:3], "connections": conns[:3],
-                            "internet": "INTERNET" in src})
-    if conns and (procs or _coverage(case, list(targets))):
-        why = "nothing was spawned by the service on the host after the traffic" if (exploitable or vulnerable) else \
+    src = sorted({c["src"] for c in inbound})
+    peer = sorted(attackers) or [s for s in src if external(s) and s != "INTERNET"]
+    notes = {"exploitable": [s["key"] for _, s in exploitable][:3], "connections": inbound[:3],
+             "internet": any(external(s) for s in src), "peers": peer}
+    if shells or callbacks or net_cb:
+        what = (f"the service process spawned {', '.join(sorted({_image(e) for e in shells})[:3])}" if shells else
+                f"the host called back out to {', '.join(sorted({c['dst'] for c in callbacks} | {e.get('dst_ip') for e in net_cb})[:3])}")
+        claims = [Claim(text=f"{c['src']} connected out to {c['dst']} after the inbound traffic",
+                        evidence=[Evidence(edge=[c["src"], "ConnectedTo", c["dst"]])], agent="lead_analyst")
+                  for c in callbacks[:2]]
+        return Found("corroborated", f"after traffic to {', '.join(targets[:2])}, {what}", (shells + net_cb)[:5],
+                     sources=[s for s in src if not external(s)], targets=list(targets), extra=claims, notes=notes)
+    if inbound and (procs or _coverage(case, list(targets))):
+        why = ("the exploit traffic reached the service, but nothing was spawned by it and it did not call back: an "
+               "attempt that did not succeed") if (exploitable or vulnerable) else \
             "the service reached is not vulnerable to what the alert describes, and nothing ran on the host"
         claims = [Claim(text=f"{c['src']} connected to {c['dst']}, and the host reports its processes, none spawned "
                         "by the service", evidence=[Evidence(edge=[c["src"], "ConnectedTo", c["dst"]])],
-                        agent="lead_analyst") for c in conns[:1]]
-        return Found("contradicted", why, procs[:3], notes={"connections": conns[:3]}, extra=claims)
-    if conns and not (exploitable or vulnerable):
+                        agent="lead_analyst") for c in inbound[:1]]
+        status = "attempted" if (exploitable or vulnerable) else "contradicted"
+        return Found(status, why, procs[:3], notes=notes, extra=claims, targets=list(targets),
+                     sources=[s for s in src if not external(s)])
+    if inbound and not (exploitable or vulnerable):
         return Found("contradicted", "traffic reached the host, but none of its services is exploitable from "
-                     "there, and no follow-on activity was recorded", [], notes={"connections": conns[:3]})
-    if conns:
+                     "there, and no follow-on activity was recorded", [], notes=notes)
+    if inbound:
         return Found("unverifiable", "traffic reached a vulnerable service, but no process telemetry from the "
-                     "host shows whether it was exploited", [], notes={"connections": conns[:3]},
-                     sources=sorted({c["src"] for c in conns if c["src"] != "INTERNET"}), targets=list(targets))
+                     "host shows whether it was exploited", [], notes=notes,
+                     sources=[s for s in src if not external(s)], targets=list(targets))
     return _not_seen_or_unverifiable(case, targets, "connection to the service")
 
 
@@ -429,25 +451,56 @@ def _reverse_shell(case: Case) -> Found:
     return _not_seen_or_unverifiable(case, hosts, "shell with an outbound connection")
 
 
-def _external(c: dict) -> bool:
-    return c.get("dst") == "INTERNET" or (bool(c.get("dst")) and "." not in (c.get("dst") or "x.y"))
+_INTERNAL = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                                                "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10")]
+
+
+def external(key: str | None) -> bool:
+    """INTERNET, or a host known only by an address outside the private ranges."""
+    if key == "INTERNET":
+        return True
+    try:
+        ip = ipaddress.ip_address(str(key))
+    except ValueError:
+        return False
+    return not any(ip in n for n in _INTERNAL) and not ip.is_multicast
 
 
 def _outbound(case: Case) -> list[dict]:
     hosts = case.src_hosts or case.hosts
-    return [c for c in case.connections if (not hosts or c.get("src") in hosts) and c.get("dst") == "INTERNET"]
+    return [c for c in case.connections if (not hosts or c.get("src") in hosts) and external(c.get("dst"))]
+
+
+def peers(case: Case, found_conns: list[dict] | None = None) -> list[str]:
+    """The outside addresses the activity talked to or came from: the alert's, and the flows'."""
+    out = [m.text for m in case.mentions if m.role in ("src_ip", "dst_ip") and external(m.text)]
+    out += [c["dst"] for c in found_conns or [] if external(c.get("dst")) and c.get("dst") != "INTERNET"]
+    out += [c["src"] for c in found_conns or [] if external(c.get("src")) and c.get("src") != "INTERNET"]
+    return list(dict.fromkeys(out))
 
 
 def _c2(case: Case) -> Found:
     out = _outbound(case)
+    dst_named = [m.text for m in case.mentions if m.role == "dst_ip" and external(m.text)]
+    if dst_named and any(c.get("dst") in dst_named for c in out):
+        out = [c for c in out if c.get("dst") in dst_named]
+    alleged = case.alleged_count()
+    seen = sum(int(c.get("count") or 0) for c in out)
+    if alleged and out and seen < alleged * 0.2:
+        return Found("contradicted", f"only {seen} connection(s) to {', '.join(sorted({c['dst'] for c in out})[:2])} "
+                     f"were observed, not the {alleged} the alert states", [], notes={"connections": out[:3]},
+                     extra=[Claim(text=f"{c['src']} connected to {c['dst']} {c.get('count')} time(s)",
+                                  evidence=[Evidence(edge=[c["src"], "ConnectedTo", c["dst"]])], agent="lead_analyst")
+                            for c in out[:2]])
     heavy = [c for c in out if (c.get("count") or 0) >= 10]
     if heavy:
         c = max(heavy, key=lambda c: c.get("count") or 0)
-        return Found("corroborated", f"{c['src']} connected to the internet {c['count']} times around the alert "
-                     "(regular, repeated connections)", [], sources=[c["src"]],
-                     notes={"connections": heavy[:3]},
-                     extra=[Claim(text=f"{c['src']} made {c['count']} connections to the internet",
-                                  evidence=[Evidence(edge=[c["src"], "ConnectedTo", "INTERNET"])], agent="lead_analyst")])
+        agents = [e for e in case.events if e.get("event_id") == 3 and e.get("dst_ip") == c["dst"]]
+        return Found("corroborated", f"{c['src']} connected to {c['dst']} {c['count']} times around the alert "
+                     "(regular, repeated connections)", agents[:3], sources=[c["src"]],
+                     notes={"connections": heavy[:3], "peers": peers(case, heavy)},
+                     extra=[Claim(text=f"{c['src']} made {c['count']} connections to {c['dst']}",
+                                  evidence=[Evidence(edge=[c["src"], "ConnectedTo", c["dst"]])], agent="lead_analyst")])
     nets = [e for e in case.events if e.get("event_id") in (3, 22) and _on(case, e, case.hosts)]
     if len(nets) >= 10:
         return Found("corroborated", f"{len(nets)} network/DNS events from the host's processes around the alert",
@@ -460,21 +513,25 @@ def _c2(case: Case) -> Found:
 
 def _exfil(case: Case) -> Found:
     out = _outbound(case)
-    total = sum(int(c.get("bytes") or 0) for c in out)
+    dst_named = [m.text for m in case.mentions if m.role == "dst_ip" and external(m.text)]
+    if dst_named and any(c.get("dst") in dst_named for c in out):
+        out = [c for c in out if c.get("dst") in dst_named]
+    total = sum(int(c.get("bytes_out") if c.get("bytes_out") is not None else c.get("bytes") or 0) for c in out)
     alleged = case.alleged_bytes()
     if out:
         c = max(out, key=lambda c: c.get("bytes") or 0)
         mb = (c.get("bytes") or 0) / 1e6
-        claim = Claim(text=f"{c['src']} sent {mb:.1f} MB to the internet around the alert",
-                      evidence=[Evidence(edge=[c["src"], "ConnectedTo", "INTERNET"])], agent="lead_analyst")
+        claim = Claim(text=f"{c['src']} exchanged {mb:.1f} MB with {c['dst']} around the alert",
+                      evidence=[Evidence(edge=[c["src"], "ConnectedTo", c["dst"]])], agent="lead_analyst")
         if alleged and total < alleged * 0.2:
             return Found("contradicted", f"only {total / 1e6:.1f} MB left the host, a fraction of the "
                          f"{alleged / 1e6:.0f} MB the alert states", [], extra=[claim], notes={"connections": out[:3]})
         if not alleged and total < 5_000_000:
             return Found("contradicted", f"only {total / 1e6:.2f} MB left the host: no large transfer happened",
                          [], extra=[claim], notes={"connections": out[:3]})
-        return Found("corroborated", f"{c['src']} sent {mb:.0f} MB to the internet", [], sources=[c["src"]],
-                     extra=[claim], notes={"connections": out[:3], "bytes": total})
+        return Found("corroborated", f"{c['src']} sent {total / 1e6:.0f} MB to {', '.join(sorted({x['dst'] for x in out})[:3])}",
+                     [], sources=[c["src"]], extra=[claim], notes={"connections": out[:3], "bytes": total,
+                                                                   "peers": peers(case, out)})
     return _not_seen_or_unverifiable(case, case.src_hosts or case.hosts, "outbound transfer")
 
 
@@ -495,39 +552,74 @@ def _scan(case: Case) -> Found:
     return _not_seen_or_unverifiable(case, hosts, "connections from the host")
 
 
+REMOTE_TOOLS = ("bomgar", "beyondtrust", "teamviewer", "anydesk", "screenconnect", "connectwise", "splashtop",
+                "logmein", "vnc", "rustdesk", "atera", "dwagent", "remoteutilities", "rutserv", "ammyy", "jump client")
+
+
+def _remote_access(case: Case) -> Found:
+    procs = [e for e in case.events if "ProcessEvent" in (e.get("kinds") or []) and _on(case, e, case.hosts)]
+    spawned = [e for e in procs if any(t in (e.get("parent_image") or "").lower() for t in REMOTE_TOOLS)]
+    named = set(case.processes)
+    if named:
+        spawned = [e for e in spawned if _image(e) in named or _parent_image(e) in named] or spawned
+    spawned = focus(case, spawned)
+    tool_guids = {e.get("parent_process_guid") for e in spawned}
+    nets = [e for e in case.events if e.get("event_id") == 3 and _on(case, e, case.hosts) and (
+        any(t in (e.get("image") or "").lower() for t in REMOTE_TOOLS) or e.get("process_guid") in tool_guids)]
+    conns = [c for c in case.connections if c.get("src") in case.hosts and external(c.get("dst"))]
+    remote = {e.get("dst_ip") for e in nets if e.get("dst_ip")}
+    if spawned:
+        near = focus(case, nets, span=3600) if nets else []
+        peer = sorted({e.get("dst_ip") for e in near if e.get("dst_ip")}) or sorted(remote)
+        return Found("corroborated", f"the remote-access tool on {spawned[0].get('host')} started "
+                     f"{', '.join(sorted({_image(e) for e in spawned})[:3])}"
+                     + (f", talking to {', '.join(peer[:3])}" if peer else ""), spawned[:4] + near[:2],
+                     actors=sorted({u for e in spawned for u in e.get("by") or [] if _is_account(u)}),
+                     targets=sorted({e["host"] for e in spawned if e.get("host")}),
+                     notes={"peers": peer or peers(case, conns), "connections": conns[:3]})
+    if procs and named:
+        return Found("contradicted", f"{', '.join(sorted(named))} did not run under remote-access software on "
+                     f"{', '.join(case.hosts[:2])}", procs[:3])
+    return _not_seen_or_unverifiable(case, case.hosts, "process started by remote-access software")
+
+
 ACL_CHANGE_IDS = {5136, 4670, 4662, 4738, 4717, 4718, 4780, 4765, 4766, 5137, 5141}
 GROUP_CHANGE_IDS = {4728, 4732, 4756, 4729, 4733, 4757}
 
 
 def _acl(case: Case) -> Found:
-    text = f"{case.alert.get('rule') or ''} {case.alert.get('title') or ''}".lower()
-    group_claim = any(w in text for w in ("group", "member", "added to"))
-    changes = [e for e in case.events if e.get("event_id") in (ACL_CHANGE_IDS | GROUP_CHANGE_IDS | {4724, 4723})
-               and _by_actor(case, e)]
-    if case.target_users:
-        scoped = [e for e in changes if set(e.get("targets") or []) & set(case.target_users)
-                  or any(short(t) in str(e.get("object_name") or raw_field(e, "ObjectDN", "TargetUserName") or "").upper()
-                         for t in case.target_users)]
-        changes = scoped or changes
-    perm = [e for e in changes if e.get("event_id") in (4670,) or (e.get("event_id") == 5136 and str(
-        raw_field(e, "AttributeLDAPDisplayName") or "").lower() in ("ntsecuritydescriptor", "member",
-                                                                      "msds-keycredentiallink", "serviceprincipalname",
-                                                                      "msds-allowedtoactonbehalfofotheridentity",
-                                                                      "useraccountcontrol", "gplink", "scriptpath"))
-            or (e.get("event_id") == 4662 and (_hex(e.get("access_mask")) or 0) & 0x40000)]
-    grp = [e for e in changes if e.get("event_id") in GROUP_CHANGE_IDS or (
-        e.get("event_id") == 5136 and str(raw_field(e, "AttributeLDAPDisplayName") or "").lower() == "member")]
-    resets = [e for e in changes if e.get("event_id") == 4724]
-    other = [e for e in changes if e not in perm and e not in grp and e not in resets]
-    hit = focus(case, (grp if group_claim else []) or perm or grp or resets)
-    if hit:
+    attrs, op = claimed(case.claim_text())
+    evs = [e for e in case.events if e.get("event_id") in (ACL_CHANGE_IDS | GROUP_CHANGE_IDS) and _by_actor(case, e)]
+    chs = changes(evs)
+
+    def fits(c: Change) -> bool:
+        if attrs and c.attribute not in attrs:
+            return False
+        if op == "remove":
+            return c.op == "remove"
+        return op is None or c.op in ("add", "modify")
+
+    match = [c for c in chs if fits(c)]
+    if match:
+        keys = {e["key"] for e in focus(case, [c.event for c in match])}
+        match = [c for c in match if c.event["key"] in keys]
+        hit = [c.event for c in match]
         actors = sorted({u for e in hit for u in e.get("by") or []})
-        return Found("corroborated", f"{', '.join(actors[:2]) or 'the account'} changed "
-                     f"{'group membership' if hit is grp else 'permissions or accounts'} around the alert",
-                     hit[:5], actors=actors, targets=sorted({t for e in hit for t in e.get("targets") or []}))
-    if other:
-        return Found("contradicted", "the directory changes by the account around the alert touched ordinary "
-                     "attributes, not permissions or memberships", other[:5])
+        objs = [case.key_for(c.obj) or c.obj for c in match]
+        principals = [case.key_for(p) or p for c in match for p in c.principals]
+        what = ", ".join(sorted({f"{c.op} {c.attribute} on {case.key_for(c.obj) or c.obj}" for c in match})[:3])
+        return Found("corroborated", f"{', '.join(actors[:2]) or 'the account'} made the directory change the alert "
+                     f"describes ({what})", hit[:6], actors=actors,
+                     targets=[k for k in dict.fromkeys([*objs, *principals]) if k and k in case.context][:6],
+                     notes={"changes": [{"op": c.op, "attribute": c.attribute, "object": c.obj,
+                                         "object_key": case.key_for(c.obj), "principals": c.principals,
+                                         "principal_keys": [case.key_for(p) for p in c.principals],
+                                         "event": c.event["key"]} for c in match[:6]]})
+    if chs:
+        got = sorted({f"{c.op} {c.attribute} on {c.obj}" for c in chs})[:3]
+        want = f"{op or 'change'} of {', '.join(sorted(attrs)) or 'permissions or memberships'}"
+        return Found("contradicted", f"the directory changes around the alert were {'; '.join(got)}, not the {want} "
+                     "the alert describes", [c.event for c in chs][:6])
     return _not_seen_or_unverifiable(case, case.hosts, "account, group or permission change by the actor")
 
 
@@ -687,7 +779,7 @@ def _generic(case: Case) -> Found:
 CHECKS: dict[str, Callable[[Case], Found]] = {
     "dcsync": _dcsync, "credential_dump": _credential_dump, "kerberoast": _kerberoast, "asrep": _asrep,
     "spray": _spray, "lateral": _lateral, "exploit": _exploit, "reverse_shell": _reverse_shell, "c2": _c2,
-    "exfil": _exfil, "scan": _scan, "acl_abuse": _acl, "password_reset": _password_reset,
+    "exfil": _exfil, "scan": _scan, "remote_access": _remote_access, "acl_abuse": _acl, "password_reset": _password_reset,
     "persistence": _persistence, "logon": _logon, "execution": _execution, "generic": _generic,
 }
 
@@ -733,6 +825,7 @@ def happened(case: Case) -> tuple[Answer, Found]:
                             agent="lead_analyst"))
     details = {"events": [e["key"] for e in found.events[:20]], "actors": found.actors, "sources": found.sources,
                "source_ips": found.source_ips, "targets": found.targets, **{k: v for k, v in found.notes.items()
-                                                                            if k in ("success", "exploitable", "bytes")}}
+                                                                            if k in ("success", "exploitable", "bytes",
+                                                                                     "peers")}}
     return Answer(question="happened", status=found.status, summary=found.summary, claims=claims,
                   details=details), found

@@ -11,6 +11,7 @@ outweighs the telemetry.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 
@@ -49,13 +50,21 @@ ROLE_WORDS: dict[str, tuple[str, ...]] = {
                    "weak encryption", "des-only", "known exception", "risk accepted", "risk-accepted"),
     "transfer": ("offsite", "cloud backup", "sftp", "file transfer", "data export", "etl", "replication to",
                  "archive upload", "approved-egress", "log shipping"),
+    "vendor_support": ("vendor support", "vendor remote support", "remote support", "jump client", "beyondtrust",
+                       "bomgar", "teamviewer", "anydesk", "screenconnect", "connectwise", "splashtop", "support appliance",
+                       "vendor appliance", "support session", "remote access"),
     "admin_host": ("paw", "privileged access workstation", "jump host", "jumphost", "jump server", "jump box",
                    "jumpbox", "bastion", "admin workstation", "admin-workstation", "management host",
                    "management server", "administration host", "tier 0 admin", "tier-0 admin", "tier0 admin"),
 }
+def _norm(text: str) -> str:
+    """Lower case, with -, _ and = read as spaces (tags are written `guest-agent=...`)."""
+    return re.sub(r"[-_=/]+", " ", text.lower())
+
+
 def _word_rx(w: str) -> str:
     # longer words also match as stems (scanner -> scanners, vuln-scan -> vuln-scanner)
-    return re.escape(w) + ("" if len(w) > 4 else r"(?![a-z0-9])")
+    return re.escape(_norm(w)) + ("" if len(w) > 4 else r"(?![a-z0-9])")
 
 
 _ROLE_RES = {role: re.compile(r"(?<![a-z0-9])(?:" + "|".join(_word_rx(w) for w in words) + r")")
@@ -140,6 +149,7 @@ class DocFact:
     windows: list[Window] = field(default_factory=list)
     periodic: set[str] = field(default_factory=set)    # nightly, weekly, business hours ...
     tickets: set[str] = field(default_factory=set)
+    networks: list = field(default_factory=list)       # ipaddress networks it names (peers, ranges)
     structural: bool = False  # group membership, zone: set by administrators, not free text
 
 
@@ -214,7 +224,7 @@ def parse_windows(text: str) -> tuple[list[Window], set[str]]:
 
 
 def roles_in(text: str) -> set[str]:
-    low = text.lower()
+    low = _norm(text)
     return {role for role, rx in _ROLE_RES.items() if rx.search(low)}
 
 
@@ -250,12 +260,26 @@ class Names:
         return hosts, accounts
 
 
+_NET = re.compile(r"(?<![\d.])((?:\d{1,3}\.){3}\d{1,3})(/\d{1,2})?(?![\d.])")
+
+
+def networks_in(text: str) -> list:
+    out = []
+    for m in _NET.finditer(text):
+        try:
+            out.append(ipaddress.ip_network(m.group(1) + (m.group(2) or ""), strict=False))
+        except ValueError:
+            continue
+    return out
+
+
 def read_fact(source: str, field_name: str, text: str, names: Names, *, structural: bool = False) -> DocFact:
     windows, periodic = parse_windows(text)
     hosts, accounts = names.mentioned(text)
     return DocFact(source=source, field=field_name, text=text[:300], roles=roles_in(text), hosts=hosts,
                    accounts=accounts, windows=windows, periodic=periodic,
-                   tickets={t.upper() for t in _TICKET.findall(text)}, structural=structural)
+                   tickets={t.upper() for t in _TICKET.findall(text)}, networks=networks_in(text),
+                   structural=structural)
 
 
 # Properties that hold documentation (AD and inventory); anything else is not read.
@@ -268,19 +292,29 @@ def facts_for(key: str, ctx: dict, names: Names) -> tuple[list[DocFact], list[st
     props = (ctx or {}).get("properties") or {}
     facts: list[DocFact] = []
     flagged: list[str] = []
+    general: list[str] = []  # text about the entity as a whole (its constraints apply to its roles)
     for name in DOC_FIELDS:
         value = props.get(name)
         if value in (None, "", []):
             continue
-        text = "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-        marks = injection_markers(text)
-        if marks:
-            flagged.extend(f"{key}.{name}: {m}" for m in marks)
-            continue
-        facts.append(read_fact(key, name, text, names))
+        items = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        if name == "tags":  # each tag is its own statement: `offsite-copy=... 03:00-05:00` is not the backup window
+            items = [t for v in items for t in re.split(r"[;,](?![^()]*\))", v) if t.strip()]
+        for text in items:
+            marks = injection_markers(text)
+            if marks:
+                flagged.extend(f"{key}.{name}: {m}" for m in marks)
+                continue
+            if name == "tags" and roles_in(text):
+                facts.append(read_fact(key, name, text, names))
+            else:
+                general.append(text)
     named = roles_of_name(key)
-    if named:
-        facts.append(DocFact(source=key, field="name", text=key, roles=named))
+    if general or named:
+        fact = read_fact(key, "description", "; ".join(general), names)
+        fact.roles |= named
+        if fact.roles or fact.windows or fact.hosts or fact.networks:
+            facts.append(fact)
     for g in (ctx or {}).get("member_of") or []:
         gname = str(g.get("key", ""))
         roles = roles_in(gname.split("@")[0].replace("-", " ").replace("_", " "))
