@@ -66,6 +66,19 @@ def verify_result(driver: neo4j.Driver, database: str | None, result: dict) -> d
             "raw_claims": len(claims) + len(dropped), "raw_ungrounded": ungrounded + d_bad}
 
 
+def source_attribution(expected: list[str] | None, result: dict) -> tuple[list[str], list[str]] | None:
+    """(found, missed) of the expected source keys: a key is found when the result names
+    it among its `entities` AND on at least one of its `attack_paths` - naming where an
+    activity came from is not enough without tying it to the path it took. None when
+    the scenario lists no source."""
+    if expected is None:
+        return None
+    ents = {e.get("key") for e in result.get("entities", [])}
+    on_path = {k for p in result.get("attack_paths", []) for k in p.get("nodes", [])}
+    found = [k for k in expected if k in ents and k in on_path]
+    return found, [k for k in expected if k not in found]
+
+
 def _is_subsequence(want: list[str], have: list[str]) -> bool:
     it = iter(have)
     return all(any(x == y for y in it) for x in want)
@@ -92,6 +105,10 @@ def score_scenario(scn, result: dict | None, check: dict | None, seconds: float,
         "cost_usd": res.get("usage", {}).get("cost_usd", 0.0),
         "seconds": round(seconds, 3), "error": error, "tags": scn.tags,
     }
+    src = source_attribution(exp.source, res)
+    row["source_expected"] = None if src is None else len(exp.source)
+    row["source_found"] = None if src is None else len(src[0])
+    row["source_missed"] = None if src is None else src[1]
     if exp.attack_path:
         row["path_hit"] = any(_is_subsequence(exp.attack_path, p.get("nodes", [])) for p in res.get("attack_paths", []))
     if exp.impacted_assets is not None:
@@ -128,6 +145,9 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     confusion = {e: {p: sum(r["expected"] == e and r["verdict"] == p for r in rows) for p in (*VERDICTS, None)}
                  for e in VERDICTS}
     raw_claims = sum(r["raw_claims"] for r in rows)
+    # Pooled over the keys of the scenarios that list a source; none listed: undefined.
+    src_exp = sum(r.get("source_expected") or 0 for r in rows)
+    src_found = sum(r.get("source_found") or 0 for r in rows)
     return {
         "scenarios": n,
         "triage_accuracy": round(sum(r["correct"] for r in rows) / n, 4) if n else 0.0,
@@ -140,6 +160,7 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "hallucination_rate": round(sum(r["ungrounded_claims"] for r in rows) / claims, 4) if claims else 0.0,
         "entity_hallucination_rate": round(sum(len(r["keys_missing"]) for r in rows) / keys, 4) if keys else 0.0,
         "decoy_citations": sum(len(r["decoys_cited"]) for r in rows),
+        "source_attribution_recall": round(src_found / src_exp, 4) if src_exp else None,
         "llm_calls_per_alert": round(sum(r["llm_calls"] for r in rows) / n, 3) if n else 0.0,
         "tokens_per_alert": round(sum(r["tokens"] for r in rows) / n, 1) if n else 0.0,
         "cost_usd_per_alert": round(sum(r["cost_usd"] for r in rows) / n, 6) if n else 0.0,

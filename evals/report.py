@@ -11,8 +11,10 @@ from typing import Any
 from evals.metrics import VERDICTS
 
 HEADLINE = ["triage_accuracy", "macro_f1", "tp_recall", "fpr", "entity_recall", "path_recall", "impact_jaccard",
-            "hallucination_rate", "entity_hallucination_rate", "raw_claim_hallucination_rate", "decoy_citations",
+            "source_attribution_recall", "hallucination_rate", "entity_hallucination_rate",
+            "raw_claim_hallucination_rate", "decoy_citations",
             "llm_calls_per_alert", "tokens_per_alert", "cost_usd_per_alert", "seconds_p50", "seconds_p95"]
+QUALITY = HEADLINE[:11]  # the 0-1 metrics, charted together
 SHORT = {"true_positive": "TP", "benign_positive": "BP", "false_positive": "FP", "None": "none"}
 
 
@@ -52,12 +54,28 @@ def confusion_svg(conf: dict[str, dict[str, int]]) -> str:
     return "".join(parts)
 
 
+def _cell(m: dict[str, Any], k: str) -> str:
+    """A metric's value; `n/a` when the run defines it as null (no scenario it applies to),
+    empty when the run predates it."""
+    if k not in m:
+        return ""
+    return "n/a" if m[k] is None else str(m[k])
+
+
+def _source_cell(r: dict[str, Any]) -> str:
+    """`found/expected` source keys and the ones missed; empty when the scenario lists none."""
+    if r.get("source_expected") is None:
+        return ""
+    missed = r.get("source_missed") or []
+    return f"{r.get('source_found')}/{r['source_expected']}" + (f" (missed {', '.join(missed)})" if missed else "")
+
+
 def write_report(m: dict[str, Any], out: Path, compare: dict[str, dict[str, Any]] | None = None) -> None:
     charts = out / "charts"
     charts.mkdir(exist_ok=True)
     (charts / "confusion.svg").write_text(confusion_svg(m["confusion"]))
-    (charts / "metrics.svg").write_text(bar_chart_svg(
-        {k: float(m[k]) for k in HEADLINE[:10]}, f"{m.get('analyst', '')}: quality (0-1)"))
+    (charts / "metrics.svg").write_text(bar_chart_svg(  # an undefined metric (no scenario for it) has no bar
+        {k: float(m[k]) for k in QUALITY if m.get(k) is not None}, f"{m.get('analyst', '')}: quality (0-1)"))
     secs = {r["id"]: r["seconds"] for r in m["per_scenario"]}
     (charts / "seconds.svg").write_text(bar_chart_svg(
         dict(sorted(secs.items(), key=lambda kv: -kv[1])[:25]), "slowest scenarios (s)", vmax=max(secs.values() or [1])))
@@ -71,7 +89,7 @@ def write_report(m: dict[str, Any], out: Path, compare: dict[str, dict[str, Any]
           f"(twin loading {m.get('twin_load_seconds')} s for {m.get('twins_loaded')} twins).", "",
           "| metric | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     for k in HEADLINE:
-        md.append(f"| {k} | " + " | ".join(str(c.get(k, "")) for c in cols.values()) + " |")
+        md.append(f"| {k} | " + " | ".join(_cell(c, k) for c in cols.values()) + " |")
     md += ["", "![confusion](charts/confusion.svg) ![metrics](charts/metrics.svg)", "",
            "## Confusion matrix (rows expected, columns predicted)", "",
            "| expected \\ predicted | TP | BP | FP | none |", "|---|---|---|---|---|"]
@@ -79,20 +97,21 @@ def write_report(m: dict[str, Any], out: Path, compare: dict[str, dict[str, Any]
         row = m["confusion"][e]
         md.append(f"| {SHORT[e]} | " + " | ".join(str(row.get(c, 0)) for c in (*VERDICTS, "None")) + " |")
     md += ["", "## Per scenario", "",
-           "| scenario | expected | verdict | ok | rule / decided by | paths | ungrounded | decoys | cost $ | s |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "| scenario | expected | verdict | ok | rule / decided by | paths | source named | ungrounded | decoys | cost $ | s |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in m["per_scenario"]:
         md.append(f"| {(r['set'] + '/') if r.get('set') and m.get('sets') else ''}{r['id']} | {SHORT.get(r['expected'])} | {SHORT.get(str(r['verdict']), r['verdict'])} | "
                   f"{'yes' if r['correct'] else '**no**'} | {r.get('rule') or r.get('error') or ''} | {r['paths_found']} | "
-                  f"{r['ungrounded_claims']}/{r['claims']} | {len(r['decoys_cited'])} | {r['cost_usd']:.4f} | {r['seconds']:.2f} |")
+                  f"{_source_cell(r)} | {r['ungrounded_claims']}/{r['claims']} | {len(r['decoys_cited'])} | "
+                  f"{r['cost_usd']:.4f} | {r['seconds']:.2f} |")
     (out / "report.md").write_text("\n".join(md) + "\n")
     rows = "".join(
         f"<tr><td>{html.escape(r['id'])}</td><td>{SHORT.get(r['expected'])}</td><td>{SHORT.get(str(r['verdict']), '')}</td>"
         f"<td>{'yes' if r['correct'] else '<b>no</b>'}</td><td>{html.escape(str(r.get('rule') or r.get('error') or ''))}</td>"
-        f"<td>{r['paths_found']}</td><td>{r['ungrounded_claims']}/{r['claims']}</td><td>{r['cost_usd']:.4f}</td>"
-        f"<td>{r['seconds']:.2f}</td></tr>" for r in m["per_scenario"])
+        f"<td>{r['paths_found']}</td><td>{html.escape(_source_cell(r))}</td><td>{r['ungrounded_claims']}/{r['claims']}</td>"
+        f"<td>{r['cost_usd']:.4f}</td><td>{r['seconds']:.2f}</td></tr>" for r in m["per_scenario"])
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    mrows = "".join(f"<tr><td>{k}</td>" + "".join(f"<td>{c.get(k, '')}</td>" for c in cols.values()) + "</tr>"
+    mrows = "".join(f"<tr><td>{k}</td>" + "".join(f"<td>{_cell(c, k)}</td>" for c in cols.values()) + "</tr>"
                     for k in HEADLINE)
     (out / "report.html").write_text(
         f"<!doctype html><html><head><meta charset='utf-8'><title>Twinsight evaluation</title>"
@@ -102,6 +121,6 @@ def write_report(m: dict[str, Any], out: Path, compare: dict[str, dict[str, Any]
         f"<table><tr><th>metric</th>{head}</tr>{mrows}</table>"
         f"<p><img src='charts/confusion.svg'> <img src='charts/metrics.svg'></p>"
         f"<h2>Per scenario</h2><table><tr><th>scenario</th><th>expected</th><th>verdict</th><th>ok</th><th>rule</th>"
-        f"<th>paths</th><th>ungrounded</th><th>cost $</th><th>s</th></tr>{rows}</table>"
+        f"<th>paths</th><th>source named</th><th>ungrounded</th><th>cost $</th><th>s</th></tr>{rows}</table>"
         f"<p><img src='charts/seconds.svg'></p><pre>{html.escape(json.dumps({k: m[k] for k in HEADLINE}, indent=1))}</pre>"
         f"</body></html>")

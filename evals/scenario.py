@@ -24,6 +24,8 @@ class Expect(BaseModel):
     impacted_assets: list[str] | None = None
     techniques: list[str] | None = None
     must_not_cite: list[str] = Field(default_factory=list)
+    # The host and account the activity came from (None: the scenario names no source).
+    source: list[str] | None = None
 
     @field_validator("verdict")
     @classmethod

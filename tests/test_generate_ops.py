@@ -310,6 +310,46 @@ def test_kit_directory_change_comes_from_a_session_of_the_actor():
         tel.directory_change(dc, admin, victim, 4740)
 
 
+def test_kit_service_logon_runs_the_service_under_services_exe():
+    """A service (a web server exploited later) runs in a type 5 logon the host's service
+    control manager makes: no network side, and its process's parent is services.exe."""
+    ent = build_enterprise(SEED, HOSTS, USERS)
+    tel = Telemetry(ent, start=1_736_300_000)
+    web = next(h for h in ent.hosts if h.role == "web")
+    s = tel.logon(web, "svc-web", 5)
+    httpd = tel.process(s, "C:\\Apache24\\bin\\httpd.exe", "httpd.exe -k runservice")
+    shell = tel.process(s, "C:\\Windows\\System32\\cmd.exe", "cmd.exe /c whoami", parent=httpd)
+    [logon] = [e for e in tel.events if e["EventID"] == 4624]
+    assert (logon["LogonType"], logon["TargetUserName"], logon["SubjectUserName"], logon["SubjectLogonId"]) == \
+        ("5", "svc-web", f"{web.short}$", "0x3e7")
+    assert logon["ProcessName"].endswith("services.exe") and logon["IpAddress"] == "-"
+    assert tel.conns == []
+    [p4688] = [e for e in httpd.events if e["EventID"] == 4688]
+    assert p4688["ParentProcessName"].endswith("services.exe") and p4688["SubjectLogonId"] == s.logon_id
+    [sysmon] = [e for e in shell.events if e["EventID"] == 1]
+    assert (sysmon["ParentProcessGuid"], sysmon["TerminalSessionId"]) == (httpd.guid, "0")
+
+
+def test_kit_replication_calls_share_one_bind():
+    """A DCSync of several accounts is one RPC bind and one logon on the DC, then one
+    4662 per call; a directory read has no replication rights."""
+    ent = build_enterprise(SEED, HOSTS, USERS)
+    tel = Telemetry(ent, start=1_736_300_000)
+    dc = next(h for h in ent.hosts if h.role == "dc")
+    ws = next(h for h in ent.hosts if h.role == "workstation")
+    hd = next(u for u in ent.users if u.kind == "helpdesk")
+    evs = tel.replication(dc, hd, ws, requests=3)
+    [logon] = [e for e in evs if e["EventID"] == 4624]
+    calls = [e for e in evs if e["EventID"] == 4662]
+    assert len(calls) == 3 and {e["SubjectLogonId"] for e in calls} == {logon["TargetLogonId"]}
+    assert all("1131f6ad-9c07-11d1-f79f-00c04fc2dcd2" in e["Properties"] for e in calls)
+    assert sorted(c.resp_p for c in tel.conns if c.resp_h == dc.ip and c.resp_p != 88) == [135, 49668]
+    read = tel.replication(dc, hd, ws, with_replication_guids=False)
+    assert [e["AccessMask"] for e in read if e["EventID"] == 4662] == ["0x10"]
+    with pytest.raises(ValueError):
+        tel.replication(dc, hd, ws, requests=0)
+
+
 # --------------------------------------------------------------------------- through the connectors
 
 

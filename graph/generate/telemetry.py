@@ -247,6 +247,9 @@ class Telemetry:
           with the source address and port; over WinRM the wsmprovhost.exe the
           commands run under becomes `session.shell`;
         - 10 (RDP): the 3389 connection lasting `duration`, the 4624 and the shell.
+        - 5 (service): the 4624 the host's service control manager writes when it
+          starts a service as `user`, with no network side; the service's processes
+          (`process` without a parent) are children of services.exe.
         With Kerberos (the default inside the domain) the source first gets a service
         ticket from its DC (4769 + Kerberos connection); with `auth="NTLM"` (the
         default from the internet) the DC validates the credentials (4776)."""
@@ -262,8 +265,11 @@ class Telemetry:
             if logon_type != 7:
                 s.shell = self._shell(s, t)
             return s
+        if logon_type == 5:
+            s.events += self._emit(h, we.logon_4624(names, rt, t, names.acct(who), 5, lid, elevated=elevated))
+            return s
         if logon_type not in (3, 10):
-            raise ValueError(f"logon type {logon_type}: the kit writes 2, 3, 7, 10 and 11")
+            raise ValueError(f"logon type {logon_type}: the kit writes 2, 3, 5, 7, 10 and 11")
         src, ip = self._src(src_host, src_ip)
         internet = src is None
         auth = auth or ("NTLM" if internet else "Kerberos")
@@ -341,7 +347,8 @@ class Telemetry:
                 _session: int | None = None) -> Process:
         """4688 (and Sysmon 1) for a process in `session`. Without `parent` it is the
         session's shell (explorer, wsmprovhost) or, for a network logon over SMB,
-        services.exe - how PsExec-style service execution starts."""
+        services.exe - how PsExec-style service execution starts - as for a service's
+        own process in a service logon (5)."""
         t = self._t(t)
         h, rt = session.host, self.rt(session.host)
         if parent is None:
@@ -393,22 +400,27 @@ class Telemetry:
 
     # ------------------------------------------------------------------ directory
 
-    def replication(self, dc: Host | str, actor: User | Host | str, src_host: Host | str,
-                    with_replication_guids: bool = True, t: float | None = None) -> list[dict]:
-        """A directory replication request (DRSUAPI over RPC) from `src_host` as `actor`:
-        the Kerberos ticket, the RPC connections (135, then 49668), the network logon on
-        `dc` and the 4662 on the domain object - with the DS-Replication-Get-Changes
-        rights when `with_replication_guids` (replication, or DCSync when the actor is
-        not a domain controller), else an ordinary directory read."""
+    def replication(self, dc: Host | str, actor: User | Host | str, src_host: Host | str | None = None,
+                    with_replication_guids: bool = True, t: float | None = None, *, requests: int = 1) -> list[dict]:
+        """A directory replication request (DRSUAPI over RPC) from `src_host` (default:
+        the actor's `home_host`) as `actor`: the Kerberos ticket, the RPC connections
+        (135, then 49668), the network logon on `dc` and a 4662 on the domain object for
+        each of `requests` calls made over that one bind, a second apart (a DCSync of
+        several accounts) - with the DS-Replication-Get-Changes rights when
+        `with_replication_guids` (replication, or DCSync when the actor is not a domain
+        controller), else an ordinary directory read."""
         t = self._t(t)
         dc, who = self.host(dc), self.user(actor)
-        src = self.host(src_host)
+        src = self.host(src_host if src_host is not None else self.home_host(who))
+        if requests < 1:
+            raise ValueError(f"replication needs at least one request, not {requests}")
         self.connection(src, dc, 135, "tcp", 236, t - 0.3, service="dce_rpc", resp_bytes=180)
         s = self.logon(dc, who, 3, src, t, via="rpc")
         evs = list(s.events)
-        evs += self._emit(dc, we.directory_4662(self.names, self.rt(dc), t + 0.2, self.names.acct(who), s.logon_id,
-                                                replication=with_replication_guids))
-        self.clock = max(self.clock, t + 1.2)
+        for k in range(requests):
+            evs += self._emit(dc, we.directory_4662(self.names, self.rt(dc), t + 0.2 + k, self.names.acct(who),
+                                                    s.logon_id, replication=with_replication_guids))
+        self.clock = max(self.clock, t + requests + 0.2)
         return evs
 
     def directory_change(self, dc: Host | str, actor: User | Host | str, target: User | Host | str, event_id: int,

@@ -214,11 +214,13 @@ def logon_4624(names: Names, rt: HostRuntime, ts: float, target: Acct, logon_typ
                src_ip: str = "-", src_port: int | str = "-", auth: str = "Kerberos", elevated: bool = False,
                logon_guid: str | None = None) -> list[tuple[str, dict]]:
     """4624. Interactive kinds (2, 7, 10, 11) are reported by the host's own account
-    with svchost as the logon process; network ones (3) come with no subject."""
+    with svchost as the logon process; network ones (3) come with no subject; a
+    service logon (5) is the service control manager (services.exe, Advapi) starting
+    a service as its account, on the host itself."""
     ev = _env(names, rt, SECURITY, 4624, ts, task=12544, category="Logon", version=2,
               message="An account was successfully logged on.")
     interactive = logon_type in (2, 7, 10, 11)
-    if interactive:
+    if interactive or logon_type == 5:
         _subject(ev, names.acct(rt.host), SYSTEM_LOGON)
     else:
         _subject(ev, None, "0x0")
@@ -240,6 +242,10 @@ def logon_4624(names: Names, rt: HostRuntime, ts: float, target: Acct, logon_typ
         TargetOutboundUserName="-", TargetOutboundDomainName="-", VirtualAccount="%%1843",
         TargetLinkedLogonId="0x0", ElevatedToken="%%1842" if elevated else "%%1843",
     )
+    if logon_type == 5:
+        ev.update(LogonProcessName="Advapi  ", AuthenticationPackageName="Negotiate", WorkstationName="-",
+                  ProcessId=hex(rt.services), ProcessName="C:\\Windows\\System32\\services.exe",
+                  IpAddress="-", IpPort="-")
     return [(SECURITY, ev)]
 
 
