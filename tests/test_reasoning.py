@@ -172,7 +172,7 @@ def test_helpdesk_resetting_a_tier0_account_is_outside_its_role():
                               ctx(DC, ["Computer"])], origin=Origin(host="WS3.ACME.LOCAL", account=hd))
     assert decide(reset(user, False)).verdict == "benign_positive"
     f = decide(reset(da, True))
-    assert f.verdict == "true_positive" and "tier-0" in f.answers[1].summary
+    assert f.verdict == "true_positive" and "administrator account" in f.answers[1].summary
 
 
 # ------------------------------------------------------------------ misfires and attribution
