@@ -525,11 +525,16 @@ def build(out: Path = OUT) -> list[str]:
                             reason=reason, netbios=ent.netbios, **alert_kw)
             events = [f"events/{f}" for f in tel.write(folder / "events")]
             (folder / "alert.json").write_text(json.dumps(doc, indent=1) + "\n")
+            impacted = list(spec.impacted)
+            src_host = (spec.source or [None])[0]
+            if spec.verdict == "true_positive" and src_host and "@" not in src_host and src_host != INTERNET:
+                # the attacker's foothold is at risk too (evals/IMPACT_RULE.md)
+                impacted = list(dict.fromkeys(impacted + c.impacted([src_host])))
             scn = {
                 "id": spec.sid, "title": f"{spec.title} ({spec.verdict.replace('_', ' ')})",
                 "twin": [c.base], "events": events, "alert": "alert.json",
                 "expect": {"verdict": spec.verdict, "entities": spec.entities,
-                           "impacted_assets": spec.impacted, "techniques": [spec.technique]},
+                           "impacted_assets": impacted, "techniques": [spec.technique]},
                 "why": spec.why, "tags": [spec.family, spec.verdict, name] + (["prompt-injection"] if spec.injection else []),
             }
             if spec.attack_path:
