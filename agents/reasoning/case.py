@@ -247,7 +247,8 @@ class Case:
             labels = self.labels(key)
             if "Computer" in labels or ("." in key and "@" not in key and "User" not in labels):
                 hosts[word.lower()] = key
-                hosts.setdefault(short(key).lower(), key)
+                if not re.fullmatch(r"[0-9a-fA-F:.]+", key):  # an address has no short name
+                    hosts.setdefault(short(key).lower(), key)
             elif "User" in labels or "@" in key:
                 accounts[word.lower()] = key
                 accounts.setdefault(key.split("@")[0].lower(), key)

@@ -103,7 +103,7 @@ def changes(events: list[dict]) -> list[Change]:
                     continue  # the added value of the pair carries the change
                 new = _aces(pair.get(VALUE_ADDED, "")) - _aces(pair.get(VALUE_DELETED, "")) if optype == VALUE_ADDED \
                     else set()
-                principals = [a[5] for a in new if a[0] in ("A", "OA") and any(r in a[1] for r in _CONTROL)
+                principals = [a[5] for a in new if a[0] in ("A", "OA") and any(r in a[2] for r in _CONTROL)
                               and a[5] not in _TIER0_SIDS]
                 out.append(Change(e, "add" if new else "modify", attr, obj, principals))
             else:

@@ -243,8 +243,8 @@ class Names:
         self.hosts = hosts
         self.accounts = accounts
         words = sorted(set(hosts) | set(accounts), key=len, reverse=True)
-        self._rx = re.compile(r"(?<![A-Za-z0-9_$.-])(" + "|".join(re.escape(w) for w in words) + r")(?![A-Za-z0-9_-])",
-                              re.I) if words else None
+        self._rx = re.compile(r"(?<![A-Za-z0-9_$.-])(" + "|".join(re.escape(w) for w in words)
+                              + r")(?![A-Za-z0-9_-])(?!\.\d)", re.I) if words else None
 
     def mentioned(self, text: str) -> tuple[set[str], set[str]]:
         hosts: set[str] = set()
