@@ -12,6 +12,7 @@ from typing import Any
 
 from agents.models import EntityRef, Mention
 from agents.prompts import injection_markers
+from agents.reasoning.case import well_known
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
 from graph.alert_model import AlertFormatError, parse_alert
@@ -34,7 +35,9 @@ def run_intake(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
         raise AlertError(str(exc)) from None
     as_of = alert.activity_timestamp
     kit.toolbox.as_of = as_of
-    raw_mentions = [(m.role, m.raw) for m in [*alert.hosts, *alert.users, *alert.ips]]
+    # SYSTEM and the other local principals exist on every machine: nothing to resolve
+    raw_mentions = [(m.role, m.raw) for m in [*alert.hosts, *alert.users, *alert.ips]
+                    if not (m in alert.users and well_known(m.raw))]
     names = list(dict.fromkeys(text for _, text in raw_mentions if text))
     resolutions: dict[str, Any] = {}
     if names:

@@ -215,8 +215,14 @@ class OfflineAnalyst:
     def _origin(self, st: InvestigationState, kit: Toolkit, f: Any, notes: list[str]) -> Origin | None:
         """Source attribution: walk the decisive event back along its session chain."""
         evs = [e for e in f.events if e.get("key", "").startswith("EVT:")]
-        logons = [e for e in evs if e.get("event_id") == 4624 and e.get("logon_type") in (3, 10, 8, 9)]
-        pick = logons[0] if logons else (evs[0] if evs else None)
+        cited = set(build_case(st).cited())
+        t = st.as_of or 0
+        logons = sorted((e for e in evs if e.get("event_id") == 4624 and e.get("logon_type") in (3, 10, 8, 9)),
+                        key=lambda e: abs((e.get("timestamp") or 0) - t))
+        nearest = sorted(evs, key=lambda e: abs((e.get("timestamp") or 0) - t))
+        # the event the alert names, else the remote logon, else the event nearest the alert
+        pick = next((e for e in evs if e["key"] in cited), None) or (logons[0] if logons else (
+            nearest[0] if nearest else None))
         if pick is None:
             if f.sources or f.source_ips:
                 return Origin(host=f.sources[0] if f.sources else None, account=f.actors[0] if f.actors else None,

@@ -23,6 +23,12 @@ SYSTEM_ACCOUNTS = {"SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "ANONYMOUS LOGO
                    "DWM-2", "DWM-3", "UMFD-0", "UMFD-1", "UMFD-2", "UMFD-3"}
 
 
+def well_known(name: str | None) -> bool:
+    """SYSTEM, LOCAL SERVICE and friends: principals of every machine, not directory accounts."""
+    n = str(name or "").replace("/", "\\").split("\\")[-1].split("@")[0].upper()
+    return n in SYSTEM_ACCOUNTS or n.startswith(("DWM-", "UMFD-"))
+
+
 def raw_field(e: dict, *names: str) -> Any:
     """A raw field of an event, whatever the exporter's capitalisation."""
     raw = e.get("raw")
@@ -86,7 +92,7 @@ class Case:
     @property
     def actor_absent(self) -> bool:
         """The alert names an acting account, and the twin has no such account."""
-        users = [m for m in self.mentions if m.role == "user"]
+        users = [m for m in self.mentions if m.role == "user" and not well_known(m.text)]
         return bool(users) and not any(m.resolved for m in users) and any(m.text in self.absent for m in users)
 
     @property

@@ -59,6 +59,11 @@ KNOWN_AGENTS: dict[str, str] = {
     "sysmon64.exe": "monitoring", "compattelrunner.exe": "deployment", "taskhostw.exe": "deployment",
     "sdiagnhost.exe": "deployment", "wmiadap.exe": "monitoring",
 }
+# Shells and dual-use binaries: Windows ships them, but running them is someone's intent.
+INTERACTIVE_TOOLS = {"cmd.exe", "powershell.exe", "pwsh.exe", "rundll32.exe", "mshta.exe", "wscript.exe",
+                     "cscript.exe", "regsvr32.exe", "certutil.exe", "bitsadmin.exe", "net.exe", "net1.exe",
+                     "whoami.exe", "nltest.exe", "reg.exe", "sc.exe", "schtasks.exe", "wmic.exe", "ntdsutil.exe",
+                     "vssadmin.exe", "esentutl.exe", "procdump.exe", "procdump64.exe", "nslookup.exe", "quser.exe"}
 SUSPICIOUS_CMD = re.compile(r"(-enc(odedcommand)?\s|frombase64string|downloadstring|downloadfile|invoke-expression|"
                             r"\biex\b|bypass|hidden|\\temp\\|\\appdata\\|\\users\\public\\|lsass|sekurlsa|mimikatz|"
                             r"comsvcs|procdump|/dev/tcp|nc(\.exe)?\s+-e|certutil.*-urlcache|bitsadmin.*transfer|"
@@ -205,7 +210,9 @@ def _known_maintenance(case: Case, found: Found) -> Grant | None:
             roles.add("windows")
         elif base in KNOWN_AGENTS or parent in KNOWN_AGENTS:
             roles.add(KNOWN_AGENTS.get(base) or KNOWN_AGENTS[parent])
-        elif image and SYSTEM_PATHS.match(image.strip('"')) and e.get("event_id") not in (7045, 4697):
+        elif image and SYSTEM_PATHS.match(image.strip('"')) and e.get("event_id") not in (7045, 4697) \
+                and base not in INTERACTIVE_TOOLS and (not parent or SYSTEM_PATHS.match(
+                    str(e.get("parent_image") or "").strip('"'))):
             roles.add("windows")
         else:
             return None
@@ -280,7 +287,7 @@ def _documentation(case: Case, who: list[str], srcs: list[str], targets: list[st
         else:
             where_c = Check(None, "no host is documented for it")
         # what (scope)
-        what_c = _scope(case, role, who, targets)
+        what_c = _scope(case, role, who, targets, found)
         when_c = _when(rf, ts)
         nets = [n for f in rf for n in f.networks]
         if fam.name in PEER_FAMILIES and nets and peers:
@@ -322,8 +329,20 @@ def _node_of(case: Case, source: str) -> str | None:
     return None
 
 
-def _scope(case: Case, role: str, who: list[str], targets: list[str]) -> Check:
+SENSITIVE_ATTRIBUTES = {"ntsecuritydescriptor", "msds-keycredentiallink", "serviceprincipalname",
+                        "msds-allowedtoactonbehalfofotheridentity", "sidhistory", "scriptpath", "gplink",
+                        "msds-allowedtodelegateto", "gpcfilesyspath"}
+# Which sensitive attributes a role writes as part of its job (Entra Connect writes back
+# Windows Hello keys); a helpdesk or identity tool writes none of them.
+ROLE_SENSITIVE = {"sync": {"msds-keycredentiallink"}, "change": SENSITIVE_ATTRIBUTES}
+
+
+def _scope(case: Case, role: str, who: list[str], targets: list[str], found: Found | None = None) -> Check:
     fam = case.family.name
+    touched = {c["attribute"] for c in (found.notes.get("changes") or [])} if found is not None else set()
+    beyond = (touched & SENSITIVE_ATTRIBUTES) - ROLE_SENSITIVE.get(role, set())
+    if fam == "acl_abuse" and beyond:
+        return Check(False, f"writing {', '.join(sorted(beyond))} is not part of a {role} role")
     if fam in ("password_reset", "acl_abuse") and role in ("helpdesk", "identity"):
         users = [t for t in targets if "User" in case.labels(t)]
         priv = [t for t in users if case.is_admin_account(t)]
@@ -492,11 +511,10 @@ def expected(case: Case, found: Found) -> Answer:
     details: dict = {"who": who, "from": srcs, "targets": targets, "time": ts,
                      "injection_in_twin": flagged + list(case.injection)}
     good = [g for g in grants if g.holds(case.family.needs_where)]
-    # A documented role that mismatches beats routine and weaker grants: it is the
-    # organisation saying who may do this, and this is not it.
+    # A documented role that mismatches beats routine: it is the organisation saying who
+    # may do this, and this is not it.
     mism = [g for g in grants if g.kind == "documentation" and g.mismatch() and (g.who.ok or g.where.ok)]
-    if good and not (mism and all(g.kind == "documentation" for g in good) and not any(
-            g.where.ok and g.when.ok is not False for g in good)):
+    if good:
         g = good[0]
         details.update(_dims(g))
         status = "authorised"

@@ -145,8 +145,14 @@ _REFINES = {
 def family_of(techniques: list[str], rule: str | None, title: str | None) -> str:
     """The family an alert belongs to: its technique, refined or replaced by its rule words."""
     by_tech = None
-    # the most specific technique decides (T1558.004 over T1558, T1003.006 over T1003)
-    for t in sorted((str(x).upper() for x in techniques or []), key=lambda x: -x.count(".")):
+    listed = [str(x).upper() for x in techniques or []]
+    # the alert's first technique leads; a sub-technique of it, if listed, is more precise
+    # (T1558 with T1558.004 is AS-REP roasting; T1219 with T1059.003 stays remote access)
+    ordered = []
+    for t in listed:
+        subs = [x for x in listed if x.startswith(t + ".")]
+        ordered += subs + [t]
+    for t in ordered:
         fam = TECHNIQUES.get(t) or TECHNIQUES.get(t.split(".")[0])
         if fam:
             by_tech = fam

@@ -695,7 +695,7 @@ def _credential_dump(case: Case) -> Found:
     if not hit and target != "any":
         hit = [e for k, v in groups.items() if k != target for e in v]
     if hit:
-        hit = focus(case, hit, span=3600)
+        hit = focus(case, hit)
         actors = sorted({u for e in hit for u in e.get("by") or [] if _is_account(u)})
         what = "LSASS memory was read" if hit[0] in groups["lsass"] else (
             "the SAM/SECURITY/SYSTEM hives were saved" if hit[0] in groups["hives"] else "the NTDS.dit database was copied")
