@@ -233,8 +233,10 @@ class OfflineAnalyst:
             return Origin(host=f.sources[0] if f.sources else None, account=f.actors[0] if f.actors else None,
                           ip=f.source_ips[0] if f.source_ips else None, evidence=[pick["key"]])
         steps = [s.model_dump(mode="json") for s in chain.steps]
-        host = chain.origin_host
         first = chain.steps[0] if chain.steps else None
+        # the source is the host the session on the target came from (the hops before it
+        # stay on the chain and the path); a local action comes from its own host
+        host = (first.from_host if first and first.from_host else None) or chain.origin_host
         # A local action (interactive logon on the host itself) comes from that host.
         account = chain.origin_account or (f.actors[0] if f.actors else None)
         if host is None and f.sources:

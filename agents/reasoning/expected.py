@@ -28,7 +28,7 @@ from agents.models import Answer, Claim, Evidence
 from agents.reasoning.case import ADMIN_EDGES, SYSTEM_ACCOUNTS, Case, raw_field
 from agents.reasoning.directory import tier0_object, tier0_sid
 from agents.reasoning.families import KEYWORDS
-from agents.reasoning.happened import BUILTIN_TASK, Found
+from agents.reasoning.happened import BUILTIN_TASK, Found, task_command
 from agents.reasoning.roles import DocFact, Window, facts_for
 
 VICTIM_FAMILIES = {"spray", "asrep", "scan", "exploit"}
@@ -199,7 +199,8 @@ def _known_maintenance(case: Case, found: Found) -> Grant | None:
         system = bool(actor_names & SYSTEM_ACCOUNTS) or any(n.endswith("$") for n in actor_names if n)
         if not system:
             return None
-        image = str(e.get("image") or raw_field(e, "ImagePath", "ServiceFileName") or "")
+        image = str(e.get("image") or task_command(e) or "")
+        image = re.sub(r"^%(systemroot|windir)%", lambda _: "C:\\Windows", image.strip().strip('"'), flags=re.I)
         task = str(raw_field(e, "TaskName") or "")
         content = f"{e.get('command_line') or ''} {raw_field(e, 'TaskContent', 'ImagePath', 'ServiceFileName') or ''}"
         if SUSPICIOUS_CMD.search(content) or SUSPICIOUS_CMD.search(image):

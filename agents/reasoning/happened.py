@@ -643,8 +643,31 @@ def _password_reset(case: Case) -> Found:
 BUILTIN_TASK = re.compile(r"^\\?microsoft\\(windows|office|edgeupdate|visualstudio|xblgamesave)\\", re.I)
 
 
+PERSIST_KIND = {"T1053": {4698, 4702, 106, 140, 200, 201}, "T1543": {7045, 4697}, "T1547": {12, 13, 14},
+                "T1136": {4720}, "T1546": {19, 20, 21, 12, 13}}
+CREATE_IDS = {4698, 106, 7045, 4697, 4720, 19, 20, 21, 12}
+_EXE = re.compile(r"(?:[a-z]:|%[a-z]+%)\\[^\s\"'<>|]+?\.(?:exe|dll|ps1|bat|cmd|vbs|js)\b", re.I)
+_TASK_CMD = re.compile(r"(?:<|&lt;)Command(?:>|&gt;)(.*?)(?:<|&lt;)/Command(?:>|&gt;)", re.I | re.S)
+
+
+def task_command(e: dict) -> str:
+    """The program a scheduled task or a service runs, from its XML or image path."""
+    content = str(raw_field(e, "TaskContent", "TaskContentNew") or "")
+    m = _TASK_CMD.search(content)
+    if m:
+        return m.group(1).strip()
+    return str(raw_field(e, "ImagePath", "ServiceFileName") or e.get("image") or "")
+
+
+def _norm_path(path: str) -> str:
+    p = path.strip().strip('"').lower().replace("/", "\\")
+    return re.sub(r"^%systemroot%|^%windir%", lambda _: "c:\\windows", p)
+
+
 def _persistence(case: Case) -> Found:
-    ids = {4698, 4702, 7045, 4697, 4720, 13, 12, 14, 19, 20, 21, 106, 200}
+    techs = {str(t).upper().split(".")[0] for t in (case.alert or {}).get("techniques") or []}
+    ids = set().union(*(PERSIST_KIND[t] for t in techs if t in PERSIST_KIND)) or \
+        {4698, 4702, 7045, 4697, 4720, 13, 12, 14, 19, 20, 21, 106, 200}
     evs = [e for e in case.events if e.get("event_id") in ids and _on(case, e, case.hosts)]
     if case.processes:
         named = [e for e in evs if any(p in (str(raw_field(e, "ImagePath", "TaskContent", "Details", "ServiceFileName")
@@ -652,6 +675,18 @@ def _persistence(case: Case) -> Found:
         evs = named or evs
     evs = focus(case, evs)
     if evs:
+        text = case.claim_text().lower()
+        claimed_paths = [_norm_path(x) for x in _EXE.findall(case.claim_text())]
+        actual = [_norm_path(task_command(e)) for e in evs if task_command(e)]
+        if any(w in text for w in ("new ", "created", "creation", "registered", "installed")) and \
+                not any(e.get("event_id") in CREATE_IDS for e in evs):
+            return Found("contradicted", f"{_persist_word(evs[0])} was only updated (event {evs[0].get('event_id')}), "
+                         "not created as the alert says", evs[:3])
+        for cp in claimed_paths:
+            base = cp.rsplit("\\", 1)[-1]
+            same = [a for a in actual if a.rsplit("\\", 1)[-1] == base]
+            if same and cp not in same:
+                return Found("contradicted", f"it runs {same[0]}, not {cp} as the alert says", evs[:3])
         actors = sorted({u for e in evs for u in e.get("by") or []})
         return Found("corroborated", f"{_persist_word(evs[0])} was created on {evs[0].get('host')}", evs[:5],
                      actors=actors, targets=sorted({e["host"] for e in evs if e.get("host")}))

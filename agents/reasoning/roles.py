@@ -49,13 +49,14 @@ ROLE_WORDS: dict[str, tuple[str, ...]] = {
                    "preauthentication disabled", "does not require kerberos preauthentication",
                    "weak encryption", "des-only", "known exception", "risk accepted", "risk-accepted"),
     "transfer": ("offsite", "cloud backup", "sftp", "file transfer", "data export", "etl", "replication to",
-                 "archive upload", "approved-egress", "log shipping"),
+                 "archive upload", "approved-egress", "log shipping", "migration", "data transfer", "upload"),
     "vendor_support": ("vendor support", "vendor remote support", "remote support", "jump client", "beyondtrust",
                        "bomgar", "teamviewer", "anydesk", "screenconnect", "connectwise", "splashtop", "support appliance",
                        "vendor appliance", "support session", "remote access"),
     "admin_host": ("paw", "privileged access workstation", "jump host", "jumphost", "jump server", "jump box",
                    "jumpbox", "bastion", "admin workstation", "admin-workstation", "management host",
-                   "management server", "administration host", "tier 0 admin", "tier-0 admin", "tier0 admin"),
+                   "management server", "administration host", "tier 0 admin", "tier-0 admin", "tier0 admin",
+                   "desk console", "helpdesk console", "support console", "admin console", "management console"),
 }
 def _norm(text: str) -> str:
     """Lower case, with -, _ and = read as spaces (tags are written `guest-agent=...`)."""
