@@ -250,7 +250,7 @@ def ecs_from_sysmon1(ev: dict, os_name: str = "Windows Server 2022 Standard") ->
             "agent": {"type": "filebeat", "version": "8.15.3", "name": short.lower()},
             "data_stream": {"namespace": "default", "type": "logs", "dataset": "windows.sysmon_operational"},
             "event": {"code": "1", "provider": "Microsoft-Windows-Sysmon", "action": "Process creation", "category": ["process"],
-                      "type": ["start"], "module": "windows", "dataset": "windows.sysmon_operational", "kind": "signal"},
+                      "type": ["start"], "module": "windows", "dataset": "windows.sysmon_operational"},
             "process": {"name": ev["Image"].split("\\")[-1], "executable": ev["Image"], "command_line": ev["CommandLine"],
                         "pid": int(ev["ProcessId"]), "entity_id": ev["ProcessGuid"], "working_directory": ev["CurrentDirectory"],
                         "pe": {"original_file_name": ev["OriginalFileName"], "description": ev["Description"], "company": ev["Company"]},
@@ -268,7 +268,7 @@ def ecs_from_security(ev: dict, os_name: str = "Windows Server 2022 Standard", a
          "agent": {"type": "filebeat", "version": "8.15.3", "name": short.lower()},
          "data_stream": {"namespace": "default", "type": "logs", "dataset": "system.security"},
          "event": {"code": str(ev["EventID"]), "provider": ev["SourceName"], "action": action, "category": list(category),
-                   "outcome": outcome, "module": "system", "dataset": "system.security", "kind": "signal"},
+                   "outcome": outcome, "module": "system", "dataset": "system.security"},
          "winlog": ecs_winlog(ev)}
     u = ev.get("TargetUserName") if ev["EventID"] in (4624, 4625, 4634) else ev.get("SubjectUserName")
     dom = ev.get("TargetDomainName") if ev["EventID"] in (4624, 4625, 4634) else ev.get("SubjectDomainName")

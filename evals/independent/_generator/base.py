@@ -237,8 +237,8 @@ def computers_json():
             rmu = [g("GG-T1-ServerAdmins")]
             if c.role == "sql":
                 admins.append(g("GG-SQL-Admins"))
-            if c.role == "backup":
-                admins.append(usr("svc-veeam"))
+            if c.zone != "dmz":
+                admins.append(usr("svc-veeam"))  # Veeam guest processing needs local admin on protected servers
         if c.role == "jump":
             rdp = [g("GG-RDP-JumpHosts")]
         if c.role in ("ws",) and c.owner:
@@ -512,7 +512,8 @@ def inventory_rows():
             "BOS-JMP-01": ["jump-host", "tier1-admin-source"], "BOS-JMP-02": ["jump-host", "tier1-admin-source"],
             "BOS-HDK-01": ["helpdesk-console"], "BOS-HDK-02": ["helpdesk-console"],
             "AZE-AADC-01": ["tier0", "entra-connect", "sync-account=MSOL_5f3a9c2e81d4", "sync-interval=30min"],
-            "BOS-APP-02": ["ms-support-case=2503110040001872", "lsass-diagnostic-dump=CHG-3381 2025-03-11 14:00-16:00 UTC by t1_bquinn from BOS-JMP-01"],
+            "BOS-APP-02": ["ms-support-case=2503110040001872", "lsass-diagnostic-dump=CHG-3381 2025-03-11 14:00-16:00 UTC by t1_bquinn from BOS-JMP-01",
+                           "migration=SharePoint Migration Tool (svc-sharepoint) to lmimutual.sharepoint.com (Microsoft 365, 13.107.136.0/22), CHG-3388, nightly 22:00-06:00 UTC 2025-03-10..2025-03-21"],
             "BOS-APP-08": ["vendor-remote-support=BeyondTrust jump client to 198.51.100.40:443 (Guidewire support), CHG-3012"],
             "AZE-APP-01": ["azure-vm", "guest-agent=WindowsAzureGuestAgent -> 168.63.129.16:80/32526"],
             "AZE-APP-02": ["azure-vm", "guest-agent=WindowsAzureGuestAgent -> 168.63.129.16:80/32526"],

@@ -53,10 +53,6 @@ def lsass_dump_comsvcs_on_reporting_server():
     return sid, "LSASS minidump with comsvcs.dll on the reporting server", ev, alert, expect, "tsv"
 
 
-def procdump_session(ev, tgt, t, case_file):
-    return None
-
-
 @scenario
 def lsass_procdump_admin_from_own_laptop():
     sid = "lsass-procdump-admin-from-own-laptop"
@@ -217,9 +213,10 @@ def hive_export_backup_account_outside_window():
     bkp, tgt = "BOS-BKP-01", "BOS-APP-01"
     routine = veeam_prefreeze(ev, tgt, at("2025-03-12 01:22:10"))
     sched = ev.svchost(bkp)
+    bl = ev.logon(bkp, at("2025-03-12 14:19:39"), "svc-veeam", 4)
     py = ev.proc(bkp, at("2025-03-12 14:19:40"), "C:\\Windows\\Temp\\vbr_cache\\vbrhelper.exe",
                  "C:\\Windows\\Temp\\vbr_cache\\vbrhelper.exe wmiexec lmi.intra/svc-veeam@10.40.16.51", sched, user="svc-veeam",
-                 logon_id=ev.user_logon_id(bkp, "svc-veeam"), integrity="High")
+                 logon_id=bl["logon_id"], integrity="High")
     ev.netconn(bkp, at("2025-03-12 14:19:58"), py, C(tgt).ip, 135)
     r = wmiexec(ev, tgt, "svc-veeam", bkp, at("2025-03-12 14:20:03"),
                 ["reg save HKLM\\SAM C:\\Windows\\Temp\\sam.tmp /y", "reg save HKLM\\SECURITY C:\\Windows\\Temp\\sec.tmp /y",

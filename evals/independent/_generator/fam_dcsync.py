@@ -19,8 +19,7 @@ def dcsync_elastic(seed, ev4662, user, dc, logon_id, time, reason=None):
            "agent": {"type": "filebeat", "version": "8.15.3", "name": dc.lower(), "id": seed[:8] + "-agent"},
            "ecs": {"version": "8.11.0"}, "data_stream": {"namespace": "default", "type": "logs", "dataset": "system.security"},
            "event": {"code": "4662", "provider": "Microsoft-Windows-Security-Auditing", "action": "object-operation-performed",
-                     "category": ["iam"], "type": ["admin"], "outcome": "success", "module": "system", "dataset": "system.security",
-                     "kind": "signal"},
+                     "category": ["iam"], "type": ["admin"], "outcome": "success", "module": "system", "dataset": "system.security"},
            "user": {"name": U(user).sam if not user.endswith("$") else user, "domain": NETBIOS,
                     "id": U(user).sid if not user.endswith("$") else C(user[:-1]).sid},
            "winlog": ecs_winlog(ev4662, {"logon": {"id": logon_id}})}
@@ -93,10 +92,10 @@ def dcsync_tier0_account_from_underwriting_laptop():
     alert = dcsync_elastic(sid, reps[1], "t0_dfoley", dc, li["logon_id"], "2025-03-12 22:14:07")
     tgt = [e for e in ev.win if e["EventID"] == 4768 and e["TargetUserName"] == lap + "$"][0]
     why = (f"On {dc} the 4662 events {rec(reps[0])}/{rec(reps[1])} at 22:14:07 UTC show t0_dfoley exercising DS-Replication-Get-Changes and "
-           f"-Get-Changes-All (1131f6aa/1131f6ad) in logon session {li['logon_id']}, which 4624 {rec(li['event'])} opened from {ip}; "
+           f"-Get-Changes-All (1131f6aa/1131f6ad) in logon session {li['logon_id']}, which {rec(li['event'])} opened from {ip}; "
            f"{ip} is {lap} (its machine TGT {rec(tgt)}), Connor Doyle's underwriting laptop, not a DC and not dfoley's PAW BOS-PAW-02 "
            f"(used correctly at 20:44). On {lap} a Temp binary upd64.exe run by cdoyle ({rec(tool)}) passed t0_dfoley's ticket "
-           f"(4648 {rec(e4648)}) and pulled ~1.2 MB over DRSUAPI: a real DCSync with a stolen tier-0 credential.")
+           f"({rec(e4648)}) and pulled ~1.2 MB over DRSUAPI: a real DCSync with a stolen tier-0 credential.")
     expect = {"verdict": "true_positive", "severity": "critical",
               "entities": [ukey("t0_dfoley"), hkey(dc), DOMAIN, hkey(lap), ukey("cdoyle")],
               "source": [hkey(lap), ukey("t0_dfoley")],

@@ -25,7 +25,7 @@ def kerberoast_elastic(seed, evs, user, dc, src_ip, time, n):
     e = evs[0]
     src = {"host": ecs_host(dc, C(dc).ip, "Windows Server 2022 Datacenter"), "ecs": {"version": "8.11.0"},
            "event": {"code": "4769", "provider": "Microsoft-Windows-Security-Auditing", "action": "kerberos-service-ticket-requested",
-                     "category": ["authentication"], "outcome": "success", "module": "system", "dataset": "system.security", "kind": "signal"},
+                     "category": ["authentication"], "outcome": "success", "module": "system", "dataset": "system.security"},
            "user": {"name": user, "domain": DOMAIN}, "source": {"ip": src_ip},
            "winlog": ecs_winlog(e)}
     return elastic_alert(seed, time, "Potential Kerberoasting: multiple RC4 service tickets",
@@ -180,7 +180,7 @@ def asrep_elastic(seed, evs, dc, ip, time, accounts):
     e = evs[0]
     src = {"host": ecs_host(dc, C(dc).ip, "Windows Server 2022 Datacenter"), "ecs": {"version": "8.11.0"},
            "event": {"code": "4768", "provider": "Microsoft-Windows-Security-Auditing", "action": "kerberos-authentication-ticket-requested",
-                     "category": ["authentication"], "outcome": "success", "module": "system", "dataset": "system.security", "kind": "signal"},
+                     "category": ["authentication"], "outcome": "success", "module": "system", "dataset": "system.security"},
            "user": {"name": e["TargetUserName"], "domain": DOMAIN}, "source": {"ip": ip}, "winlog": ecs_winlog(e)}
     return elastic_alert(seed, time, "AS-REP Roasting: TGT requested without pre-authentication",
                          "A Kerberos TGT was issued without pre-authentication (PreAuthType 0) with RC4 encryption. Attackers request AS-REPs for "

@@ -101,7 +101,7 @@ def mecm_push_account_from_underwriting_laptop():
                  ex, user="jlynch", logon_id=lid, integrity="Medium", session="1")
     ev.netconn(lap, at("2025-03-12 20:47:00"), ps, C(tgt).ip, 445)
     r = psexec(ev, tgt, "svc-mecm-push", lap, at("2025-03-12 20:47:02"),
-               [(CMD, "cmd.exe /c whoami & hostname"),
+               [(CMD, "cmd.exe"), ("C:\\Windows\\System32\\whoami.exe", "whoami"),
                 ("C:\\Windows\\System32\\robocopy.exe", "robocopy D:\\Shares\\Actuarial\\Models C:\\Windows\\Temp\\ccmcache\\m /E /R:0 /W:0 /NFL /NDL"),
                 (CMD, "cmd.exe /c dir C:\\Windows\\Temp\\ccmcache\\m /s")],
                auth="Kerberos", svc_name="ccmsetup", svc_image="%SystemRoot%\\ccmsetup\\ccmsetup.exe")
@@ -118,7 +118,7 @@ def mecm_push_account_from_underwriting_laptop():
     why = (f"svc-mecm-push is documented for client push from the site server BOS-MECM-01 only, as at 15:10 ({rec(routine['install'])} on BOS-LT-1117 from 10.40.8.40). "
            f"At 20:47 the same account wrote ccmsetup.exe to {tgt}'s ADMIN$ ({rec(r['write'])}) from {C(lap).ip} = {lap} (machine TGT {rec(mt)}), where "
            f"jlynch's PowerShell ran svcpush.ps1 -User LMI\\svc-mecm-push ({rec(ps)}). The 'ccmsetup' service then ran, in logon {r['logon']['logon_id']}, "
-           f"robocopy of D:\\Shares\\Actuarial\\Models to a Temp folder ({rec(r['procs'][1])}): no MECM push copies actuarial models.")
+           f"robocopy of D:\\Shares\\Actuarial\\Models to a Temp folder ({rec(r['procs'][2])}): no MECM push copies actuarial models.")
     expect = {"verdict": "true_positive", "severity": "high",
               "entities": [ukey("svc-mecm-push"), hkey(tgt), hkey(lap), ukey("jlynch")],
               "source": [hkey(lap), ukey("svc-mecm-push")], "attack_path": [hkey(lap), ukey("svc-mecm-push"), hkey(tgt), "ACTUARIAL-MODELS"],
@@ -135,7 +135,6 @@ def mecm_client_push_from_site_server():
     pushes = [mecm_push(ev, h, at("2025-03-10 15:10:04", minutes=k * 2)) for k, h in enumerate(["BOS-LT-1118", "BOS-LT-1119", "PVD-DT-2039"])]
     ev.finalize()
     p = pushes[0]
-    src = ecs_from_security(p["install"], os_name=WIN11, action="service-installed", category=("configuration",)) if False else None
     alert = proc_alert(sid, p["proc"]["ev"], "Remote Execution via File Shares: service binary from ADMIN$",
                        "An executable written over SMB to an administrative share was started as a service on the target.", "medium",
                        ["T1021.002", "T1569.002"], "process event with process ccmsetup.exe, parent process services.exe, on bos-lt-1118 created medium alert Remote Execution via File Shares: service binary from ADMIN$.",
@@ -170,7 +169,7 @@ def admin_share_misfire_departmental_share():
     ev.finalize()
     alert = ocsf_finding("tz-admin-share-exe-0314-1620", "2025-03-14 16:20:40", "Lateral tool transfer: executable written to administrative share",
                          f"hpark wrote BankRecHelper.exe to \\\\{fs}\\C$\\Windows\\Temp from {ip}.", "high", TENZIR,
-                         ("sigma-lmi-0205", "Executable written to admin share", "Lateral Movement"), ["T1021.002", "T1570"] if False else ["T1021.002"],
+                         ("sigma-lmi-0205", "Executable written to admin share", "Lateral Movement"), ["T1021.002"],
                          evidences=[{"actor": {"user": ocsf_user("hpark")}, "src_endpoint": ocsf_endpoint(ip),
                                      "file": {"name": "BankRecHelper.exe", "path": f"\\\\{fs}\\C$\\Windows\\Temp\\BankRecHelper.exe"},
                                      "device": {"hostname": f"{fs}.lmi.intra", "ip": C(fs).ip}}],
@@ -258,7 +257,7 @@ def wmi_exec_to_warehouse_sql():
     expect = {"verdict": "true_positive", "severity": "critical",
               "entities": [ukey("t1_tlindqvist"), hkey(tgt), hkey(lap), ukey("dmensah"), "DW-ANALYTICS"],
               "source": [hkey(lap), ukey("t1_tlindqvist")], "attack_path": [hkey(lap), ukey("t1_tlindqvist"), hkey(tgt), "DW-ANALYTICS"],
-              "impacted_assets": [hkey(tgt), "DW-ANALYTICS"], "techniques": ["T1047", "T1021.002", "T1005"] if False else ["T1047", "T1021.002"],
+              "impacted_assets": [hkey(tgt), "DW-ANALYTICS"], "techniques": ["T1047", "T1021.002"],
               "must_not_cite": [hkey("BOS-SQL-01"), hkey("BOS-JMP-02"), hkey("BOS-LT-1018")], "why": why}
     return sid, "wmiexec with a server admin's ticket backs up the warehouse", ev, alert, expect, "tsv"
 
@@ -360,7 +359,7 @@ def winrm_sql_admin_credential_from_hr_laptop():
     expect = {"verdict": "true_positive", "severity": "critical",
               "entities": [ukey("t1_praman"), hkey(tgt), hkey(lap), ukey("mcohen"), "CLAIMS-DB"],
               "source": [hkey(lap), ukey("t1_praman")], "attack_path": [hkey(lap), ukey("t1_praman"), hkey(tgt), "CLAIMS-DB"],
-              "impacted_assets": [hkey(tgt), "CLAIMS-DB"], "techniques": ["T1021.006", "T1560.001"] if False else ["T1021.006"],
+              "impacted_assets": [hkey(tgt), "CLAIMS-DB"], "techniques": ["T1021.006", "T1560.001"],
               "must_not_cite": [hkey("BOS-JMP-02"), hkey("BOS-LT-1016"), hkey("BOS-SQL-01")], "why": why}
     return sid, "WinRM with the SQL admin's password from an HR laptop", ev, alert, expect, "tsv"
 
@@ -455,7 +454,7 @@ def rdp_tier1_admin_from_actuarial_laptop():
                           original_event={"code": "4624", "action": "logged-in", "kind": "event", "module": "system"},
                           extra={"kibana.alert.new_terms": [ip]})
     why = (f"The LogonType 10 logon of t1_kvance on {tgt} ({rec(li['event'])}, session {li['logon_id']}) came from {ip} = {lap} (machine TGT {rec(mt)}), "
-           f"Liam Brennan's actuarial laptop, where lbrennan's mstsc supplied t1_kvance's credentials (4648 {rec(e4648)}) at 21:40 UTC. Tier-1 accounts must "
+           f"Liam Brennan's actuarial laptop, where lbrennan's mstsc supplied t1_kvance's credentials ({rec(e4648)}) at 21:40 UTC. Tier-1 accounts must "
            f"RDP from BOS-JMP-01/02 only. In that session 7-Zip packed D:\\Shares\\Actuarial\\Models into m.7z in the admin's profile ({rec(z)}): "
            "an admin credential used from the wrong host to stage the ACTUARIAL-MODELS crown jewel.")
     expect = {"verdict": "true_positive", "severity": "high",
@@ -492,9 +491,9 @@ def rdp_tier0_credential_in_tier1_jump_session():
                           query='event.code:"4624" and winlog.logon.type:("Interactive" or "RemoteInteractive") and user.name:t0_* and not source.ip:"10.40.9.0/24"',
                           ancestors=ancestors_for([li["event"]], SECURITY_INDEX), original_event={"code": "4624", "action": "logged-in", "kind": "event", "module": "system"})
     why = (f"t0_rnakamura's RDP logon to {dc} ({rec(li['event'])}) came from 10.40.8.21 = BOS-JMP-01, the tier-1 jump host, not a PAW; on BOS-JMP-01 the "
-           f"session that launched mstsc /v:BOS-ADDS-02 belongs to t1_bquinn (RDP from his laptop BOS-LT-1013, {rec(lij['event'])}), and 4648 {rec(e4648)} shows "
+           f"session that launched mstsc /v:BOS-ADDS-02 belongs to t1_bquinn (RDP from his laptop BOS-LT-1013, {rec(lij['event'])}), and {rec(e4648)} shows "
            f"him supplying t0_rnakamura's credentials at 02:49 UTC. Three minutes later that DC session ran net group \"Domain Admins\" t1_bquinn /add ({rec(net)}) "
-           f"and 4728 {rec(add)} recorded it: a tier-1 admin using a colleague's tier-0 credential to make himself Domain Admin.")
+           f"and {rec(add)} recorded it: a tier-1 admin using a colleague's tier-0 credential to make himself Domain Admin.")
     expect = {"verdict": "true_positive", "severity": "critical",
               "entities": [ukey("t0_rnakamura"), ukey("t1_bquinn"), hkey(dc), hkey(jmp), hkey("BOS-LT-1013"), gkey("Domain Admins")],
               "source": [hkey(jmp), ukey("t1_bquinn")],
@@ -560,3 +559,71 @@ def rdp_misfire_network_logon_from_jump_host():
               "entities": [ukey("t1_hokoye"), hkey(tgt), hkey(jmp)], "source": [hkey(jmp), ukey("t1_hokoye")], "impacted_assets": [],
               "techniques": [], "must_not_cite": [hkey("BOS-LT-1019"), hkey("BOS-APP-01")], "why": why}
     return sid, "SMB log read from the jump host reported as RDP from a laptop", ev, alert, expect, "tsv"
+
+
+@scenario
+def winrm_jump_host_admin_lsass_dump_at_night():
+    sid = "winrm-jump-host-admin-lsass-dump-at-night"
+    ev = Events(sid, "2025-03-15 02:30:00", "2025-03-15 04:00:00")
+    ev.background(["BOS-JMP-02", "BOS-SQL-01", "BOS-LT-1019"], density=0.6, skip_users=("hokoye",))
+    jmp, tgt = "BOS-JMP-02", "BOS-SQL-01"
+    lij, exj = jump_in(ev, jmp, "t1_hokoye", "BOS-LT-1019", at("2025-03-15 02:58:11"))
+    ps = ev.proc(jmp, at("2025-03-15 03:04:40"), "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                 "\"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\"", exj, user="t1_hokoye", logon_id=lij["logon_id"], session="2")
+    ev.netconn(jmp, at("2025-03-15 03:05:00"), ps, C(tgt).ip, 5985)
+    ls = ev.lsass(tgt)
+    r = winrm(ev, tgt, "t1_hokoye", jmp, at("2025-03-15 03:05:01"),
+              [("C:\\Windows\\System32\\rundll32.exe", f"\"C:\\Windows\\system32\\rundll32.exe\" C:\\Windows\\System32\\comsvcs.dll, MiniDump {ls['pid']} C:\\ProgramData\\sqlagent.dmp full"),
+               (CMD, "\"C:\\Windows\\system32\\cmd.exe\" /c del C:\\ProgramData\\sqlagent.dmp")], gap=90, rb=71_882_310)
+    acc = ev.proc_access(tgt, at("2025-03-15 03:05:07.300"), r["procs"][0], ls, "0x1FFFFF")
+    fc = ev.file_create(tgt, at("2025-03-15 03:05:09"), r["procs"][0], "C:\\ProgramData\\sqlagent.dmp")
+    ev.finalize()
+    rd = r["procs"][0]["ev"]
+    alert = proc_alert(sid, rd, "Potential Credential Access via LSASS Memory Dump (comsvcs.dll MiniDump)",
+                       "rundll32 invoking comsvcs.dll MiniDump against the LSASS process ID.", "high", ["T1003.001"],
+                       "process event with process rundll32.exe, parent process wsmprovhost.exe, by t1_hokoye on bos-sql-01 created high alert Potential Credential Access via LSASS Memory Dump (comsvcs.dll MiniDump).",
+                       'process where process.name : "rundll32.exe" and process.args : "*comsvcs*" and process.args : "MiniDump"')
+    why = (f"Everything about the session looks documented - t1_hokoye (GG-T1-ServerAdmins, GG-SQL-Admins) over WinRM ({rec(r['logon']['event'])}) from 10.40.8.22 = "
+           f"BOS-JMP-02, reached by RDP from her own laptop BOS-LT-1019 ({rec(lij['event'])}) - except what and when: at 03:05 UTC on a Saturday the remote shell ran "
+           f"rundll32 comsvcs.dll MiniDump of lsass ({rec(rd)}; lsass opened 0x1FFFFF, {rec(acc)}; dump written {rec(fc)}), ~72 MB went back to the jump host over 5985 "
+           f"and the dump was deleted ({rec(r['procs'][1])}). No change or support case covers BOS-SQL-01; SQL administration never needs an LSASS dump: credential theft "
+           "by (or with the session of) a real admin, from the sanctioned admin host.")
+    expect = {"verdict": "true_positive", "severity": "high",
+              "entities": [ukey("t1_hokoye"), hkey(tgt), hkey(jmp), hkey("BOS-LT-1019")],
+              "source": [hkey(jmp), ukey("t1_hokoye")], "attack_path": [hkey("BOS-LT-1019"), ukey("t1_hokoye"), hkey(jmp), hkey(tgt)],
+              "impacted_assets": [hkey(tgt), "POLICYHOLDER-DB"], "techniques": ["T1021.006", "T1003.001"],
+              "must_not_cite": [hkey("BOS-SQL-11"), hkey("BOS-JMP-01"), hkey("BOS-APP-02")], "why": why}
+    return sid, "Admin on the sanctioned jump host dumps LSASS on a SQL server at 03:05 on a Saturday", ev, alert, expect, "tsv"
+
+
+@scenario
+def rdp_helpdesk_console_to_user_laptop():
+    sid = "rdp-helpdesk-console-to-user-laptop"
+    ev = Events(sid, "2025-03-13 14:00:00", "2025-03-13 15:30:00")
+    ev.background(["BOS-HDK-02", "BOS-LT-1059"], skip_users=("mchen",))
+    hdk, tgt = "BOS-HDK-02", "BOS-LT-1059"
+    owner = C(tgt).owner
+    machine_online(ev, hdk, at("2025-03-13 14:02:00"))
+    lid, ex = desktop_session(ev, hdk, "t2_mchen", at("2025-03-13 14:03:00"))
+    mt = machine_online(ev, tgt, at("2025-03-13 14:05:00"))
+    ul, uex = desktop_session(ev, tgt, owner, at("2025-03-13 14:05:30"))
+    ms = ev.proc(hdk, at("2025-03-13 14:27:40"), "C:\\Windows\\System32\\mstsc.exe", f"\"C:\\Windows\\system32\\mstsc.exe\" /v:{tgt}.lmi.intra",
+                 ex, user="t2_mchen", logon_id=lid, integrity="High", session="1")
+    li, exr = rdp_session(ev, tgt, "t2_mchen", hdk, at("2025-03-13 14:27:51"), duration=900)
+    ap = ev.proc(tgt, at("2025-03-13 14:29:10"), "C:\\Windows\\System32\\msiexec.exe",
+                 "\"C:\\Windows\\system32\\msiexec.exe\" /i \"\\\\BOS-MECM-01\\Sources$\\Apps\\Adobe\\AcroRdrDCx642400520414_MUI.msi\" /qb",
+                 exr, user="t2_mchen", logon_id=li["logon_id"], session="2")
+    ev.finalize()
+    src = ecs_from_security(li["event"], os_name=WIN11, action="logged-in")
+    alert = elastic_alert(sid, fmt(li["event"]["_t"]), "Remote Desktop logon to workstation by privileged account",
+                          "An admin (t0_/t1_/t2_) account opened an RDP session on a user workstation.", "medium", ["T1021.001"],
+                          f"t2_mchen RemoteInteractive logon to {tgt.lower()} from {C(hdk).ip}.", src, rule_type="query",
+                          query='event.code:"4624" and winlog.logon.type:"RemoteInteractive" and user.name:(t0_* or t1_* or t2_*) and host.name:(bos-lt-* or pvd-dt-*)',
+                          ancestors=ancestors_for([li["event"]], SECURITY_INDEX), original_event={"code": "4624", "action": "logged-in", "kind": "event", "module": "system"})
+    why = (f"t2_mchen (GG-T2-Helpdesk, local admin on workstations) opened RDP to {tgt} ({rec(li['event'])}) from {C(hdk).ip} = BOS-HDK-02, a documented service-desk "
+           f"console where she was signed in ({rec(ms)}), at 14:27 UTC on a Thursday within the desk's hours, while the laptop's owner was signed in; in the session "
+           f"she installed Adobe Reader from the MECM sources share ({rec(ap)}). Who, from where, what and when fit the service desk's documented role.")
+    expect = {"verdict": "benign_positive", "severity": "informational",
+              "entities": [ukey("t2_mchen"), hkey(tgt), hkey(hdk)], "source": [hkey(hdk), ukey("t2_mchen")], "impacted_assets": [],
+              "techniques": ["T1021.001"], "must_not_cite": [hkey("BOS-HDK-01"), hkey("BOS-LT-1058"), ukey("mchen")], "why": why}
+    return sid, "Service desk RDP from the console to a user's laptop", ev, alert, expect, "json"

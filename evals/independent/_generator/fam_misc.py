@@ -212,7 +212,7 @@ def tier0_logon_from_rogue_device_in_paw_subnet():
     ev.finalize()
     alert = new_terms_logon_alert(sid, li["event"], "t0_aperez", rogue, f"t0_aperez logged on to bos-adds-01 from new source {rogue} (BOS-PAW-05).", sev="high")
     why = (f"The tier-0 logon ({rec(li['event'])}) claims WorkstationName BOS-PAW-05 from {rogue} inside the PAW subnet, but the directory only has BOS-PAW-01..04 "
-           f"(no computer object BOS-PAW-05), no machine TGT was ever issued to {rogue}, and the logon is NTLM (4776 {rec(v)}) whereas the PAWs authenticate with "
+           f"(no computer object BOS-PAW-05), no machine TGT was ever issued to {rogue}, and the logon is NTLM ({rec(v)}) whereas the PAWs authenticate with "
            f"Kerberos (BOS-PAW-04's TGT {rec(paw)}). A device impersonating a PAW used t0_aperez's credential against the DC and opened C$ ({rec(sh)}).")
     expect = {"verdict": "true_positive", "severity": "critical",
               "entities": [ukey("t0_aperez"), hkey(dc), rogue], "source": [rogue, ukey("t0_aperez")], "attack_path": [rogue, ukey("t0_aperez"), hkey(dc)],
@@ -337,7 +337,7 @@ def scheduled_task_persistence_on_exchange():
                          trigger="<CalendarTrigger><StartBoundary>2025-03-13T03:00:00</StartBoundary><Enabled>true</Enabled><ScheduleByDay><DaysInterval>1</DaysInterval></ScheduleByDay></CalendarTrigger>")
     ev.finalize()
     alert = task_alert(sid, tk)
-    why = (f"4698 {rec(tk)} registers '\\Microsoft\\Windows\\UpdateOrchestrator\\UpdateAssistantV2' on {tgt}, running C:\\ProgramData\\Microsoft\\UpdateOrch\\uao.exe "
+    why = (f"{rec(tk)} registers '\\Microsoft\\Windows\\UpdateOrchestrator\\UpdateAssistantV2' on {tgt}, running C:\\ProgramData\\Microsoft\\UpdateOrch\\uao.exe "
            f"daily as SYSTEM, in t1_lbrandt's NTLM logon {rec(li['event'])} from {ip} - the same session copied uao.exe there over C$ ({rec(w)}). {ip} is {lap} "
            f"(machine TGT {rec(mt)}), Ryan Locke's sales laptop, where the fake updater msedgeupdate.exe in AppData (the process beaconing to 198.51.100.77) spawned "
            f"the copy and 'schtasks /create /s BOS-EXC-01 /u LMI\\t1_lbrandt ...' ({rec(st)}). Persistence on Exchange with a stolen admin password, "

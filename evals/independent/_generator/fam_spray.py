@@ -20,7 +20,7 @@ def staff_sample(ev, n, exclude=()):
 def spray_threshold_alert(seed, evs, dc, ip, n, time, field="source.ip", code="4771"):
     e = evs[0]
     src = {"host": ecs_host(dc, C(dc).ip, "Windows Server 2022 Datacenter"), "ecs": {"version": "8.11.0"},
-           "event": {"code": code, "category": ["authentication"], "outcome": "failure", "module": "system", "dataset": "system.security", "kind": "signal"},
+           "event": {"code": code, "category": ["authentication"], "outcome": "failure", "module": "system", "dataset": "system.security"},
            "source": {"ip": ip}}
     return elastic_alert(seed, time, "Potential Password Spraying via Kerberos/NTLM failures",
                          "Detects a single source failing authentication for many distinct user accounts in a short window, the pattern of password spraying.",

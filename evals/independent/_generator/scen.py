@@ -132,7 +132,8 @@ def rdp_session(ev: Events, target: str, user: str, src_host: str | None, t, src
 def psexec(ev: Events, target: str, user: str, src_host: str | None, t, cmds: list, src_ip: str | None = None,
            auth: str = "NTLM", svc_name: str = "PSEXESVC", svc_image: str = "%SystemRoot%\\PSEXESVC.exe", src_name: str | None = None,
            gap: int = 20):
-    """SMB admin-share service execution: logon, ADMIN$ write, svcctl over IPC$, service install, commands in the session."""
+    """SMB admin-share service execution: logon, ADMIN$ write, svcctl over IPC$, service install, then cmds[0] (the remote shell)
+    started by the service in the caller's logon session and cmds[1:] as that shell's children."""
     t = ev._t(t)
     ip = src_ip or C(src_host).ip
     li = ev.logon(target, t, user, 3, src_ip=ip, src_name=src_name or src_host or "-", auth=auth)

@@ -333,6 +333,9 @@ class Events:
         elif ltype == 5:
             subj = (host + "$", NETBIOS, "S-1-5-18", "0x3e7")
             pname, pid, lproc, apkg, ip, port, ws = "C:\\Windows\\System32\\services.exe", hex(self.services(host)["pid"]), "Advapi  ", "Negotiate", "-", "-", "-"
+        elif ltype == 4:
+            subj = (host + "$", NETBIOS, "S-1-5-18", "0x3e7")
+            pname, pid, lproc, apkg, ip, port, ws = "C:\\Windows\\System32\\svchost.exe", hex(self.svchost(host)["pid"]), "Advapi  ", "Negotiate", "-", "-", "-"
         else:
             subj = ("-", "-", "S-1-0-0", "0x0")
             pname, pid, ip = "-", "0x0", src_ip or "-"
@@ -342,7 +345,7 @@ class Events:
             else:
                 lproc, apkg, ws = "Kerberos", "Kerberos", "-"
         if logon_guid is None:
-            logon_guid = "{00000000-0000-0000-0000-000000000000}" if auth == "NTLM" or ltype == 5 else "{" + str(uuid.UUID(int=r.getrandbits(128))) + "}"
+            logon_guid = "{00000000-0000-0000-0000-000000000000}" if auth == "NTLM" or ltype in (4, 5) else "{" + str(uuid.UUID(int=r.getrandbits(128))) + "}"
         f = {"SubjectUserSid": subj[2], "SubjectUserName": subj[0], "SubjectDomainName": subj[1], "SubjectLogonId": subj[3],
              "TargetUserSid": usid, "TargetUserName": name, "TargetDomainName": dom if dom != "NT AUTHORITY" else "NT AUTHORITY",
              "TargetLogonId": logon_id, "LogonType": str(ltype), "LogonProcessName": lproc, "AuthenticationPackageName": apkg,
@@ -354,10 +357,10 @@ class Events:
              "TargetLinkedLogonId": linked, "ElevatedToken": "%%1842" if elevated else "%%1843"}
         ev = self.sec(host, t, 4624, f)
         if special is None:
-            special = user.lower().startswith(("t0_", "t1_", "t2_")) or user in ("svc-veeam", "svc-mecm-push", "svc-nessus", "administrator") or user.endswith("$") and host in COMPUTERS and C(host).is_dc
+            special = self.privileged_on(user, host)
         if special and ltype != 5:
             privs = "SeSecurityPrivilege\r\n\t\t\tSeBackupPrivilege\r\n\t\t\tSeRestorePrivilege\r\n\t\t\tSeTakeOwnershipPrivilege\r\n\t\t\tSeDebugPrivilege\r\n\t\t\tSeSystemEnvironmentPrivilege\r\n\t\t\tSeLoadDriverPrivilege\r\n\t\t\tSeImpersonatePrivilege\r\n\t\t\tSeDelegateSessionUserImpersonatePrivilege"
-            if user == "svc-veeam" and not (host in COMPUTERS and C(host).role in ("backup", "backup-proxy")):
+            if user == "svc-veeam" and host in COMPUTERS and C(host).is_dc:
                 privs = "SeBackupPrivilege\r\n\t\t\tSeRestorePrivilege"
             self.sec(host, t, 4672, {"SubjectUserSid": usid, "SubjectUserName": name, "SubjectDomainName": dom, "SubjectLogonId": logon_id,
                                      "PrivilegeList": privs})
@@ -366,6 +369,26 @@ class Events:
             svc = "cifs" if ltype == 3 else "TERMSRV"
             self.tgs(dc, t - timedelta(milliseconds=r.randint(40, 400)), user, host + "$", src_ip, logon_guid=logon_guid)
         return {"logon_id": logon_id, "event": ev, "logon_guid": logon_guid}
+
+    def privileged_on(self, user: str, host: str) -> bool:
+        """Would Windows write 4672 (special privileges) for this account's logon on this host?"""
+        c = C(host) if host in COMPUTERS else None
+        u = user.lower()
+        if c is None:
+            return False
+        if u.endswith("$"):
+            return c.is_dc and u[:-1].upper() in COMPUTERS and C(u[:-1].upper()).is_dc
+        if u.startswith("t0_") or u == "administrator":
+            return True
+        if u.startswith("t1_"):
+            return not c.is_dc and c.role not in ("paw", "pki", "aadc") and c.zone != "tier0"
+        if u.startswith("t2_"):
+            return c.role in ("ws", "hdk")
+        if u == "svc-veeam":
+            return c.is_dc or c.role in ("backup", "backup-proxy") or c.role not in ("ws", "paw")
+        if u in ("svc-mecm-push", "svc-nessus"):
+            return not c.is_dc and c.role not in ("paw", "pki", "aadc")
+        return False
 
     def logoff(self, host: str, t, user: str, logon_id: str, ltype: int = 3) -> dict:
         name, dom, usid = self.acct(user)
@@ -591,7 +614,7 @@ class Events:
         wss = r.sample(ws_all, workstations)
         users = [C(w).owner for w in wss]
         rt = lambda: start + timedelta(seconds=r.uniform(0, span))
-        n = max(1, int(span / 3600 * 40 * density))
+        n = max(60, int(span / 3600 * 40 * density))
         services = [("BOS-FS-01$", 5), ("svc-sharepoint", 2), ("BOS-EXC-01$", 3), ("BOS-APP-01$", 1), ("svc-sqlpolicy", 1),
                     ("BOS-APP-03$", 1), ("BOS-FS-02$", 1), ("svc-guidewire", 1), ("BOS-PRN-01$", 1), ("svc-reporting", 1)]
         svc_pool = [s for s, w in services for _ in range(w)]
@@ -641,7 +664,7 @@ class Events:
             if h not in COMPUTERS or C(h).is_dc:
                 continue
             c = C(h)
-            m = max(1, int(span / 3600 * 8 * density))
+            m = max(14, int(span / 3600 * 8 * density))
             sched = self.svchost(h)
             for _ in range(m):
                 t = rt()
@@ -706,7 +729,7 @@ class Events:
                         if zeek:
                             self.conn(t, c.ip, "10.40.8.40", 443, service="ssl", ob=r.randint(1500, 6000), rb=r.randint(1500, 60000), duration=round(r.uniform(0.2, 8), 3))
         if zeek:
-            for _ in range(int(span / 3600 * 30 * density)):
+            for _ in range(max(50, int(span / 3600 * 30 * density))):
                 t = rt()
                 w = r.choice(wss)
                 ip = C(w).ip
