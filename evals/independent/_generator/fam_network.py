@@ -108,7 +108,7 @@ def log4shell_callback_to_non_asv_address():
     web = "DMZ-WEB-01"
     ip = C(web).ip
     asv, asv_cb = asv_scan(ev, "2025-03-04 14:05:00")
-    atk = "64.39.114.23"
+    atk = "192.0.2.114"
     probes = [ev.conn(at("2025-03-04 14:19:51", seconds=k * 4), atk, ip, 443, service="ssl", ob=2611, rb=1402) for k in range(3)]
     cb = ev.conn(at("2025-03-04 14:20:04"), ip, atk, 1389, service="ldap", ob=301, rb=1214)
     cls = ev.conn(at("2025-03-04 14:20:05"), ip, atk, 8888, service="http", ob=391, rb=5_233)
@@ -124,15 +124,15 @@ def log4shell_callback_to_non_asv_address():
                          data_sources=["Zeek conn.log"], first_seen="2025-03-04 14:19:51", last_seen="2025-03-04 14:20:05",
                          unmapped={"uids": [probes[0]["uid"], cb["uid"], cls["uid"]]})
     why = (f"The documented ASV scan (Qualys 64.39.96.0/20, first Tuesday 13:00-17:00 UTC) did run at 14:05 from 64.39.98.17 ({zref(asv[0])}), and its JNDI probe "
-           f"only produced a 62-byte LDAP callback to Qualys' 64.39.104.5 ({zref(asv_cb[0])}). The alerted requests at 14:19 came from {atk}, outside 64.39.96.0/20 "
-           f"(which ends at 64.39.111.255), and this time {web} - log4j-core 2.14.1, CVE-2021-44228 - not only called back to {atk}:1389 ({zref(cb)}) but "
+           f"only produced a 62-byte LDAP callback to Qualys' 64.39.104.5 ({zref(asv_cb[0])}). The alerted requests at 14:19, inside the same window and with the same JNDI probe, came from {atk}, which is "
+           f"not in 64.39.96.0/20, and this time {web} - log4j-core 2.14.1, CVE-2021-44228 - not only called back to {atk}:1389 ({zref(cb)}) but "
            f"downloaded a 5 KB class from {atk}:8888 ({zref(cls)}), seen in Sysmon as Tomcat's own connections. A payload was loaded into the portal's JVM by a "
            "non-ASV source: exploitation, not the authorised scan.")
     expect = {"verdict": "true_positive", "severity": "critical",
               "entities": [hkey(web), atk, "CVE-2021-44228", PORTAL], "source": [atk], "attack_path": [atk, hkey(web)],
               "impacted_assets": [hkey(web), "POLICYHOLDER-DB"], "techniques": ["T1190"],
               "must_not_cite": ["64.39.98.17", "64.39.104.5", hkey("DMZ-WEB-02")], "why": why}
-    return sid, "Log4j callback and class download to an address just outside the ASV range", ev, alert, expect, "tsv"
+    return sid, "Log4j callback and class download to a non-ASV address during the ASV window", ev, alert, expect, "tsv"
 
 
 @scenario
