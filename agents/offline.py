@@ -213,7 +213,15 @@ class OfflineAnalyst:
         return base, Usage()
 
     def _origin(self, st: InvestigationState, kit: Toolkit, f: Any, notes: list[str]) -> Origin | None:
-        """Source attribution: walk the decisive event back along its session chain."""
+        """Source attribution: walk the decisive event back along its session chain. An
+        exploited service's processes run in the service's own session: its source is who
+        sent the traffic, not the service account."""
+        if FAMILIES[family_name(st)].name == "exploit":
+            peer = (f.notes.get("peers") or [None])[0]
+            host = f.sources[0] if f.sources else ("INTERNET" if f.notes.get("internet") else None)
+            user = self._interactive_user(st, kit, host, st.as_of, notes) if host and host != "INTERNET" else None
+            return Origin(host=host, account=user[0] if user else None, ip=peer,
+                          evidence=[user[1]] if user else []) if (host or peer) else None
         evs = [e for e in f.events if e.get("key", "").startswith("EVT:")]
         cited = set(build_case(st).cited())
         t = st.as_of or 0
@@ -329,6 +337,10 @@ def _attributed_entities(st: InvestigationState, f: Any, origin: Origin | None,
     cands += [(a, "actor") for a in f.actors[:2]] + [(s, "source_host") for s in f.sources[:1]]
     cands += [(t, "target") for t in f.targets[:3]]
     for key, role in cands:
+        if key == "INTERNET" and key not in have:  # an attack from outside comes from the internet node
+            have.add(key)
+            out.append(EntityRef(key=key, labels=["Internet"], role=role, mention=""))
+            continue
         if key and key not in have and key in contexts:
             have.add(key)
             labels = [x for x in contexts[key].get("labels") or [] if x not in ("Twin", "Base")]

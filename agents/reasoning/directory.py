@@ -40,6 +40,7 @@ CLAIM_ATTRIBUTES: list[tuple[tuple[str, ...], set[str]]] = [
       "writedacl", "full control", "reset password right", "rights granted", "right granted"),
      {"ntsecuritydescriptor"}),
     (("group", "member"), {"member"}),
+    (("password reset", "reset password", "password change", "password was reset"), {"password"}),
 ]
 ADD_WORDS = ("added", "add ", "grant", "granted", "new ", "addition", "written", "write", "set ")
 REMOVE_WORDS = ("removed", "remove", "deleted", "revoked", "removal")
@@ -58,10 +59,9 @@ def claimed(text: str) -> tuple[set[str], str | None]:
     """The attributes and the operation an alert's words allege."""
     low = f" {text.lower()} "
     attrs: set[str] = set()
-    for words, a in CLAIM_ATTRIBUTES:
+    for words, a in CLAIM_ATTRIBUTES:  # "password reset or ACL change" claims either
         if any(re.search(r"(?<![a-z])" + re.escape(w), low) for w in words):
             attrs |= a
-            break  # the most specific claim wins (a 'shadow credential ... group' alert is about keys)
     op = None
     if any(w in low for w in REMOVE_WORDS):
         op = "remove"
@@ -87,6 +87,9 @@ def changes(events: list[dict]) -> list[Change]:
                 raw_field(e, "AttributeValue") or "")
     for e in events:
         eid = e.get("event_id")
+        if eid == 4724:  # a password reset by another account
+            out.append(Change(e, "modify", "password", str((e.get("targets") or [""])[0])))
+            continue
         if eid in ADD_IDS or eid in REMOVE_IDS:
             member = raw_field(e, "MemberSid", "MemberName")
             group = raw_field(e, "TargetUserName") or ""

@@ -37,9 +37,11 @@ DIRECTORY_CHANGE_IDS = (5136, 5137, 5141, 4670, 4662, 4738, 4728, 4729, 4732, 47
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("dcsync", "T1003.006", "directory replication (DCSync)", (4662, 4624, 4672), True,
            frozenset({"sync"}), severity="high"),
+    # Administrators do not dump credentials as part of their work: only a documented
+    # change or support case, or backup software reading hives/NTDS, makes it expected.
     Family("credential_dump", "T1003", "credential dumping",
            (*PROCESS_IDS, 10, 11, 4656, 4663, 4673, 4624, 4672, 4661, 8, 7, 17, 18, 23, 26), False,
-           frozenset({"backup"}), admin_work=True, history_authorises=True, severity="high"),
+           frozenset({"backup"}), history_authorises=True, severity="high"),
     Family("kerberoast", "T1558.003", "Kerberoasting (service tickets to crack)", (4769, 4768, 4624), True,
            frozenset({"scanner", "pentest", "legacy_app"}), history_authorises=True),
     Family("asrep", "T1558.004", "AS-REP roasting (tickets without pre-authentication)", (4768, 4771, 4624), True,

@@ -589,7 +589,8 @@ GROUP_CHANGE_IDS = {4728, 4732, 4756, 4729, 4733, 4757}
 
 def _acl(case: Case) -> Found:
     attrs, op = claimed(case.claim_text())
-    evs = [e for e in case.events if e.get("event_id") in (ACL_CHANGE_IDS | GROUP_CHANGE_IDS) and _by_actor(case, e)]
+    evs = [e for e in case.events if e.get("event_id") in (ACL_CHANGE_IDS | GROUP_CHANGE_IDS | {4724})
+           and _by_actor(case, e)]
     chs = changes(evs)
 
     def fits(c: Change) -> bool:
