@@ -283,6 +283,19 @@ def eval_run(
                   markup=False, highlight=False)
 
 
+@app.command("mcp")
+def mcp_cmd(
+    transport: Annotated[str, typer.Option("--transport", help="stdio (default) or http (streamable HTTP).")] = "stdio",
+    port: Annotated[int | None, typer.Option("--port", help="HTTP port (default 8790).")] = None,
+    host: Annotated[str, typer.Option("--host", help="HTTP bind address: loopback unless --allow-remote.")] = "127.0.0.1",
+    allow_remote: Annotated[bool, typer.Option("--allow-remote", help="Bind a non-loopback --host (needs TWINSIGHT_MCP_TOKEN).")] = False,
+) -> None:
+    """Serve the twin's read-only tools and `investigate` to an MCP client (Claude Desktop, VS Code, ...)."""
+    from agents.mcp_server import run_mcp
+
+    raise typer.Exit(run_mcp(transport, host=host, port=port, allow_remote=allow_remote, twin_driver=twin_driver, fail=fail))
+
+
 @bot_app.command("slack")
 def bot_slack(port: Annotated[int | None, typer.Option("--port", help="HTTP Events API port (else Socket Mode).")] = None) -> None:
     """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP events with SLACK_SIGNING_SECRET."""
