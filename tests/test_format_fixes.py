@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graph.ingest import trivy
+from graph.ingest import nmap, trivy
 from graph.ingest._jsonhead import Head, Large, scan
-from graph.ingest.base import IngestContext, Source
+from graph.ingest.base import BadFile, IngestContext, Source
 from graph.ingest.registry import connectors, ingest, sniff
 from graph.loader import TwinWriter
 from graph.model import NodeSchema
@@ -161,6 +161,14 @@ def test_an_operating_system_another_source_set_is_never_replaced_by_a_guess(twi
     assert host["nmap_os"] == "Microsoft Windows Server 2008 Beta 3"
 
 
+def test_an_nmap_file_declaring_an_unknown_encoding_is_a_bad_file():
+    """Found by the raw-bytes fuzzer: one stray byte in the XML declaration raised LookupError."""
+    raw = real_data("formats", "nmap", "dionaea_scan.xml").read_bytes()
+    assert raw.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    with pytest.raises(BadFile, match="unknown encoding: aUTF-8"):
+        nmap.transform(Source("scan.xml", raw.replace(b'encoding="UTF-8"', b'encoding="aUTF-8"', 1)), OFFLINE)
+
+
 # --------------------------------------------------------------------------- addresses that are no hosts
 
 
@@ -187,6 +195,18 @@ def test_a_trivy_report_of_the_machine_it_ran_on_is_an_artifact(name):
     batch = trivy.transform(Source("local.json", json.dumps(doc).encode()), OFFLINE)
     [(schema, [row])] = [(s, r) for s, r in batch.nodes if s.label in ("Artifact", "Computer")]
     assert schema.label == "Artifact" and row["key"] == name
+
+
+def test_an_sbom_placed_on_localhost_is_placed_nowhere(twin, tmp_path):
+    doc = json.loads(real_data("formats", "cyclonedx", "laravel-7.12.0-bom.1.4.json").read_text())
+    doc["metadata"]["component"]["properties"] = [{"name": "twinsight:host", "value": "127.0.0.1"}]
+    path = tmp_path / "laravel.json"
+    path.write_text(json.dumps(doc))
+    report = load(twin, path)
+    assert [(r.record, r.error) for r in report.rejected] == [
+        ("metadata.component.properties", "host '127.0.0.1': 127.0.0.1 is a loopback address, not a host")]
+    assert props(twin, "127.0.0.1") is None and twin.value("MATCH ()-[r:HostedOn]->() RETURN count(r)") == 0
+    assert twin.value("MATCH (a:Application) RETURN count(a)") == 1
 
 
 def test_an_older_trivy_report_loaded_late_keeps_the_newer_os(twin, tmp_path):

@@ -22,8 +22,8 @@ each other.
 - The host the application runs on: a property `twinsight:host` (or
   `twinsight:hosted_on`, `cdx:host`) on metadata.component or metadata gives
   `(Application)-[:HostedOn]->(Computer)`, resolved like Trivy's ArtifactName; a
-  short name the twin does not know is rejected (record
-  `metadata.component.properties`) rather than guessed. Without one, inventory.csv's
+  short name the twin does not know, `localhost` or an address such as 127.0.0.1 is
+  rejected (record `metadata.component.properties`) rather than guessed. Without one, inventory.csv's
   `hosted_on` places the application (contract section 3).
 - A newer SBOM of the same application (`metadata.timestamp`, kept as `sbom_time`)
   replaces its HasInstalled / DependsOn edges: those it no longer lists go after the
@@ -41,6 +41,7 @@ import re
 from urllib.parse import quote
 
 from graph.identity import host_key, is_ip, short_hostname
+from graph.ingest._addresses import not_a_host_name
 from graph.ingest._jsonhead import Large, json_head
 from graph.ingest._vulnshared import (
     APPLICATION,
@@ -311,6 +312,10 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
     host_value = next((v for n, v in _properties(mc) + _properties(metadata) if n.lower() in HOST_PROPERTIES), None)
     if owner_schema is COMPUTER:
         host_value = None  # the report is about the host itself
+    not_host = not_a_host_name(host_value) if host_value else None
+    if not_host:
+        batch.reject(source.name, "metadata.component.properties", f"host {host_value[:120]!r}: {not_host}, not a host")
+        host_value = None
     lookup = HostIndex.fetch(ctx, [host_value] if host_value else [])
     hosted_on, host_row = None, None
     if host_value:

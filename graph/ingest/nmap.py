@@ -100,7 +100,7 @@ def parse_xml(data: bytes) -> ET.Element:
     except (xml.parsers.expat.ExpatError, ET.ParseError) as exc:
         hint = " (truncated? an interrupted Nmap run leaves no </nmaprun>)" if "no element found" in str(exc) else ""
         raise BadFile(f"not well-formed XML: {exc}{hint}") from None
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError, LookupError) as exc:  # LookupError: an unknown encoding=
         raise BadFile(f"not readable XML: {exc}") from None
 
 
