@@ -32,10 +32,13 @@ from graph.ingest._live import accumulate, existing_edges
 from graph.ingest._vulnshared import COMPUTER, HAS_IP, IP, looks_like_hostname
 from graph.ingest._zeekconn import Endpoints, Reject, parse_port, parse_ts
 from graph.ingest.base import Batch, IngestContext
-from graph.ingest.winevents import EVENT_LINKS
 from graph.model import NodeSchema, RelSchema
 from graph.resolve import INTERNET_KEY, Lease, TwinIndex, classify_ip
 
+# The edges an event carries to what the twin holds, named as Windows events name them
+# (graph.ingest.winevents), created with the event (NodeSchema.links).
+EVENT_LINKS = (RelSchema("OnHost", snapshot=False), RelSchema("FromHost", snapshot=False),
+               RelSchema("ByUser", snapshot=False))
 EVENT_LABELS = {"kerberos": "KerberosEvent", "smb_mapping": "SmbEvent", "smb_files": "SmbEvent",
                 "dce_rpc": "RpcEvent", "files": "FileEvent", "notice": "NoticeEvent"}
 EVENT_SCHEMAS = {label: NodeSchema("Event", (label,), snapshot=False, links=EVENT_LINKS)
