@@ -147,7 +147,7 @@ def ingest_cmd(
             f"{len(doc['rejected'])} rejected in {doc['seconds']:.1f}s",
             markup=False, highlight=False,
         )
-    if report.files == 0 and report.rejected:
+    if report.loaded_files == 0 and report.rejected:  # every file or record was refused
         raise typer.Exit(2)
 
 

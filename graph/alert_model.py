@@ -421,12 +421,32 @@ def alert_format(doc: object) -> str | None:
     return None
 
 
+def unwrap(doc: object) -> object:
+    """The alert inside the envelopes alerts travel in: an Elasticsearch hit
+    (`{"_id", "_source": {...}}`) and a Kibana `es_archive` document (`{"type": "doc",
+    "value": {"id", "source": {...}}}`, how Kibana's own test archives and exports keep
+    alerts). Kibana's alert id is the document id, so an alert without
+    `kibana.alert.uuid` takes the envelope's."""
+    if not isinstance(doc, dict):
+        return doc
+    inner, doc_id = None, None
+    if isinstance(doc.get("_source"), dict):
+        inner, doc_id = doc["_source"], doc.get("_id")
+    elif doc.get("type") == "doc" and isinstance(doc.get("value"), dict) \
+            and isinstance(doc["value"].get("source"), dict):
+        inner, doc_id = doc["value"]["source"], doc["value"].get("id")
+    if inner is None:
+        return doc
+    if isinstance(doc_id, str) and doc_id.strip() and alert_format(inner) == "ecs" \
+            and not _s(_flat(inner).get("kibana.alert.uuid")):
+        inner = {**inner, "kibana.alert.uuid": doc_id.strip()}
+    return inner
+
+
 def parse_alert(doc: dict) -> ParsedAlert:
     """One alert document -> ParsedAlert; AlertFormatError says why it is not one.
-
-    Elasticsearch hits (`{"_id", "_source": {...}}`) are unwrapped."""
-    if isinstance(doc, dict) and isinstance(doc.get("_source"), dict):
-        doc = doc["_source"]
+    Envelopes (Elasticsearch hits, Kibana archive documents) are unwrapped first."""
+    doc = unwrap(doc)  # type: ignore[assignment]
     kind = alert_format(doc)
     if kind == "ocsf":
         return _parse_ocsf(doc)
@@ -436,10 +456,39 @@ def parse_alert(doc: dict) -> ParsedAlert:
                            "Elastic Security alert (kibana.alert.uuid)")
 
 
+def _hits(doc: object) -> object:
+    """An Elasticsearch search response's hits (`{"hits": {"hits": [...]}}`), else `doc`."""
+    if isinstance(doc, dict) and isinstance(_d(doc.get("hits")).get("hits"), list):
+        return doc["hits"]["hits"]
+    return doc
+
+
+def _concatenated(text: str) -> list[tuple[int, object]] | None:
+    """(line, document) for JSON documents one after another, pretty-printed or not (Kibana
+    `es_archive` data files separate documents by blank lines); None unless the whole
+    text reads that way."""
+    decoder = json.JSONDecoder()
+    out, pos, end, line, counted = [], 0, len(text), 1, 0
+    while True:
+        while pos < end and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= end:
+            return out
+        try:
+            doc, nxt = decoder.raw_decode(text, pos)
+        except ValueError:
+            return None
+        line += text.count("\n", counted, pos)
+        counted = pos
+        out.append((line, doc))
+        pos = nxt
+
+
 def iter_alert_documents(text: str) -> Iterator[tuple[str, object]]:
     """(where, document) for a single JSON object, a JSON array, an Elasticsearch search
-    response, or JSON lines. A line that is not JSON yields its decode error as the
-    document (a `ValueError`), so callers can reject it by name."""
+    response, JSON lines, or JSON documents one after another (an `es_archive` file). A
+    line that is not JSON yields its decode error as the document (a `ValueError`), so
+    callers can reject it by name."""
     stripped = text.lstrip("\ufeff").strip()
     if not stripped:
         return
@@ -451,13 +500,22 @@ def iter_alert_documents(text: str) -> Iterator[tuple[str, object]]:
     else:
         lines = False
     if not lines:
-        if isinstance(whole, dict) and isinstance(_d(whole.get("hits")).get("hits"), list):
-            whole = whole["hits"]["hits"]
+        whole = _hits(whole)
         if isinstance(whole, list):
             for i, item in enumerate(whole, 1):
                 yield f"item {i}", item
         else:
             yield "document", whole
+        return
+    docs = _concatenated(text.lstrip("\ufeff"))
+    if docs is not None:
+        for line, doc in docs:
+            inner = _hits(doc)
+            if isinstance(inner, list):
+                for i, item in enumerate(inner, 1):
+                    yield f"line {line} item {i}", item
+            else:
+                yield f"line {line}", doc
         return
     for n, line in enumerate(text.split("\n"), 1):
         s = line.strip()

@@ -220,8 +220,8 @@ def test_zeek_headerless_or_foreign_file_is_a_bad_file(twin):
     ctx = ctx_for(twin)
     with pytest.raises(BadFile):
         zeek.transform(Source("x.log", b"1710237700.1\tC1\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\n"), ctx)
-    with pytest.raises(BadFile, match="lacks"):
-        zeek.transform(Source("dns.log", b"#separator \\x09\n#fields\tts\tuid\tquery\n"), ctx)
+    with pytest.raises(BadFile, match="lacks query: not a Zeek dns log"):
+        zeek.transform(Source("dns.log", b"#separator \\x09\n#fields\tts\tuid\tanswers\n"), ctx)
 
 
 # --------------------------------------------------------------------------- Windows events

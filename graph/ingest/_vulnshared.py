@@ -493,6 +493,43 @@ class HostIndex:
 # ---------------------------------------------------------------- derivations
 
 
+class TimedFacts:
+    """Newest observation wins, whatever order the files arrive in.
+
+    A scan or report describes its target at one time (Nmap's scan start, Trivy's
+    CreatedAt). Each group of facts it states (an OS guess, a MAC, an OS name) is stored
+    with the time it was observed (`<group>_time`); a later load writes the group only
+    when its observation is at least as new, so an old scan loaded after a new one cannot
+    set the new facts back. The times already in the twin are read in one query."""
+
+    def __init__(self, ctx: IngestContext | None, keys: Iterable[str], groups: Iterable[str]) -> None:
+        self.stamps = {f"{g}_time" for g in groups}
+        self.held: dict[tuple[str, str], int] = {}
+        keys = sorted(set(keys))
+        if ctx is None or ctx.driver is None or not keys:
+            return
+        for rec in ctx.driver.execute_query(
+            "UNWIND $keys AS k MATCH (n:Twin {key: k}) RETURN k, [s IN $stamps | n[s]] AS times",
+            keys=keys, stamps=sorted(self.stamps), database_=ctx.database, routing_="r",
+        ).records:
+            for stamp, t in zip(sorted(self.stamps), rec["times"], strict=True):
+                if isinstance(t, int):
+                    self.held[(rec["k"], stamp)] = t
+
+    def apply(self, key: str, group: str, t: int, facts: dict, props: dict) -> bool:
+        """Put `facts` (observed at `t`) into `props` unless a newer observation of the group
+        is known; facts that are all None observe nothing and change nothing."""
+        if all(v is None for v in facts.values()):
+            return False
+        stamp = f"{group}_time"
+        if t < self.held.get((key, stamp), 0):
+            return False
+        self.held[(key, stamp)] = t
+        props.update(facts)
+        props[stamp] = t
+        return True
+
+
 def mark_unknown_kev(writer: TwinWriter) -> None:
     """`is_kev = false` only where nothing said otherwise: a vulnerability scanner
     never knows KEV membership, so it must not overwrite the KEV connector's `true`,

@@ -16,6 +16,7 @@ import json
 import re
 
 from graph.alert_model import AlertFormatError, iter_alert_documents, parse_alert
+from graph.ingest._jsonhead import json_head
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.model import NodeSchema, RelSchema
 from graph.resolve import resolve_alert
@@ -26,10 +27,28 @@ INVOLVES = RelSchema("Involves", snapshot=False)
 _OCSF_2004 = re.compile(r'"class_uid"\s*:\s*"?2004\b')
 
 
+def _alert_keys(keys: dict) -> bool:
+    """An alert's own top-level keys, or an envelope (hit, es_archive doc) holding one."""
+    if str(keys.get("class_uid")) == "2004" or "finding_info" in keys:
+        return True
+    if "kibana.alert.uuid" in keys or any(k.startswith("kibana.alert.") for k in keys):
+        return True
+    inner = keys.get("_source")
+    if not isinstance(inner, dict) and keys.get("type") == "doc" and isinstance(keys.get("value"), dict):
+        inner = keys["value"].get("source")
+    return isinstance(inner, dict) and _alert_keys(inner)
+
+
 def sniff(name: str, head: str) -> bool:
+    """By the keys of the document (or of the first one, in an array or JSON lines; see
+    graph.ingest._jsonhead), else by what the head's text holds (nested envelopes such as
+    a search response's hits)."""
     text = head.lstrip("\ufeff").lstrip()
     if not text.startswith(("{", "[")):
         return False
+    h = json_head(head)
+    if h is not None and _alert_keys(h.keys):
+        return True
     return bool(_OCSF_2004.search(text)) or '"finding_info"' in text or "kibana.alert." in text \
         or ('"kibana"' in text and '"alert"' in text and '"uuid"' in text)
 

@@ -141,7 +141,8 @@ class IngestContext:
 @dataclass(frozen=True)
 class Connector:
     """A source format. `sniff(name, head)` says whether a file looks like it (head is
-    the first 64 KiB decoded leniently); `transform(source, ctx)` returns a Batch or
+    the first 64 KiB decoded leniently, its `.json` the top-level JSON structure: see
+    graph.ingest._jsonhead); `transform(source, ctx)` returns a Batch or
     raises BadFile; `post_load(writer, ctx)` derives edges once the rows are in
     (e.g. DCSync from GetChanges + GetChangesAll)."""
 
@@ -154,6 +155,9 @@ class Connector:
     # Derivations that depend on data from other sources (hosts in zones, DCSync)
     # run after every ingest, whichever formats it carried; they must be idempotent.
     always_post_load: bool = False
+    # Order of this format's files within a run, lower first (Zeek: DNS logs, whose
+    # answers name hosts, before the logs that only know addresses); file order otherwise.
+    rank: Callable[[Source], int] | None = None
 
 
 def load_batch(writer: TwinWriter, batch: Batch) -> None:

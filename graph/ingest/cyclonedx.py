@@ -22,12 +22,17 @@ each other.
 - The host the application runs on: a property `twinsight:host` (or
   `twinsight:hosted_on`, `cdx:host`) on metadata.component or metadata gives
   `(Application)-[:HostedOn]->(Computer)`, resolved like Trivy's ArtifactName; a
-  short name the twin does not know is rejected (record
-  `metadata.component.properties`) rather than guessed. Without one, inventory.csv's
+  short name the twin does not know, `localhost` or an address such as 127.0.0.1 is
+  rejected (record `metadata.component.properties`) rather than guessed. Without one, inventory.csv's
   `hosted_on` places the application (contract section 3).
 - A newer SBOM of the same application (`metadata.timestamp`, kept as `sbom_time`)
   replaces its HasInstalled / DependsOn edges: those it no longer lists go after the
-  load, and an older SBOM loaded late removes nothing.
+  load, and an older SBOM loaded late removes nothing and leaves the application's
+  properties as the newer one wrote them.
+- A BOM Trivy wrote (`aquasecurity:trivy:SchemaVersion` on metadata.component) is the
+  same report as Trivy's JSON in another format: its component is keyed and labelled as
+  graph.ingest.trivy keys the report's owner (the host its name resolves to, else an
+  `Artifact` keyed by the name), so one target is one node whichever format came.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ import re
 from urllib.parse import quote
 
 from graph.identity import host_key, is_ip, short_hostname
+from graph.ingest._addresses import not_a_host_name
+from graph.ingest._jsonhead import Large, json_head
 from graph.ingest._vulnshared import (
     APPLICATION,
     COMPUTER,
@@ -63,7 +70,9 @@ from graph.ingest._vulnshared import (
     vuln_identity,
 )
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
+from graph.ingest.trivy import owner_of
 from graph.loader import TwinWriter
+from graph.model import NodeSchema
 
 HOST_PROPERTIES = ("twinsight:host", "twinsight:hosted_on", "cdx:host")
 _CONSTRAINT_NAMES = ("twinsight:version_constraint", "twinsight:requires", "cdx:version_constraint")
@@ -150,6 +159,23 @@ def rating_props(ratings: object) -> dict:
     return out
 
 
+def _trivy_target(mc: dict, name: str, ctx: IngestContext) -> tuple[str, NodeSchema, dict] | None:
+    """(key, schema, props) when Trivy wrote the BOM (`aquasecurity:trivy:SchemaVersion` on
+    metadata.component): its component is the ArtifactName of Trivy's JSON report, so it is
+    keyed and labelled exactly as graph.ingest.trivy keys that report's owner."""
+    props = _properties(mc)
+    if not any(n == "aquasecurity:trivy:SchemaVersion" for n, _ in props):
+        return None
+    ctype = text_or_none(mc.get("type")) or ""
+    meta = {"ImageID": next((v for n, v in props if n == "aquasecurity:trivy:ImageID"), None),
+            "RepoTags": [v for n, v in props if n == "aquasecurity:trivy:RepoTag"],
+            "RepoDigests": [v for n, v in props if n == "aquasecurity:trivy:RepoDigest"]}
+    hostish = is_ip(name) or looks_like_hostname(name)
+    lookup = HostIndex.fetch(ctx, [name] if hostish else [], extra_keys=[name])
+    key, schema, owner_props = owner_of(name, "container_image" if ctype == "container" else ctype, lookup, meta)
+    return key, schema, owner_props
+
+
 def _resolve_host(value: str, lookup: HostIndex) -> tuple[str | None, dict | None]:
     """(host key, props of a Computer to create) or (None, None) when a short name is
     not in the twin."""
@@ -195,9 +221,12 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         "group": text_or_none(mc.get("group")),
         "component_type": text_or_none(mc.get("type")),
         "description": text_or_none(mc.get("description")),
-        "sbom_serial": text_or_none(doc.get("serialNumber")),
-        "sbom_spec_version": spec,
     })
+    owner_schema = APPLICATION
+    trivy = _trivy_target(mc, app_name, ctx)
+    if trivy is not None:  # Trivy's own report of a target: the node its JSON report makes
+        app_key, owner_schema, app_props = trivy
+    app_props.update({"sbom_serial": text_or_none(doc.get("serialNumber")), "sbom_spec_version": spec})
     refs: dict[str, str] = {}
     # refs in the BOM that load nothing (files, devices, data; rejected components): edges
     # to them are dropped quietly - the component's own reject already says why
@@ -281,6 +310,12 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
                                        not_packages)
 
     host_value = next((v for n, v in _properties(mc) + _properties(metadata) if n.lower() in HOST_PROPERTIES), None)
+    if owner_schema is COMPUTER:
+        host_value = None  # the report is about the host itself
+    not_host = not_a_host_name(host_value) if host_value else None
+    if not_host:
+        batch.reject(source.name, "metadata.component.properties", f"host {host_value[:120]!r}: {not_host}, not a host")
+        host_value = None
     lookup = HostIndex.fetch(ctx, [host_value] if host_value else [])
     hosted_on, host_row = None, None
     if host_value:
@@ -296,11 +331,13 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         "MATCH (a:Twin {key: $k}) RETURN a.sbom_time AS s", k=app_key, database_=ctx.database,
     ).records if ctx.driver is not None else []
     stamp = held[0]["s"] if held and isinstance(held[0]["s"], int) else t
+    if stamp > t:  # a newer SBOM of it is loaded: its description stands
+        app_props = {}
     app_props["sbom_time"] = max(t, stamp)
 
     if host_row:
         batch.add_nodes(COMPUTER, [host_row])
-    batch.add_nodes(APPLICATION, [{"key": app_key, "props": app_props, "firstseen": t, "lastseen": t}])
+    batch.add_nodes(owner_schema, [{"key": app_key, "props": app_props, "firstseen": t, "lastseen": t}])
     packages.pop(app_key, None)
     batch.add_nodes(PACKAGE, list(packages.values()))
     batch.add_nodes(VULNERABILITY, list(vulns.values()))
@@ -372,7 +409,7 @@ def _vulnerabilities(doc, refs, packages, app_key, app_version, t, batch, name, 
 
 
 _PRUNE = """
-MATCH (a:Application)-[r:HasInstalled|DependsOn]->(:Package)
+MATCH (a:Twin)-[r:HasInstalled|DependsOn]->(:Package)
 WHERE r.source = $source AND a.sbom_time IS NOT NULL AND r.lastseen < a.sbom_time
 DELETE r
 """
@@ -384,7 +421,23 @@ def post_load(writer: TwinWriter, ctx: IngestContext) -> None:
 
 
 def sniff(name: str, head: str) -> bool:
-    return head.lstrip().startswith("{") and '"bomFormat"' in head and "CycloneDX" in head
+    """By the top-level keys (graph.ingest._jsonhead): cyclonedx-py writes `bomFormat` last,
+    after megabytes of components. A BOM larger than the scan limit is recognised by what
+    came before the limit: `specVersion` beside `components` or `metadata`, or a
+    `components` array whose first element is a CycloneDX component (type, name, and a
+    bom-ref or purl)."""
+    h = json_head(head)
+    if h is None or h.kind != "object":
+        return False
+    if "bomFormat" in h.keys:
+        return h.keys["bomFormat"] == "CycloneDX"
+    if h.complete:
+        return False
+    if "specVersion" in h.keys and ("components" in h.keys or "metadata" in h.keys):
+        return True
+    comps = h.get("components")
+    first = set(comps.first_keys) if isinstance(comps, Large) else set()
+    return {"type", "name"} <= first and bool(first & {"bom-ref", "purl"})
 
 
 CONNECTOR = Connector(name="cyclonedx", sniff=sniff, transform=transform, post_load=post_load, order=42)

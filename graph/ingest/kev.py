@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from graph.ingest._jsonhead import json_head
 from graph.ingest._vulnshared import (
     CVE_RE,
     VULNERABILITY,
@@ -115,12 +116,13 @@ def post_load(writer: TwinWriter, ctx: IngestContext) -> None:
     writer.driver.execute_query(_FILL, database_=writer.database)
 
 
-_CATALOG_VERSION = re.compile(r'"catalogVersion"\s*:\s*"')
-
-
 def sniff(name: str, head: str) -> bool:
-    """A value, not a schema's property definition: kev-data ships both side by side."""
-    return head.lstrip().startswith("{") and bool(_CATALOG_VERSION.search(head)) and '"vulnerabilities"' in head
+    """A value, not a schema's property definition (kev-data ships both side by side): the
+    top-level `catalogVersion` is a string (graph.ingest._jsonhead)."""
+    h = json_head(head)
+    if h is None or h.kind != "object":
+        return False
+    return isinstance(h.get("catalogVersion"), str) and "vulnerabilities" in h.keys
 
 
 CONNECTOR = Connector(name="kev", sniff=sniff, transform=transform, post_load=post_load, order=35)

@@ -23,23 +23,36 @@ Decisions:
   date). Remembering every scan's port coverage on each host would fix it at the cost
   of long properties agents would read.
 - Nmap's OS guess is `nmap_os` (+ accuracy, family, cpe); it fills `operatingsystem`
-  only where no other source (AD) has set one.
+  only where no other source (AD) has set one (`nmap_os_filled` remembers the value it
+  filled, so a newer guess replaces it and AD's own value is never touched).
+- Host facts keep the newest observation (`_vulnshared.TimedFacts`): the OS guess, the
+  MAC and the host names are written with the scan time they were observed at
+  (`nmap_os_time`, `mac_time`, `hostnames_time`; the host's `starttime`, else the run's
+  `start`), and an older scan loaded after a newer one leaves them as they are - as
+  `state_time` does for services.
+- Addresses that name no host are not hosts: a host whose every address is loopback,
+  multicast, unspecified or broadcast (the limited broadcast, the broadcast address of a
+  subnet the twin knows or of a range the scan's own arguments name) is rejected with
+  that reason (`nmap localhost` is a scan of the scanner itself).
 - The XML is read defused-style: the `<!DOCTYPE nmaprun>` Nmap writes is allowed, any
   other DTD (internal subset, external id) and every entity declaration is refused.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 import xml.parsers.expat
 from dataclasses import dataclass, field
 
 from graph.identity import host_key, is_ip, normalize_ip, short_hostname
+from graph.ingest._addresses import broadcasts, not_a_host, subnet_broadcasts
 from graph.ingest._vulnshared import (
     COMPUTER,
     HAS_IP,
     IP,
     HostIndex,
+    TimedFacts,
     clip,
     int_or_none,
     looks_like_hostname,
@@ -53,6 +66,7 @@ SERVICE = NodeSchema("Service", snapshot=False)
 HAS_SERVICE = RelSchema("HasService", snapshot=False)
 
 PROTOCOLS = {"tcp", "udp", "sctp"}
+_CIDR = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}\b")
 
 
 class _Refused(Exception):
@@ -86,7 +100,7 @@ def parse_xml(data: bytes) -> ET.Element:
     except (xml.parsers.expat.ExpatError, ET.ParseError) as exc:
         hint = " (truncated? an interrupted Nmap run leaves no </nmaprun>)" if "no element found" in str(exc) else ""
         raise BadFile(f"not well-formed XML: {exc}{hint}") from None
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError, LookupError) as exc:  # LookupError: an unknown encoding=
         raise BadFile(f"not readable XML: {exc}") from None
 
 
@@ -133,8 +147,10 @@ class _Host:
     key: str | None = None
 
 
-def _parse_host(el: ET.Element, record: str, t: int, batch: Batch, name: str) -> _Host | None:
+def _parse_host(el: ET.Element, record: str, t: int, batch: Batch, name: str,
+                not_hosts: frozenset[str] = frozenset()) -> _Host | None:
     host = _Host(record=record, t=t)
+    refused: list[str] = []
     for addr in el.findall("address"):
         kind = (addr.get("addrtype") or "").lower()
         value = (addr.get("addr") or "").strip()
@@ -143,12 +159,16 @@ def _parse_host(el: ET.Element, record: str, t: int, batch: Batch, name: str) ->
                 batch.reject(name, record, f"address {value!r} is not a valid {kind} address")
                 return None
             ip = normalize_ip(value)
+            why = not_a_host(ip, not_hosts)
+            if why:
+                refused.append(why)
+                continue
             host.ips.append((ip, 6 if ":" in ip else 4))
         elif kind == "mac" and value:
             host.mac = value.upper()
             host.mac_vendor = addr.get("vendor") or None
     if not host.ips:
-        batch.reject(name, record, "no IPv4 or IPv6 <address>")
+        batch.reject(name, record, f"{refused[0]}: not a host" if refused else "no IPv4 or IPv6 <address>")
         return None
     names = el.find("hostnames")
     user, ptr = [], []
@@ -227,6 +247,7 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         proto = (info.get("protocol") or "").lower()
         scanned.setdefault(proto, []).extend(parse_ranges(info.get("services")))
 
+    not_hosts = subnet_broadcasts(ctx.driver, ctx.database) | broadcasts(_CIDR.findall(root.get("args") or ""))
     hosts: list[_Host] = []
     for i, el in enumerate(root.findall("host")):
         batch.records += 1
@@ -234,7 +255,7 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         if status is not None and status.get("state") != "up":
             continue
         t = _epoch(el.get("starttime")) or run_start
-        host = _parse_host(el, f"host[{i}]", t, batch, source.name)
+        host = _parse_host(el, f"host[{i}]", t, batch, source.name, not_hosts)
         if host is not None:
             hosts.append(host)
 
@@ -258,14 +279,14 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         for rec in ctx.driver.execute_query(_EXISTING_SERVICES, prefixes=prefixes, database_=ctx.database).records:
             existing[rec["key"]] = dict(rec)
 
+    facts = TimedFacts(ctx, [h.key for h in hosts if h.key], ("nmap_os", "mac", "hostnames"))
     computers: dict[str, dict] = {}
     ips: dict[str, dict] = {}
     leases: dict[tuple[str, str], dict] = {}
     services: dict[str, dict] = {}
     has_service: dict[tuple[str, str], dict] = {}
     for h in hosts:
-        props = {"name": h.key, "hostnames": h.hostnames or None, "mac": h.mac,
-                 "mac_vendor": h.mac_vendor, **h.os}
+        props = {"name": h.key}
         if h.fqdn:
             props["shortname"] = short_hostname(h.fqdn)
         elif h.shorts and not is_ip(h.key):
@@ -273,7 +294,10 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         elif h.shorts:
             props["shortname"] = h.shorts[0]
         row = computers.setdefault(h.key, {"key": h.key, "props": {}, "firstseen": h.t, "lastseen": h.t})
-        row["props"].update({k: v for k, v in props.items() if v is not None})
+        row["props"].update(props)
+        facts.apply(h.key, "nmap_os", h.t, h.os, row["props"])
+        facts.apply(h.key, "mac", h.t, {"mac": h.mac, "mac_vendor": h.mac_vendor}, row["props"])
+        facts.apply(h.key, "hostnames", h.t, {"hostnames": h.hostnames or None}, row["props"])
         row["firstseen"], row["lastseen"] = min(row["firstseen"], h.t), max(row["lastseen"], h.t)
         for ip, version in h.ips:
             ipk = f"IP:{ip}"
@@ -321,7 +345,7 @@ DELETE r
 
 # `ip` is the address of the host's latest lease unless a later lease gave that
 # address to another host; `ips` every address it held, latest first.
-_CURRENT_IP = """
+CURRENT_IP = """
 MATCH (c:Computer)-[l:HasIP]->(i:IP)
 WITH c, l, i ORDER BY l.lastseen DESC, i.address
 WITH c, collect(i) AS held, collect(l.lastseen) AS times
@@ -332,13 +356,14 @@ SET c.ips = addrs, c.ip = CASE WHEN later = 0 THEN cur.address ELSE null END
 """
 
 _FILL_OS = """
-MATCH (c:Computer) WHERE c.operatingsystem IS NULL AND c.nmap_os IS NOT NULL
-SET c.operatingsystem = c.nmap_os
+MATCH (c:Computer)
+WHERE c.nmap_os IS NOT NULL AND (c.operatingsystem IS NULL OR c.operatingsystem = c.nmap_os_filled)
+SET c.operatingsystem = c.nmap_os, c.nmap_os_filled = c.nmap_os
 """
 
 
 def post_load(writer: TwinWriter, ctx: IngestContext) -> None:
-    for query in (_DROP_CLOSED, _CURRENT_IP, _FILL_OS):
+    for query in (_DROP_CLOSED, CURRENT_IP, _FILL_OS):
         writer.driver.execute_query(query, database_=writer.database)
 
 

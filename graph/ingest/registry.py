@@ -16,6 +16,7 @@ from pathlib import Path
 import neo4j
 
 import graph.ingest as package
+from graph.ingest._jsonhead import Head
 from graph.ingest.base import (
     BadFile,
     Batch,
@@ -79,7 +80,9 @@ def sniff(source: Source, forced: str | None, table: dict[str, Connector]) -> Co
         if forced not in table:
             raise UsageError(f"--format {forced}: unknown format (known: {', '.join(sorted(table))})")
         return table[forced]
-    head = source.data[:65536].decode("utf-8", errors="replace")
+    # The text head for line formats; its JSON structure (graph.ingest._jsonhead) is read
+    # from the whole data, once, when a JSON sniffer first asks for it.
+    head = Head(source.data[:65536].decode("utf-8", errors="replace"), source.data)
     for conn in sorted(table.values(), key=lambda c: c.order):
         try:
             if conn.sniff(source.name, head):
@@ -97,6 +100,8 @@ class IngestReport:
     rejected: list[Rejected] = field(default_factory=list)
     seconds: float = 0.0
     formats: dict[str, int] = field(default_factory=dict)
+    # files that gave the twin at least one row: 0 with rejects means the run loaded nothing
+    loaded_files: int = 0
 
     def as_contract(self) -> dict:
         """The `ingest --json` document of contract section 1."""
@@ -144,7 +149,8 @@ def ingest(
             report.rejected.append(Rejected(source.name, "-", "unrecognised format (use --format)"))
             continue
         planned.append((conn, source))
-    planned.sort(key=lambda cs: cs[0].order)  # stable: file order kept within a format
+    # stable: file order kept within a format and rank
+    planned.sort(key=lambda cs: (cs[0].order, cs[0].rank(cs[1]) if cs[0].rank else 0))
     used: dict[str, Connector] = {}
     to_clean: dict[str, list] = {}
     for conn, source in planned:
@@ -159,6 +165,8 @@ def ingest(
         report.records += batch.records
         report.rejected.extend(batch.rejected)
         report.formats[conn.name] = report.formats.get(conn.name, 0) + 1
+        if batch.nodes or batch.rels:
+            report.loaded_files += 1
         writer = TwinWriter(driver, source=f"{conn.name}#{tag}" if tag else conn.name, database=database, now=ctx.now)
         load_batch(writer, batch)
         ctx.loaded(batch)

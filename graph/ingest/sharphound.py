@@ -110,6 +110,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from graph.identity import host_key, short_hostname
+from graph.ingest._jsonhead import Large, json_head
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.loader import TwinWriter
 from graph.model import NodeRef, NodeSchema, RelSchema, check_identifier
@@ -197,6 +198,16 @@ def sniff(name: str, head: str) -> bool:
     text = head.lstrip("\ufeff \t\r\n")
     if not text.startswith("{"):
         return False
+    h = json_head(head)  # the top-level keys, read past the head (graph.ingest._jsonhead)
+    if h is not None and h.kind == "object":
+        meta = h.get("meta")
+        if isinstance(meta, dict) and isinstance(meta.get("type"), str):
+            return meta["type"].lower() in KINDS
+        data = h.get("data")
+        first = data.first_keys if isinstance(data, Large) else (
+            tuple(data[0]) if isinstance(data, list) and data and isinstance(data[0], dict) else ())
+        if "ObjectIdentifier" in first and ("Properties" in first or "Aces" in first):
+            return True
     m = _META_TYPE.search(text)
     if m:
         return m.group(1).lower() in KINDS

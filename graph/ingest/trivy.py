@@ -28,12 +28,18 @@ Decisions:
   (`trivy_scopes` / `trivy_scope_times`), and after the load HasInstalled edges of a
   scope older than its latest scan go - so a rescan after an upgrade drops the old
   package version, and an old report loaded late changes nothing.
-- Times are the report's `CreatedAt` (else the ingest time).
+- Times are the report's `CreatedAt` (else the ingest time). The owner's OS (`os_family`,
+  `os_name`) keeps the newest report's (`trivy_os_time`), whatever the loading order.
+- A Trivy CycloneDX report of the same target lands on the same node (graph.ingest.cyclonedx
+  uses `owner_of`). `localhost` and loopback-like addresses name no host: such a report
+  is about an `Artifact`.
 """
 
 from __future__ import annotations
 
 from graph.identity import host_key, is_ip, short_hostname
+from graph.ingest._addresses import not_a_host_name
+from graph.ingest._jsonhead import json_head
 from graph.ingest._vulnshared import (
     COMPUTER,
     DEPENDS_ON,
@@ -43,6 +49,7 @@ from graph.ingest._vulnshared import (
     PACKAGE,
     VULNERABILITY,
     HostIndex,
+    TimedFacts,
     build_purl,
     canonical_vuln_id,
     ids_in_urls,
@@ -134,19 +141,21 @@ def _package_key(obj: dict, name: str | None, version: str | None, rtype: str | 
     return key
 
 
-def _owner(doc: dict, name: str, atype: str, lookup: HostIndex) -> tuple[str, NodeSchema, dict]:
-    """(key, schema, props) of the thing the report is about."""
-    resolved = lookup.resolve(name) if (is_ip(name) or looks_like_hostname(name)) else None
+def owner_of(name: str, atype: str, lookup: HostIndex, meta: dict) -> tuple[str, NodeSchema, dict]:
+    """(key, schema, props) of the thing a Trivy report is about, whichever of Trivy's
+    formats said it (JSON here, CycloneDX in graph.ingest.cyclonedx): one target, one node.
+    `localhost` and addresses such as 127.0.0.1 name no host: that target is an Artifact."""
+    local = not_a_host_name(name)
+    resolved = lookup.resolve(name) if not local and (is_ip(name) or looks_like_hostname(name)) else None
     if resolved:
         return resolved, COMPUTER, {}
     text = name.strip().rstrip(".")
-    if atype != "container_image" and (is_ip(text) or ("." in text and looks_like_hostname(text))):
+    if not local and atype != "container_image" and (is_ip(text) or ("." in text and looks_like_hostname(text))):
         key = host_key(text)
         props = {"name": key}
         if not is_ip(key):
             props["shortname"] = short_hostname(key)
         return key, COMPUTER, props
-    meta = doc.get("Metadata") if isinstance(doc.get("Metadata"), dict) else {}
     return name, ARTIFACT, {
         "name": name,
         "artifact_type": atype or None,
@@ -187,11 +196,12 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         ctx, [name] if (is_ip(name) or looks_like_hostname(name)) else [],
         props=("trivy_scopes", "trivy_scope_times"), extra_keys=[name],
     )
-    owner, owner_schema, owner_props = _owner(doc, name, atype, lookup)
     meta = doc.get("Metadata") if isinstance(doc.get("Metadata"), dict) else {}
+    owner, owner_schema, owner_props = owner_of(name, atype, lookup, meta)
     os_info = meta.get("OS") if isinstance(meta.get("OS"), dict) else {}
-    owner_props["os_family"] = text_or_none(os_info.get("Family"))
-    owner_props["os_name"] = text_or_none(os_info.get("Name"))
+    TimedFacts(ctx, [owner], ("trivy_os",)).apply(owner, "trivy_os", t, {
+        "os_family": text_or_none(os_info.get("Family")), "os_name": text_or_none(os_info.get("Name"))},
+        owner_props)
 
     batch = Batch()
     packages: dict[str, dict] = {}
@@ -337,7 +347,9 @@ def post_load(writer: TwinWriter, ctx: IngestContext) -> None:
 
 
 def sniff(name: str, head: str) -> bool:
-    return head.lstrip().startswith("{") and '"SchemaVersion"' in head and '"ArtifactName"' in head
+    """By the top-level keys (graph.ingest._jsonhead), wherever in the object they are."""
+    h = json_head(head)
+    return h is not None and h.kind == "object" and h.has("SchemaVersion", "ArtifactName")
 
 
 CONNECTOR = Connector(name="trivy", sniff=sniff, transform=transform, post_load=post_load, order=40)

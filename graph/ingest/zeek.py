@@ -1,289 +1,213 @@
-"""Zeek conn.log (TSV as Zeek writes it, or JSON lines) -> who talked to whom.
+"""Zeek logs (TSV as Zeek writes them, or JSON lines) -> the network as the twin holds it.
 
-A conn.log holds one record per connection; the twin holds one `ConnectedTo` edge per
-(originator host, responder host) with the ports, connection count, bytes and first/last
-time. Millions of records become thousands of edges: the transform splits lines, looks
-IPs up in plain dicts and aggregates in memory, and the write is tiny.
+Each log type is read as what it is, never as another: conn -> `ConnectedTo`
+(graph.ingest._zeekconn); dns -> time-aware name/address leases; kerberos, smb_mapping,
+smb_files, dce_rpc, files, notice -> events; http, ssl -> aggregated `HttpTo` / `TlsTo`
+(graph.ingest._zeekobs). Any other Zeek log (weird, x509, dpd, ...) is refused with its
+type named, whether it was sniffed or forced with `--format zeek`.
 
-Each IP becomes a host at the record's time (`graph.resolve.TwinIndex.host_for_ip`, via
-the Nmap connector's time-aware HasIP leases): the same address can be two hosts at two
-times. Global addresses are the `Internet` node; internal addresses no source knows
-become hosts keyed by the IP (contract: FQDN, else IP). Loopback, multicast and
-broadcast name no host and are skipped.
+Which log a file is: the records' own `_path` (Zeek's JSON writer; `@stream` in some
+exports such as OTRF's), else the TSV `#path` header, else the file name (`dns.log`,
+`NASHUA_dns.log`, `dns.20240312.json`), else its fields. A combined file (records of many
+logs, each with its `_path`) is read record by record, its DNS answers first so that its
+connections and events resolve through them. Field names are read as Zeek writes them
+(`id.orig_h`), flattened with underscores (`id_orig_h`, as OTRF and several pipelines
+export) or nested (`{"id": {"orig_h": ...}}`).
+
+Across files of one run, DNS logs load before the other Zeek logs (`rank`), so a conn.log
+in the same folder lands on the named hosts. Known gap: a host first seen by its address
+in an earlier run stays an IP-keyed node beside the FQDN host a later DNS answer names.
 """
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
+import re
 
-from graph.ingest._live import (
-    JSONDecodeErrors,
-    accumulate,
-    existing_edges,
-    file_digest,
-    loads,
-    no_gc,
+from graph.ingest._addresses import subnet_broadcasts
+from graph.ingest._jsonhead import json_head
+from graph.ingest._live import JSONDecodeErrors, file_digest, loads, no_gc
+from graph.ingest._zeekconn import (
+    COMPUTER,
+    CONN_REQUIRED,
+    CONNECTED_TO,
+    INTERNET,
+    ConnAggregator,
+    Endpoints,
+    Reject,
+    conn_tsv,
 )
+from graph.ingest._zeekconn import field as get
+from graph.ingest._zeekobs import DnsLeases, Observations
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
-from graph.model import NodeSchema, RelSchema
-from graph.resolve import INTERNET_KEY, TwinIndex, classify_ip
+from graph.ingest.nmap import CURRENT_IP
+from graph.loader import TwinWriter
 
-COMPUTER = NodeSchema("Computer", snapshot=False)
-INTERNET = NodeSchema("Internet", snapshot=False)
-CONNECTED_TO = RelSchema("ConnectedTo", snapshot=False)
+__all__ = ["COMPUTER", "CONNECTED_TO", "INTERNET", "Batch", "CONNECTOR", "sniff", "transform"]
 
-_REQUIRED = ("ts", "id.orig_h", "id.resp_h", "id.resp_p")
-_MAX_TS = 32503680000  # year 3000: a conn.log time past this is corrupt, not the future
+SUPPORTED = ("conn", "dns", "http", "ssl", "kerberos", "smb_files", "smb_mapping", "dce_rpc",
+             "files", "notice")
+# Zeek logs recognised by name, refused by type rather than reported as unknown files.
+OTHER_LOGS = ("weird", "x509", "dpd", "pe", "analyzer", "packet_filter", "loaded_scripts", "stats",
+              "capture_loss", "reporter", "ntp", "dhcp", "rdp", "ssh", "ftp", "smtp", "sip", "snmp",
+              "software", "known_hosts", "known_services", "known_certs", "ntlm", "radius", "tunnel",
+              "syslog", "mysql", "irc", "modbus", "dnp3", "socks", "signatures", "intel", "ocsp",
+              "quic", "ldap", "ldap_search", "conn_long", "notice_alarm", "traceroute", "broker",
+              "cluster", "print", "telemetry", "websocket", "netcontrol", "openflow", "unified2")
+_BY_LENGTH = sorted(SUPPORTED + OTHER_LOGS, key=len, reverse=True)
+_HEX_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
+REQUIRED = {
+    "conn": CONN_REQUIRED, "dns": ("ts", "query"),
+    "http": ("ts", "id.orig_h", "id.resp_h"), "ssl": ("ts", "id.orig_h", "id.resp_h"),
+    "kerberos": ("ts", "id.orig_h", "id.resp_h"), "smb_files": ("ts", "id.orig_h", "id.resp_h"),
+    "smb_mapping": ("ts", "id.orig_h", "id.resp_h"), "dce_rpc": ("ts", "id.orig_h", "id.resp_h"),
+    "files": ("ts", "fuid"), "notice": ("ts", "note"),
+}
+_CONN_FIELDS = frozenset({
+    "ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration",
+    "orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history",
+    "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "tunnel_parents", "orig_l2_addr",
+    "resp_l2_addr", "vlan", "inner_vlan", "community_id", "ip_proto", "_path", "_write_ts"})
+
+
+def _refusal(log: str) -> str:
+    return f"Zeek {log} log: not a log the twin reads (it reads {', '.join(SUPPORTED)})"
+
+
+def log_from_name(name: str) -> str | None:
+    """`dns.log`, `dns.2024-03-12-10-00-00.log`, `NASHUA_dns.log`, `archive.zip:smb_files.json`."""
+    path = name.replace("\\", "/")
+    if ".zip:" in path.lower():  # a zip member: "archive.zip:dir/dns.log"
+        path = path[path.lower().rindex(".zip:") + 5:]
+    stem = path.rsplit("/", 1)[-1].lower().split(".", 1)[0]
+    for log in _BY_LENGTH:
+        if stem == log or stem.endswith(("_" + log, "-" + log)):
+            return log
+    return None
+
+
+def _spelled(fields) -> set[str]:
+    return {("id." + f[3:]) if f.startswith("id_") else f for f in fields}
+
+
+def log_from_fields(fields) -> str | None:
+    """The log type a record's field names say (for files that name no `_path`)."""
+    f = _spelled(fields)
+    if isinstance(fields, dict) and isinstance(fields.get("id"), dict):
+        f |= {f"id.{k}" for k in fields["id"]}
+    if "note" in f:
+        return "notice"
+    if "query" in f and f & {"qtype", "qtype_name", "answers", "rcode", "rcode_name", "trans_id"}:
+        return "dns"
+    if len(f & {"method", "uri", "status_code", "user_agent", "trans_depth", "request_body_len"}) >= 2:
+        return "http"
+    if "request_type" in f or {"client", "service", "till"} <= f:
+        return "kerberos"
+    if "action" in f and f & {"name", "path"}:
+        return "smb_files"
+    if f & {"share_type", "native_file_system"}:
+        return "smb_mapping"
+    if {"endpoint", "operation"} <= f or "named_pipe" in f:
+        return "dce_rpc"
+    if len(f & {"cipher", "server_name", "ja3", "validation_status", "cert_chain_fuids",
+                "cert_chain_fps", "ssl_history", "curve", "resumed"}) >= 2:
+        return "ssl"
+    if "fuid" in f and f & {"tx_hosts", "rx_hosts", "mime_type", "seen_bytes", "total_bytes", "analyzers"}:
+        return "files"
+    if "fingerprint" in f or any(x.startswith("certificate.") or x.startswith("certificate_") for x in f):
+        return "x509"
+    if {"name", "addl"} <= f or {"name", "peer"} <= f:
+        return "weird"
+    if f & {"conn_state", "history", "orig_pkts", "missed_bytes", "orig_bytes", "resp_bytes"}:
+        return "conn"
+    if {"ts", "id.orig_h", "id.resp_h", "id.resp_p"} <= f and f <= _CONN_FIELDS:
+        return "conn"  # nothing but a connection's identity
+    return None
+
+
+def _record_log(rec: dict) -> str | None:
+    for name in ("_path", "@stream"):
+        v = rec.get(name)
+        if isinstance(v, str) and v.strip():
+            return v.strip().lower()
+    return None
 
 
 def sniff(name: str, head: str) -> bool:
+    """Any Zeek TSV log (`#separator` first), or JSON whose first record is a Zeek record:
+    `_path` / `@stream` with `ts`, or `ts` with `uid`/`fuid` and the connection's addresses.
+    Which log it is and whether the twin reads it is the transform's to say."""
     text = head.lstrip("\ufeff")
     if text.startswith("#separator"):
-        fields = next((ln for ln in text.splitlines() if ln.startswith("#fields")), "")
-        return "#path\tconn" in text or ("id.orig_h" in fields and "conn_state" in fields)
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    return first.lstrip().startswith("{") and '"id.orig_h"' in first and (
-        '"conn_state"' in first or '"_path":"conn"' in first.replace(" ", "")
-    )
+        return True
+    h = json_head(head)
+    if h is None or h.kind not in ("lines", "object") or "ts" not in h.keys:
+        return False
+    if _record_log(h.keys):
+        return True
+    f = _spelled(h.keys)
+    return bool(f & {"uid", "fuid"}) and bool(f & {"id.orig_h", "id", "tx_hosts", "rx_hosts"})
 
 
-class _Reject(Exception):
-    pass
-
-
-def _ts(value: object) -> float:
-    if isinstance(value, bool):
-        raise _Reject(f"bad ts {value!r}")
-    if isinstance(value, (int, float)):
-        try:
-            ts = float(value)
-        except OverflowError:
-            raise _Reject(f"bad ts {str(value)[:40]!r}") from None
-    elif isinstance(value, str):
-        v = value.strip()
-        try:
-            ts = float(v)
-        except ValueError:
-            try:  # LogAscii::json_timestamps = JSON::TS_ISO8601
-                dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
-                if dt.tzinfo is None:
-                    dt = dt.replace(tzinfo=UTC)
-                ts = dt.timestamp()
-            except (ValueError, OverflowError):
-                raise _Reject(f"bad ts {value[:40]!r}") from None
-    else:
-        raise _Reject("ts missing" if value is None else f"bad ts {value!r}")
-    if not math.isfinite(ts) or ts < 0 or ts > _MAX_TS:
-        raise _Reject(f"bad ts {value!r}")
-    return ts
-
-
-def _port(value: object) -> int:
-    if isinstance(value, bool):
-        raise _Reject(f"bad id.resp_p {value!r}")
-    if isinstance(value, str) and not (value.isascii() and value.strip().isdigit()):
-        raise _Reject(f"bad id.resp_p {value[:20]!r}")
-    try:
-        port = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        raise _Reject(f"bad id.resp_p {str(value)[:20]!r}") from None
-    if not 0 <= port <= 65535:
-        raise _Reject(f"bad id.resp_p {value!r}")
-    return port
-
-
-def _count(value: object, name: str, unset: str = "-") -> int:
-    if value is None or value == unset or value == "":
+def rank(source: Source) -> int:
+    """DNS logs before the other Zeek logs of a run (their leases name the hosts)."""
+    head = source.data[:4096].decode("utf-8", "replace")
+    if "#path\tdns\n" in head or "#path\tdns\r" in head:
         return 0
-    if isinstance(value, bool):
-        raise _Reject(f"bad {name} {value!r}")
-    if isinstance(value, str) and not (value.isascii() and value.strip().isdigit()):
-        raise _Reject(f"bad {name} {value[:20]!r}")
-    try:
-        n = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        raise _Reject(f"bad {name} {str(value)[:20]!r}") from None
-    if not 0 <= n < 1 << 50:  # a petabyte per connection is corruption, and int64 must hold sums
-        raise _Reject(f"bad {name} {str(value)[:20]!r}")
-    return n
+    first = head.lstrip("\ufeff").split("\n", 1)[0].replace(" ", "")
+    if first.startswith("{") and ('"_path":"dns"' in first or '"@stream":"dns"' in first):
+        return 0
+    return 0 if log_from_name(source.name) == "dns" else 1
 
 
-_SKIP, _CONST, _TIMED = 0, 1, 2
+class _File:
+    """What one Zeek file becomes while it is read."""
 
+    def __init__(self, source: Source, ctx: IngestContext) -> None:
+        self.name = source.name
+        self.ctx = ctx
+        self.batch = Batch()
+        self.index = ctx.twin_index()
+        if "zeek_not_hosts" not in ctx.state:
+            ctx.state["zeek_not_hosts"] = subnet_broadcasts(ctx.driver, ctx.database)
+        self.not_hosts: frozenset[str] = ctx.state["zeek_not_hosts"]
+        self.ep = Endpoints(self.index, self.not_hosts)
+        self.conn = ConnAggregator(self.ep)
+        self.dns = DnsLeases()
+        self.obs = Observations(self.ep, self.index)
+        self.others: dict[str, list[int]] = {}  # refused log -> [records, first line]
+        self.dns_done = False
 
-class _Aggregator:
-    """Per (src key, dst key): [ports, count, bytes, first, last].
+    def finish_dns(self) -> None:
+        """DNS answers become leases now, before the file's other records resolve."""
+        if not self.dns_done:
+            self.dns_done = True
+            if self.dns.rows(self.batch, self.index, self.not_hosts):
+                self.ctx.state["zeek_dns_leases"] = True
 
-    Each distinct address string is classified once: skipped (loopback, multicast, ...),
-    a constant key (the Internet, a host without leases or whose leases all name the same
-    host, an IP-keyed unknown host), or time-dependent (leases of several hosts), which
-    alone costs a lease look-up per record."""
-
-    def __init__(self, index: TwinIndex) -> None:
-        self.index = index
-        self.pairs: dict[tuple[str, str], list] = {}
-        self.cache: dict[str, tuple[int, str, bool]] = {}  # raw -> (mode, key|address, internet)
-        self.skipped = 0
-
-    def _classify(self, raw: str) -> tuple[int, str, bool]:
-        info = classify_ip(raw)
-        if info is None:
-            raise _Reject(f"bad IP {raw[:60]!r}")
-        if info.kind == "ignore":
-            hit = (_SKIP, "", False)
-        elif info.kind == "internet":
-            hit = (_CONST, INTERNET_KEY, True)
-        else:
-            hosts = self.index.lease_hosts(info.address)
-            if len(hosts) > 1:
-                hit = (_TIMED, info.address, False)
+    def record(self, log: str, rec: dict, n: int) -> None:
+        try:
+            if log == "conn":
+                self.conn.add_record(rec)
+            elif log == "dns":
+                self.dns.add(rec)
+            elif log in SUPPORTED:
+                self.obs.add(log, rec, get)
             else:
-                hit = (_CONST, self.index.host_for_ip(info.address) or info.address, False)
-        self.cache[raw] = hit
-        return hit
+                seen = self.others.setdefault(log, [0, n])
+                seen[0] += 1
+        except Reject as exc:
+            self.batch.reject(self.name, f"line {n}", str(exc))
 
-    def add(self, ts: float, orig: str, resp: str, port: int, proto: str, nbytes: int) -> None:
-        o = self.cache.get(orig) or self._classify(orig)
-        r = self.cache.get(resp) or self._classify(resp)
-        if o[0] == _SKIP or r[0] == _SKIP or (o[2] and r[2]):
-            self.skipped += 1
-            return
-        src = o[1] if o[0] == _CONST else self.index.host_for_ip(o[1], ts) or o[1]
-        dst = r[1] if r[0] == _CONST else self.index.host_for_ip(r[1], ts) or r[1]
-        if src == dst:
-            self.skipped += 1
-            return
-        agg = self.pairs.get((src, dst))
-        if agg is None:
-            self.pairs[(src, dst)] = [{(port, proto)}, 1, nbytes, ts, ts]
-            return
-        agg[0].add((port, proto))
-        agg[1] += 1
-        agg[2] += nbytes
-        if ts < agg[3]:
-            agg[3] = ts
-        elif ts > agg[4]:
-            agg[4] = ts
-
-
-_PROTOS: dict[str, str] = {}
-
-
-def _proto(value: object) -> str:
-    hit = _PROTOS.get(value) if isinstance(value, str) else None
-    if hit is None:
-        p = str(value).strip().lower() if value is not None else ""
-        hit = p if p and p not in ("-", "unknown_transport") and len(p) < 16 else "unknown"
-        if isinstance(value, str) and len(_PROTOS) < 64:
-            _PROTOS[value] = hit
-    return hit
-
-
-def _tsv(lines: list[str], agg: _Aggregator, batch: Batch, name: str) -> None:
-    sep = "\t"
-    unset = "-"
-    cols: tuple[int, int, int, int, int, int, int] | None = None
-    nfields = 0
-    add = agg.add
-    for n, line in enumerate(lines, 1):
-        if not line or line == "\r":
-            continue
-        if line[0] == "#":
-            if line.startswith("#separator"):
-                spec = line[len("#separator"):].strip()
-                try:
-                    sep = spec.encode().decode("unicode_escape") if spec else "\t"
-                except UnicodeDecodeError:
-                    raise BadFile(f"line {n}: bad #separator {spec!r}") from None
-                if not sep:
-                    raise BadFile(f"line {n}: empty #separator")
-            elif line.startswith("#unset_field"):
-                parts = line.rstrip("\r").split(sep, 1)
-                unset = parts[1] if len(parts) > 1 else "-"
-            elif line.startswith("#fields"):
-                names = line.rstrip("\r").split(sep)[1:]
-                missing = [f for f in _REQUIRED if f not in names]
-                if missing:
-                    raise BadFile(f"line {n}: #fields lacks {', '.join(missing)}: not a conn.log")
-                pos = {f: i for i, f in enumerate(names)}
-                cols = (pos["ts"], pos["id.orig_h"], pos["id.resp_h"], pos["id.resp_p"],
-                        pos.get("proto", -1), pos.get("orig_bytes", -1), pos.get("resp_bytes", -1))
-                nfields = len(names)
-            continue
-        batch.records += 1
-        if cols is None:
-            raise BadFile(f"line {n}: data before any #fields header: not a Zeek TSV log")
-        parts = line.rstrip("\r").split(sep)
-        if len(parts) != nfields:
-            batch.reject(name, f"line {n}", f"{len(parts)} fields, #fields names {nfields}")
-            continue
-        its, io, ir, iport, iproto, iob, irb = cols
-        try:
-            ts_raw = parts[its]
-            if ts_raw == unset:
-                raise _Reject("ts unset")
-            try:
-                ts = float(ts_raw)
-            except ValueError:
-                ts = _ts(ts_raw)
-            if not 0 <= ts <= _MAX_TS:  # NaN fails too
-                raise _Reject(f"bad ts {ts_raw[:40]!r}")
-            nbytes = 0
-            if iob >= 0:
-                v = parts[iob]
-                nbytes += int(v) if v.isascii() and v.isdigit() and len(v) < 16 else _count(v, "orig_bytes", unset)
-            if irb >= 0:
-                v = parts[irb]
-                nbytes += int(v) if v.isascii() and v.isdigit() and len(v) < 16 else _count(v, "resp_bytes", unset)
-            v = parts[iport]
-            port = int(v) if v.isascii() and v.isdigit() and len(v) <= 5 else -1
-            if not 0 <= port <= 65535:
-                port = _port(v)
-            add(ts, parts[io], parts[ir], port, _proto(parts[iproto]) if iproto >= 0 else "unknown",
-                nbytes)
-        except _Reject as exc:
-            batch.reject(name, f"line {n}", str(exc))
-    if cols is None:
-        raise BadFile("no #fields header: not a Zeek TSV log")
-
-
-def _get(rec: dict, dotted: str):
-    if dotted in rec:
-        return rec[dotted]
-    head, _, tail = dotted.partition(".")
-    inner = rec.get(head)
-    return inner.get(tail) if isinstance(inner, dict) and tail else None
-
-
-def _jsonl(lines: list[str], agg: _Aggregator, batch: Batch, name: str) -> None:
-    objects = 0
-    for n, line in enumerate(lines, 1):
-        text = line.strip()
-        if not text:
-            continue
-        batch.records += 1
-        try:
-            rec = loads(text)
-        except JSONDecodeErrors as exc:
-            batch.reject(name, f"line {n}", f"not JSON: {str(exc).splitlines()[0][:80]}")
-            continue
-        if not isinstance(rec, dict):
-            batch.reject(name, f"line {n}", "not a JSON object")
-            continue
-        objects += 1
-        try:
-            ts = _ts(rec.get("ts"))
-            orig, resp = _get(rec, "id.orig_h"), _get(rec, "id.resp_h")
-            if not isinstance(orig, str) or not isinstance(resp, str):
-                raise _Reject("id.orig_h / id.resp_h missing")
-            nbytes = _count(rec.get("orig_bytes"), "orig_bytes") + _count(
-                rec.get("resp_bytes"), "resp_bytes")
-            agg.add(ts, orig, resp, _port(_get(rec, "id.resp_p")), _proto(rec.get("proto")), nbytes)
-        except _Reject as exc:
-            batch.reject(name, f"line {n}", str(exc))
-    if objects == 0 and batch.records > 0:
-        raise BadFile("no line is a JSON object: not a Zeek JSON log")
+    def finish(self, data: bytes) -> Batch:
+        self.finish_dns()
+        for log, (count, first) in sorted(self.others.items()):
+            self.batch.reject(self.name, f"{count} record{'s' * (count != 1)} from line {first}", _refusal(log))
+        digest = file_digest(data)
+        self.conn.rows(self.batch, self.ctx, digest)
+        self.obs.edge_rows(self.batch, self.ctx, digest)
+        self.ep.node_rows(self.batch)
+        self.obs.event_rows(self.batch)
+        return self.batch
 
 
 def transform(source: Source, ctx: IngestContext) -> Batch:
@@ -292,57 +216,186 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
 
 
 def _transform(source: Source, ctx: IngestContext) -> Batch:
-    text = source.text()
-    lines = text.split("\n")
-    batch = Batch()
-    index = ctx.twin_index()
-    agg = _Aggregator(index)
+    lines = source.text().split("\n")
     first = next((ln for ln in lines if ln.strip()), "")
+    f = _File(source, ctx)
     if first.startswith("#"):
-        _tsv(lines, agg, batch, source.name)
+        _tsv(lines, f)
     elif first.lstrip().startswith("{"):
-        _jsonl(lines, agg, batch, source.name)
+        _jsonl(lines, f)
     elif first:
         raise BadFile("neither Zeek TSV (#separator / #fields header) nor JSON lines")
-    _rows(batch, agg, index, ctx, file_digest(source.data))
-    return batch
+    return f.finish(source.data)
 
 
-def _rows(batch: Batch, agg: _Aggregator, index: TwinIndex, ctx: IngestContext,
-          digest: str) -> None:
-    if not agg.pairs:
+# --------------------------------------------------------------------------- TSV
+
+
+def _header_logs(lines: list[str]) -> tuple[set[str], list[str]]:
+    """The `#path` values of a TSV file (a file may hold several logs one after another)
+    and its first `#fields`."""
+    paths: set[str] = set()
+    fields: list[str] = []
+    for line in lines:
+        if line[:1] != "#":
+            continue
+        if line.startswith("#path"):
+            parts = line.rstrip("\r").split(None, 1)
+            if len(parts) == 2:
+                paths.add(parts[1].strip().lower())
+        elif line.startswith("#fields") and not fields:
+            fields = line.rstrip("\r").split("\t")[1:]
+    return paths, fields
+
+
+def _tsv(lines: list[str], f: _File) -> None:
+    paths, fields = _header_logs(lines)
+    if not paths:
+        guess = log_from_name(f.name) or log_from_fields(fields) or "conn"
+        paths = {guess}
+    if paths == {"conn"}:
+        conn_tsv(lines, f.conn, f.batch, f.name)  # the fast path: no dict per record
         return
-    seen: dict[str, list[float]] = {}
-    for (src, dst), (_, _, _, first, last) in agg.pairs.items():
-        for key in (src, dst):
-            span = seen.get(key)
-            if span is None:
-                seen[key] = [first, last]
+    if not paths & set(SUPPORTED):
+        raise BadFile(_refusal(sorted(paths)[0]))
+    records = _tsv_records(lines, f, default=next(iter(paths)) if len(paths) == 1 else None)
+    if "dns" in paths and len(paths) > 1:
+        records = list(records)
+        for n, log, rec in records:
+            if log == "dns":
+                f.record(log, rec, n)
+        f.finish_dns()
+        for n, log, rec in records:
+            if log != "dns":
+                f.record(log, rec, n)
+        return
+    for n, log, rec in records:
+        f.record(log, rec, n)
+
+
+def _tsv_records(lines: list[str], f: _File, default: str | None):
+    """(line, log, record) for every data line of a TSV file, typed as `#types` says
+    (sets and vectors as lists; unset fields left out)."""
+    sep, set_sep, unset, empty = "\t", ",", "-", "(empty)"
+    names: list[str] | None = None
+    containers: list[bool] = []
+    log = default
+    for n, line in enumerate(lines, 1):
+        line = line.rstrip("\r")
+        if not line:
+            continue
+        if line[0] == "#":
+            key, _, value = line.partition(sep if not line.startswith("#separator") else " ")
+            if key == "#separator":
+                try:
+                    sep = value.strip().encode().decode("unicode_escape") or "\t"
+                except UnicodeDecodeError:
+                    raise BadFile(f"line {n}: bad #separator {value.strip()!r}") from None
+            elif key == "#set_separator":
+                set_sep = value or ","
+            elif key == "#unset_field":
+                unset = value
+            elif key == "#empty_field":
+                empty = value
+            elif key == "#path":
+                log = value.strip().lower()
+            elif key == "#fields":
+                names = value.split(sep)
+                need = REQUIRED.get(log or "")
+                missing = [x for x in need or () if x not in names]
+                if missing:
+                    raise BadFile(f"line {n}: #fields lacks {', '.join(missing)}: not a Zeek {log} log")
+                containers = [False] * len(names)
+            elif key == "#types":
+                types = value.split(sep)
+                containers = [t.startswith(("set[", "vector[", "table[")) for t in types]
+            continue
+        f.batch.records += 1
+        if names is None:
+            raise BadFile(f"line {n}: data before any #fields header: not a Zeek TSV log")
+        cells = line.split(sep)
+        if len(cells) != len(names):
+            f.batch.reject(f.name, f"line {n}", f"{len(cells)} fields, #fields names {len(names)}")
+            continue
+        rec: dict = {}
+        for i, (field, cell) in enumerate(zip(names, cells, strict=True)):
+            if cell == unset:
+                continue
+            if "\\x" in cell:  # Zeek writes unprintable bytes and separators as \xHH
+                cell = _HEX_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), cell) if i >= len(containers) \
+                    or not containers[i] else cell
+            if i < len(containers) and containers[i]:
+                rec[field] = [] if cell == empty else [
+                    _HEX_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), x) for x in cell.split(set_sep)]
             else:
-                span[0] = min(span[0], first)
-                span[1] = max(span[1], last)
-    hosts, internet = [], []
-    for key, (first, last) in seen.items():
-        row = {"key": key, "firstseen": int(first), "lastseen": int(last), "props": {}}
-        if key == INTERNET_KEY:
-            row["props"] = {"name": "Internet"}
-            internet.append(row)
-        else:
-            if key not in index.hosts:  # a host only Zeek knows: keyed by its IP
-                row["props"] = {"name": key, "ip": key}
-            hosts.append(row)
-    batch.add_nodes(INTERNET, internet)
-    batch.add_nodes(COMPUTER, hosts)
-    old = existing_edges(ctx.driver, ctx.database, "ConnectedTo", agg.pairs.keys())
-    rels = []
-    for (src, dst), (ports, count, nbytes, first, last) in agg.pairs.items():
-        props = accumulate(
-            {"ports": [f"{p}/{proto}" for p, proto in ports], "count": count, "bytes": nbytes},
-            old.get((src, dst)), digest, sums=("count", "bytes"), unions=("ports",),
-        )
-        rels.append({"src": src, "dst": dst, "firstseen": int(first), "lastseen": int(last),
-                     "props": props})
-    batch.add_rels(CONNECTED_TO, rels)
+                rec[field] = "" if cell == empty else cell
+        yield n, (log or "conn"), rec
 
 
-CONNECTOR = Connector(name="zeek", sniff=sniff, transform=transform, order=60)
+# --------------------------------------------------------------------------- JSON lines
+
+
+def _jsonl(lines: list[str], f: _File) -> None:
+    default = log_from_name(f.name)
+    objects = 0
+    combined = False
+    typed: bool | None = None  # do records name their log (`_path`)? The first one says.
+    pending: list[tuple[int, str]] = []
+    add_conn, reject = f.conn.add_record, f.batch.reject
+    for n, line in enumerate(lines, 1):
+        s = line.strip()
+        if not s:
+            continue
+        f.batch.records += 1
+        try:
+            rec = loads(s)
+        except JSONDecodeErrors as exc:
+            reject(f.name, f"line {n}", f"not JSON: {str(exc).splitlines()[0][:80]}")
+            continue
+        if not isinstance(rec, dict):
+            reject(f.name, f"line {n}", "not a JSON object")
+            continue
+        objects += 1
+        if typed is None:
+            typed = _record_log(rec) is not None
+        if not typed and default == "conn":  # the common case, kept short: a JSON conn.log
+            try:
+                add_conn(rec)
+            except Reject as exc:
+                reject(f.name, f"line {n}", str(exc))
+            continue
+        log = _record_log(rec) if typed else None
+        if log is None:
+            if default is None:
+                default = log_from_fields(rec)
+                if default is None:
+                    raise BadFile(f"line {n}: a JSON record of no Zeek log the twin knows "
+                                  f"(fields {', '.join(sorted(rec)[:8])[:120]}) and no _path")
+            log = default
+        elif log != "dns":
+            combined = True
+        if combined and log != "dns" and not f.dns_done:
+            pending.append((n, s))  # a combined file: its DNS answers first
+            continue
+        f.record(log, rec, n)
+    if objects == 0 and f.batch.records > 0:
+        raise BadFile("no line is a JSON object: not a Zeek JSON log")
+    f.finish_dns()
+    for n, s in pending:
+        rec = loads(s)
+        f.record(_record_log(rec) or default or "conn", rec, n)
+    if objects and not (f.conn.pairs or f.dns.pairs or f.obs.events or any(f.obs.edges.values())) \
+            and f.others and sum(c for c, _ in f.others.values()) == objects:
+        raise BadFile(_refusal(sorted(f.others)[0]) if len(f.others) == 1 else
+                      f"Zeek {', '.join(sorted(f.others))} logs: not logs the twin reads "
+                      f"(it reads {', '.join(SUPPORTED)})")
+
+
+def post_load(writer: TwinWriter, ctx: IngestContext) -> None:
+    """DNS answers moved leases: hosts' current `ip` / `ips` follow, as after Nmap."""
+    if ctx.state.pop("zeek_dns_leases", False):
+        writer.driver.execute_query(CURRENT_IP, database_=writer.database)
+
+
+CONNECTOR = Connector(name="zeek", sniff=sniff, transform=transform, post_load=post_load, order=60,
+                      rank=rank)
