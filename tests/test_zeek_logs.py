@@ -143,14 +143,15 @@ def test_a_zip_of_zeek_logs_becomes_leases_events_and_edges(twin, tmp_path):
     assert all("OnHost>FILE01.CORP.LOCAL" in e["links"] for e in smb)
     [download] = events(twin, "FileEvent")  # the TLS certificate is no file event
     assert download["hashes"] == ["9e107d9d372bb6826bd81d3542a419d6", "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"]
-    assert download["links"] == ["OnHost>WS09.CORP.LOCAL"] and download["file_source"] == "HTTP"
+    # the server is a host known by its public address (contract §2)
+    assert download["links"] == ["FromHost>93.184.216.34", "OnHost>WS09.CORP.LOCAL"] and download["file_source"] == "HTTP"
     [notice] = events(twin, "NoticeEvent")
     assert notice["note"] == "SSL::Invalid_Server_Cert" and notice["dst_ip"] == "93.184.216.34"
 
-    http = edge(twin, "WS09.CORP.LOCAL", "HttpTo", "INTERNET")
+    http = edge(twin, "WS09.CORP.LOCAL", "HttpTo", "93.184.216.34")
     assert http["count"] == 2 and http["status_codes"] == [200, 404]
     assert http["uris"] == ["/favicon.ico", "/update/agent.bin"] and http["hosts"] == ["www.example.com"]
-    tls = edge(twin, "WS09.CORP.LOCAL", "TlsTo", "INTERNET")
+    tls = edge(twin, "WS09.CORP.LOCAL", "TlsTo", "93.184.216.34")
     assert tls["server_names"] == ["www.example.com"] and tls["established"] == 1 and tls["ports"] == ["443/tcp"]
 
 

@@ -467,8 +467,12 @@ def external(key: str | None) -> bool:
 
 
 def _outbound(case: Case) -> list[dict]:
+    """Flows from the alert's hosts to outside addresses; the per-address flows when the
+    twin has them (the Internet node sums the same traffic again)."""
     hosts = case.src_hosts or case.hosts
-    return [c for c in case.connections if (not hosts or c.get("src") in hosts) and external(c.get("dst"))]
+    out = [c for c in case.connections if (not hosts or c.get("src") in hosts) and external(c.get("dst"))]
+    named = [c for c in out if c.get("dst") != "INTERNET"]
+    return named or out
 
 
 def peers(case: Case, found_conns: list[dict] | None = None) -> list[str]:

@@ -139,6 +139,7 @@ class Endpoints:
         self.not_hosts = not_hosts
         self.cache: dict[str, tuple[int, str, bool]] = {}  # raw -> (mode, key|address, internet)
         self.seen: dict[str, list[float]] = {}
+        self.external: set[str] = set()  # public addresses seen: hosts keyed by their IP
 
     def classify(self, raw: str) -> tuple[int, str, bool]:
         info = classify_ip(raw)
@@ -147,7 +148,10 @@ class Endpoints:
         if info.kind == "ignore" or info.address in self.not_hosts:
             hit = (SKIP, "", False)
         elif info.kind == "internet":
-            hit = (CONST, INTERNET_KEY, True)
+            # A public address is a host known only by its IP (contract §2); its flows are
+            # also summed on the Internet node, which is what exposure paths start from.
+            hit = (CONST, info.address, True)
+            self.external.add(info.address)
         else:
             hosts = self.index.lease_hosts(info.address)
             if len(hosts) > 1:
@@ -190,6 +194,9 @@ class Endpoints:
             if key == INTERNET_KEY:
                 row["props"] = {"name": "Internet"}
                 internet.append(row)
+            elif key in self.external:
+                row["props"] = {"name": key, "ip": key, "external": True}
+                hosts.append(row)
             else:
                 if key not in self.index.hosts:  # a host only Zeek knows: keyed by its IP
                     row["props"] = {"name": key, "ip": key}
@@ -207,7 +214,9 @@ class ConnAggregator:
         self.pairs: dict[tuple[str, str], list] = {}
         self.skipped = 0
 
-    def add(self, ts: float, orig: str, resp: str, port: int, proto: str, nbytes: int) -> None:
+    def add(self, ts: float, orig: str, resp: str, port: int, proto: str, nbytes: int, out: int = 0) -> None:
+        """`nbytes` both directions, `out` what the originator sent (orig_bytes: an upload
+        is told from a download only by it)."""
         cache = self.ep.cache
         o = cache.get(orig) or self.ep.classify(orig)
         r = cache.get(resp) or self.ep.classify(resp)
@@ -219,17 +228,24 @@ class ConnAggregator:
         if src == dst:
             self.skipped += 1
             return
-        agg = self.pairs.get((src, dst))
-        if agg is None:
-            self.pairs[(src, dst)] = [{(port, proto)}, 1, nbytes, ts, ts]
-            return
-        agg[0].add((port, proto))
-        agg[1] += 1
-        agg[2] += nbytes
-        if ts < agg[3]:
-            agg[3] = ts
-        elif ts > agg[4]:
-            agg[4] = ts
+        pairs = [(src, dst)]
+        if o[2]:
+            pairs.append((INTERNET_KEY, dst))
+        elif r[2]:
+            pairs.append((src, INTERNET_KEY))
+        for pair in pairs:
+            agg = self.pairs.get(pair)
+            if agg is None:
+                self.pairs[pair] = [{(port, proto)}, 1, nbytes, ts, ts, out]
+                continue
+            agg[0].add((port, proto))
+            agg[1] += 1
+            agg[2] += nbytes
+            agg[5] += out
+            if ts < agg[3]:
+                agg[3] = ts
+            elif ts > agg[4]:
+                agg[4] = ts
 
     def add_record(self, rec: dict) -> None:
         """One conn record as a dict (JSON, or a TSV line of a mixed file), its fields in
@@ -243,8 +259,8 @@ class ConnAggregator:
         if not isinstance(orig, str) or not isinstance(resp, str):
             raise Reject("id.orig_h / id.resp_h missing")
         ob, rb = g("orig_bytes"), g("resp_bytes")
-        nbytes = (ob if type(ob) is int and 0 <= ob < 1 << 50 else parse_count(ob, "orig_bytes")) + (
-            rb if type(rb) is int and 0 <= rb < 1 << 50 else parse_count(rb, "resp_bytes"))
+        out = ob if type(ob) is int and 0 <= ob < 1 << 50 else parse_count(ob, "orig_bytes")
+        nbytes = out + (rb if type(rb) is int and 0 <= rb < 1 << 50 else parse_count(rb, "resp_bytes"))
         port = g("id.resp_p")
         if type(port) is not int or not 0 <= port <= 65535:
             port = parse_port(field(rec, "id.resp_p"))
@@ -252,20 +268,21 @@ class ConnAggregator:
             self.ep.classify(resp)  # still a bad address if it is one
             self.skipped += 1
             return
-        self.add(ts, orig, resp, port, parse_proto(rec.get("proto")), nbytes)
+        self.add(ts, orig, resp, port, parse_proto(rec.get("proto")), nbytes, out)
 
     def rows(self, batch: Batch, ctx: IngestContext, digest: str) -> None:
-        for (src, dst), (_, _, _, first, last) in self.pairs.items():
+        for (src, dst), (_, _, _, first, last, _) in self.pairs.items():
             self.ep.mark(src, first, last)
             self.ep.mark(dst, first, last)
         if not self.pairs:
             return
         old = existing_edges(ctx.driver, ctx.database, "ConnectedTo", self.pairs.keys())
         rels = []
-        for (src, dst), (ports, count, nbytes, first, last) in self.pairs.items():
+        for (src, dst), (ports, count, nbytes, first, last, out) in self.pairs.items():
             props = accumulate(
-                {"ports": [f"{p}/{proto}" for p, proto in ports], "count": count, "bytes": nbytes},
-                old.get((src, dst)), digest, sums=("count", "bytes"), unions=("ports",),
+                {"ports": [f"{p}/{proto}" for p, proto in ports], "count": count, "bytes": nbytes,
+                 "bytes_out": out},
+                old.get((src, dst)), digest, sums=("count", "bytes", "bytes_out"), unions=("ports",),
             )
             rels.append({"src": src, "dst": dst, "firstseen": int(first), "lastseen": int(last),
                          "props": props})
@@ -323,10 +340,11 @@ def conn_tsv(lines: list[str], agg: ConnAggregator, batch: Batch, name: str) -> 
                 ts = parse_ts(ts_raw)
             if not 0 <= ts <= MAX_TS:  # NaN fails too
                 raise Reject(f"bad ts {ts_raw[:40]!r}")
-            nbytes = 0
+            nbytes = out = 0
             if iob >= 0:
                 v = parts[iob]
-                nbytes += int(v) if v.isascii() and v.isdigit() and len(v) < 16 else parse_count(v, "orig_bytes", unset)
+                out = int(v) if v.isascii() and v.isdigit() and len(v) < 16 else parse_count(v, "orig_bytes", unset)
+                nbytes += out
             if irb >= 0:
                 v = parts[irb]
                 nbytes += int(v) if v.isascii() and v.isdigit() and len(v) < 16 else parse_count(v, "resp_bytes", unset)
@@ -338,7 +356,7 @@ def conn_tsv(lines: list[str], agg: ConnAggregator, batch: Batch, name: str) -> 
                 agg.skipped += 1
                 continue
             add(ts, parts[io], parts[ir], port, parse_proto(parts[iproto]) if iproto >= 0 else "unknown",
-                nbytes)
+                nbytes, out)
         except Reject as exc:
             batch.reject(name, f"line {n}", str(exc))
     if cols is None:

@@ -200,6 +200,7 @@ class ConnectionSummary(ToolOutput):
     ports: list[str] = Field(default_factory=list)
     count: int | None = None
     bytes: int | None = None
+    bytes_out: int | None = Field(default=None, description="what the source sent (an upload), when known")
     firstseen: str | None = None
     lastseen: str | None = None
 
@@ -215,7 +216,7 @@ WHERE ($src IS NULL OR a.key = $src) AND ($dst IS NULL OR b.key = $dst)
   AND ($port IS NULL OR $port IN coalesce(c.ports, []))
   AND ($lo IS NULL OR c.lastseen >= $lo) AND ($hi IS NULL OR c.firstseen <= $hi)
 RETURN a.key AS src, b.key AS dst, c.ports AS ports, c.count AS count, c.bytes AS bytes,
-       c.firstseen AS firstseen, c.lastseen AS lastseen
+       c.bytes_out AS bytes_out, c.firstseen AS firstseen, c.lastseen AS lastseen
 ORDER BY coalesce(c.bytes, 0) DESC, src, dst
 LIMIT $limit
 """
@@ -239,6 +240,7 @@ def find_connections(tb: Toolbox, args: FindConnectionsInput) -> FindConnections
     rows = tb.rows("find_connections", _QC, {"src": args.src, "dst": args.dst, "port": port,
                                               "lo": lo, "hi": hi, "limit": args.limit})
     conns = [ConnectionSummary(src=r["src"], dst=r["dst"], ports=list(r["ports"] or []), count=r["count"],
-                               bytes=r["bytes"], firstseen=iso(r["firstseen"]), lastseen=iso(r["lastseen"]))
+                               bytes=r["bytes"], bytes_out=r["bytes_out"], firstseen=iso(r["firstseen"]),
+                               lastseen=iso(r["lastseen"]))
              for r in rows]
     return FindConnectionsOutput(total=len(conns), connections=conns)
