@@ -32,6 +32,7 @@ USAGE: dict[str, str] = {
 # The options rank takes in the contract (section 7); the CLI adds the rest below.
 RANK_OPTIONS = ("--target", "--top")
 
+
 class Action(BaseModel):
     """One change, as the CLI words it: `Action(verb="isolate", args=["WEB01.CORP.LOCAL"])`."""
 

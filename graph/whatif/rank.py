@@ -308,5 +308,3 @@ def rank(
     ranked = sorted((r for r in results if r.paths_removed > 0),
                     key=lambda r: (-r.paths_removed, len(r.breaks), r.cost, r.action))
     return ranked[:top]
-
-

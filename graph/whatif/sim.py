@@ -279,5 +279,3 @@ def _terminate(driver: neo4j.Driver, database: str | None, token: str) -> bool:
             return True
     except Exception:  # best effort: the connection is what just failed
         return False
-
-

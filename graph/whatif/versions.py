@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+# Package types whose versions compare as dpkg does (epoch:upstream-revision).
 OS_TYPES = {"deb", "rpm", "apk", "alpm", "opkg"}
 _PRE_MARKER = re.compile(r"(?<=[0-9])[.-]?(alpha|beta|preview|pre|rc|a|b|c|dev)(?=[0-9]|$)", re.IGNORECASE)
 _DIGITS = "0123456789"
@@ -92,6 +93,7 @@ def compare_versions(a: str, b: str, ecosystem: str | None = None) -> int:
 
 
 def release_numbers(v: str) -> list[int]:
+    """The leading numeric release parts (`1:2.4.51-1` -> [2, 4, 51, 1]): branches and majors."""
     v = re.sub(r"^\d+:", "", v.strip())
     v = v[1:] if v[:1] in "vV" else v
     out = []

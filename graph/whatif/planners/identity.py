@@ -26,6 +26,8 @@ def _members_count(sim: Sim, group: str) -> int:
 
 
 def plan_disable(sim: Sim) -> None:
+    """The account is no entry point any more and loses its outgoing edges and sessions;
+    services that run as it (its SPNs) break."""
     user = sim.node(sim.action.args[0], ("User",), "USER")
     key = user["key"]
     sim.action = sim.action.model_copy(update={"args": (key,)})
@@ -70,6 +72,8 @@ def _lost_rights(sim: Sim, member: str, before: set[tuple[str, str]], via: str) 
 
 
 def plan_remove_member(sim: Sim) -> None:
+    """One direct membership goes; what the member loses is read after the change, since
+    rights also arrive through other nested groups."""
     m = sim.node(sim.action.args[0], None, "MEMBER")["key"]
     g = sim.node(sim.action.args[1], ("Group",), "GROUP")["key"]
     sim.action = sim.action.model_copy(update={"args": (m, g)})
@@ -89,6 +93,8 @@ _DERIVATION_INPUTS = {"HasInstalled", "DependsOn", "HasVulnerability", "HasServi
 
 
 def plan_remove_edge(sim: Sim) -> None:
+    """One edge of any type of the twin goes; when it fed CanExploit (software, services,
+    zones, flows), the hosts it fed are derived again."""
     src_w, type_w, dst_w = sim.action.args
     by_lower = {t.lower(): t for t in REL_TYPES}
     rtype = type_w if type_w in REL_TYPES else by_lower.get(type_w.lower())

@@ -34,6 +34,8 @@ def subtract_ports(ports: object, lo: int, hi: int, proto: str) -> tuple[list[st
 
 
 def plan_isolate(sim: Sim) -> None:
+    """Every network edge of the host goes, and the remote-access rights into it (used over
+    that network); its own AD rights stay: using them needs the foothold isolation denies."""
     host = sim.node(sim.action.args[0], ("Computer",), "HOST")["key"]
     sim.action = sim.action.model_copy(update={"args": (host,)})
     rows = sim.edges(
@@ -61,8 +63,9 @@ def plan_isolate(sim: Sim) -> None:
         sim.brk(r["dst"], f"its session on {host} ends", "session")
 
 
-
 def plan_block(sim: Sim) -> None:
+    """Zone rules lose the port, observed flows between the hosts close; a host-level block
+    cannot narrow a zone rule, and a note says so."""
     src_word, dst_word, port_word = sim.action.args
     lo, hi, proto = port_arg(port_word)
     src = sim.node(src_word, ("Zone", "Internet", "Computer"), "FROM")
@@ -122,6 +125,8 @@ def plan_block(sim: Sim) -> None:
 
 
 def plan_expose(sim: Sim) -> None:
+    """A host-level INTERNET CanReach rule (a port forward); what it makes exploitable comes
+    from deriving CanExploit again."""
     host = sim.node(sim.action.args[0], ("Computer",), "HOST")["key"]
     lo, hi, proto = port_arg(sim.action.args[1])
     spec = format_port(lo, hi, proto)
@@ -142,4 +147,3 @@ def plan_expose(sim: Sim) -> None:
     if not services:
         sim.notes.append(f"no open service is known on {host} at {spec}: nothing new becomes exploitable")
     sim.rederive.add(host)
-

@@ -124,6 +124,8 @@ def _restart_breaks(sim: Sim, pkg: dict, what: str) -> None:
 
 
 def plan_patch(sim: Sim) -> None:
+    """The target's packages with the CVE are replaced, for this target alone, by patched
+    copies: the same package node is shared with owners the patch does not reach."""
     target_w, cve_w = sim.action.args
     cve = canonical_vuln_id(cve_w)
     vrow = sim.run("MATCH (v:Twin {key: $k}) RETURN v.key AS k, labels(v) AS l", k=cve)
@@ -157,6 +159,8 @@ def plan_patch(sim: Sim) -> None:
 
 
 def plan_update(sim: Sim) -> None:
+    """The target's package moves to VERSION. The twin's scanned record of that version is
+    the truth; without one, Trivy's fixed_version decides and `unknown` says so."""
     target_w, pkg_w, version = sim.action.args
     pkgs = _scope(sim, target_w)
     tkey = sim.scope_owners[0]
