@@ -227,10 +227,10 @@ def whatif_cmd(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     remove-member MEMBER GROUP | remove-edge SRC TYPE DST | block FROM TO PORT/PROTO |
     expose HOST PORT/PROTO | rank --target KEY [--top N]
     """
-    from graph.whatif import whatif_command
+    from graph.whatif import USAGE, whatif_command
 
     if not ctx.args:
-        fail("whatif needs an action (update, patch, isolate, disable, remove-member, remove-edge, block, expose, rank)", 2)
+        fail(f"whatif needs an action ({', '.join(USAGE)})", 2)
     settings, driver = twin_driver()
     driver.close()
     raise typer.Exit(whatif_command(list(ctx.args), json_out))

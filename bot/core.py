@@ -41,33 +41,14 @@ from agents.service import InvestigationOutcome, InvestigationService, PendingAc
 from bot import render
 from bot.safety import AccessPolicy, RateLimiter, Redactor
 from bot.state import StateStore, Thread
+from graph.whatif.grammar import ARITY as WHATIF_ARITY
+from graph.whatif.grammar import RANK_OPTIONS
+from graph.whatif.grammar import USAGE as WHATIF_USAGE
 
 log = logging.getLogger("twinsight.bot")
 
 COMMANDS = ("help", "status", "investigate", "paths", "whatif", "approve", "deny")
-
-# Contract section 7: action -> number of operands.
-WHATIF_ARITY = {
-    "update": 3,
-    "patch": 2,
-    "isolate": 1,
-    "disable": 1,
-    "remove-member": 2,
-    "remove-edge": 3,
-    "block": 3,
-    "expose": 2,
-}
-WHATIF_USAGE = {
-    "update": "update TARGET PACKAGE VERSION",
-    "patch": "patch TARGET CVE",
-    "isolate": "isolate HOST",
-    "disable": "disable USER",
-    "remove-member": "remove-member MEMBER GROUP",
-    "remove-edge": "remove-edge SRC TYPE DST",
-    "block": "block FROM TO PORT/PROTO",
-    "expose": "expose HOST PORT/PROTO",
-    "rank": "rank --target KEY [--top N]",
-}
+# `whatif` words follow the CLI's grammar (graph/whatif/grammar.py, contract section 7).
 
 
 # --- parsing -----------------------------------------------------------------------------
@@ -197,7 +178,7 @@ def _check_whatif(args: list[str]) -> list[str]:
         while i < len(rest):
             word = rest[i]
             name, eq, value = word.partition("=")
-            if name in ("--target", "--top"):
+            if name in RANK_OPTIONS:
                 if not eq:
                     if i + 1 >= len(rest):
                         raise ParseError(f"{name} needs a value: whatif {WHATIF_USAGE['rank']}")

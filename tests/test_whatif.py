@@ -30,7 +30,6 @@ from graph.whatif import (
     Action,
     WhatIfError,
     WhatIfInputError,
-    _runner,
     compare_versions,
     fixed_in,
     parse_argv,
@@ -41,6 +40,7 @@ from graph.whatif import (
     subtract_ports,
     whatif_command,
 )
+from graph.whatif import runner as _runner
 from tests.conftest import REPO, Twin
 from tests.tcp_proxy import CuttingProxy
 

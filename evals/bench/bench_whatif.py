@@ -13,7 +13,7 @@ crown-jewel data on database hosts. CanExploit is derived by graph/tools/exploit
 
 Measured, each against a baseline taken in the same run on the same server:
 - one what-if (`simulate`, all crown jewels and tier 0 as goals) for several actions;
-  baseline: the same exposure count (graph/whatif.exposure_query) run twice in a
+  baseline: the same exposure count (graph.whatif.exposure) run twice in a
   plain read session - the floor of any before/after comparison (goal: <= 3 s);
 - `rank --target <crown jewel> --top N`; baseline: one exposure count for that target
   times the candidates simulated (goal: <= 30 s for the top 20).
@@ -39,10 +39,10 @@ from graph.tools.fixtures import T0, TwinBuilder
 from graph.whatif import (
     Action,
     PathScope,
-    _runner,
     exposure,
     rank,
     resolve_goals,
+    runner,
     simulate,
 )
 
@@ -171,7 +171,7 @@ def timed(fn, *args, **kw):
 def baseline_count(driver, database, goals: list[str] | None) -> tuple[int, float]:
     """The same exposure count, outside any write transaction."""
     with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-        run = _runner(session)
+        run = runner(session)
         scope = PathScope(goals=goals)
         rows = resolve_goals(run, scope)
         t0 = time.perf_counter()

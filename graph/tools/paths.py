@@ -97,7 +97,7 @@ RETURN [x IN nodes(p) | x.key] AS nodes,
 DEFAULT_CANDIDATES = 200
 
 
-def _check_int(value: int, lo: int, hi: int, what: str) -> int:
+def check_int(value: int, lo: int, hi: int, what: str) -> int:
     """k and the hop bound must be literals in Cypher text; they are ints from a range."""
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
         raise ToolError("invalid_arguments", f"{what} must be an integer from {lo} to {hi}")
@@ -107,8 +107,8 @@ def _check_int(value: int, lo: int, hi: int, what: str) -> int:
 def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops: int) -> str:
     """The Cypher for one search mode. Only k and max_hops (checked ints) and the fixed
     vocabulary enter the text; everything else is a parameter."""
-    k = _check_int(k, 1, 50, "k")
-    h = _check_int(max_hops, 1, 10, "max_hops")
+    k = check_int(k, 1, 50, "k")
+    h = check_int(max_hops, 1, 10, "max_hops")
     hop = f"-[r:{_T} WHERE {_TIME}]->{{1,{h}}}"
     goal_from_target = (
         "MATCH (g:Twin {key: $target})\n"

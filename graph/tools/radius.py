@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from graph.tools.base import AsOf, Toolbox, ToolInput, ToolOutput, as_of_field, iso, tool
-from graph.tools.paths import _ENTRY, _PRECIOUS, _SIMPLE, _T, _TIME, _check_int, path_params
+from graph.tools.paths import _ENTRY, _PRECIOUS, _SIMPLE, _T, _TIME, check_int, path_params
 
 _CATEGORY = """CASE
   WHEN coalesce(y.crown_jewel, false) THEN 'crown_jewels'
@@ -29,7 +29,7 @@ _CATEGORY = """CASE
 
 
 def blast_query(max_hops: int) -> str:
-    h = _check_int(max_hops, 1, 10, "max_hops")
+    h = check_int(max_hops, 1, 10, "max_hops")
     return f"""
 MATCH (s:Twin {{key: $key}})
 MATCH p = SHORTEST 1 (s)-[r:{_T} WHERE {_TIME}]->{{1,{h}}}(x:Twin)
@@ -101,7 +101,7 @@ def blast_radius(tb: Toolbox, args: BlastInput) -> BlastOutput:
 
 
 def choke_query(mode: Literal["sources", "entry"], max_hops: int, targeted: bool) -> str:
-    h = _check_int(max_hops, 1, 10, "max_hops")
+    h = check_int(max_hops, 1, 10, "max_hops")
     hop = f"-[r:{_T} WHERE {_TIME}]->{{1,{h}}}"
     if targeted:
         anchor = ("MATCH (g:Twin {key: $target})\n"

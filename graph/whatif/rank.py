@@ -1,0 +1,310 @@
+"""`rank`: single actions ranked by the attack paths they remove to one target, least
+breakage first among ties. Candidates come from the shortest paths of the entry points
+(ShortestDag), each with an upper bound of what it can remove, so most of them are
+never simulated (graph/MODEL.md, "What-if")."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+
+import neo4j
+from neo4j.exceptions import DriverError, Neo4jError
+
+from graph.tools.base import parse_time
+from graph.tools.exploit import parse_port_spec
+from graph.tools.vocab import TRAVERSABLE, rel_alternation
+from graph.whatif.errors import WhatIfError, WhatIfInputError
+from graph.whatif.grammar import Action
+from graph.whatif.models import RankedAction
+from graph.whatif.paths import (
+    PathScope,
+    Run,
+    check_hops,
+    exposure,
+    keys_of_ids,
+    resolve_goals,
+    runner,
+)
+from graph.whatif.sim import simulate
+
+# Effort and disruption a change usually takes, the last tie-breaker of `rank`: fixing
+# one ACL or membership is one directory edit; disabling an account or patching is an
+# operational change; a firewall change touches every flow of a zone; isolating a host
+# stops everything on it.
+ACTION_COST: dict[str, float] = {"remove-edge": 1.0, "remove-member": 1.0, "disable": 2.0, "patch": 2.0,
+                                 "update": 3.0, "block": 3.0, "isolate": 4.0, "expose": 5.0}
+
+
+def _pred_query(timed: bool) -> str:
+    t = rel_alternation(TRAVERSABLE)
+    when = " WHERE NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo)" if timed else ""
+    return (
+        "UNWIND $frontier AS fid\n"
+        "MATCH (y) WHERE id(y) = fid\n"
+        f"MATCH (x)-[r:{t}]->(y){when}\n"
+        "RETURN id(x) AS x, collect([type(r), id(y), elementId(r)]) AS via"
+    )
+
+
+class ShortestDag:
+    """Every shortest path towards the anchors, within the hop bound, as a layered DAG:
+    for each node the edges that start one of its shortest paths. Built one layer per
+    query; a SHORTEST path per entry point is far slower when tens of thousands of entry
+    points reach a goal (see reach_query).
+
+    Its dominators give each candidate a tight upper bound: an entry point loses every
+    path only if every shortest path of it crossed what the action removes, i.e. only if
+    that node dominates it (or that edge is the only way out of a node that does)."""
+
+    ROOT = -1
+
+    def __init__(self, run: Run, scope: PathScope, anchor_ids: set[int]) -> None:
+        self.succ: dict[int, list[tuple[str, int, str]]] = {a: [] for a in anchor_ids}
+        self.order: list[int] = sorted(anchor_ids)
+        frontier = sorted(anchor_ids)
+        query = _pred_query(scope.as_of is not None)
+        for _ in range(scope.max_hops):
+            if not frontier:
+                break
+            nxt = []
+            for row in run(query, {**scope.params(), "frontier": frontier}):
+                if row["x"] not in self.succ:
+                    self.succ[row["x"]] = [(v[0], v[1], v[2]) for v in row["via"]]
+                    nxt.append(row["x"])
+            nxt.sort()
+            self.order += nxt
+            frontier = nxt
+        self.idom: dict[int, int] = {}
+        depth: dict[int, int] = {self.ROOT: 0}
+        for x in self.order:  # successors come first: they sit one layer closer to the anchors
+            ys = [y for _, y, _ in self.succ[x]]
+            if not ys:
+                d = self.ROOT
+            else:
+                d = ys[0]
+                for y in ys[1:]:
+                    d = self._lca(d, y, depth)
+            self.idom[x] = d
+            depth[x] = depth[d] + 1
+
+    def _lca(self, a: int, b: int, depth: dict[int, int]) -> int:
+        while a != b:
+            if depth[a] >= depth[b]:
+                a = self.idom.get(a, self.ROOT)
+            else:
+                b = self.idom.get(b, self.ROOT)
+        return a
+
+    def dominated(self, entries: Iterable[int]) -> dict[int, int]:
+        """node id -> how many entry points it dominates (itself included)."""
+        cnt: Counter[int] = Counter({e: 1 for e in entries if e in self.succ})
+        for x in reversed(self.order):
+            if cnt[x]:
+                cnt[self.idom[x]] += cnt[x]
+        return cnt
+
+    def tree_paths(self, entries: Iterable[int]) -> list[list[tuple[int, str, int, str]]]:
+        """One shortest path per entry point, as steps (src id, type, dst id, edge id)."""
+        out = []
+        for e in sorted(entries):
+            steps, node = [], e
+            while self.succ.get(node):
+                rtype, nxt, eid = self.succ[node][0]
+                steps.append((node, rtype, nxt, eid))
+                node = nxt
+            if steps:
+                out.append(steps)
+        return out
+
+
+class _Candidate:
+    __slots__ = ("action", "bound")
+
+    def __init__(self, action: Action, bound: int) -> None:
+        self.action = action
+        self.bound = bound
+
+
+def _candidates(run: Run, dag: ShortestDag, entries: frozenset[int], own: set[int],
+                pool: int) -> dict[tuple[str, ...], _Candidate]:
+    """Single actions that cut the paths, each with an upper bound of the entry points it
+    can cut off: the smaller of the shortest-path dominator count (see ShortestDag) and
+    the number of tree paths crossing what it removes (a disconnected entry point's
+    tree path is one of its shortest paths, so it crosses it too). Only the `pool`
+    nodes and edges with the highest bounds become actions."""
+    paths = dag.tree_paths(entries)
+    dom = dag.dominated(entries)
+    node_hits: dict[int, set[int]] = defaultdict(set)
+    edge_hits: dict[str, set[int]] = defaultdict(set)
+    edge_of: dict[str, tuple[int, str, int]] = {}
+    for i, steps in enumerate(paths):
+        for src, rtype, dst, eid in steps:
+            if src not in own:
+                node_hits[src].add(i)
+            edge_hits[eid].add(i)
+            edge_of[eid] = (src, rtype, dst)
+
+    def node_bound(n: int) -> int:
+        return min(len(node_hits.get(n, ())), dom.get(n, 0))
+
+    def edge_bound(eid: str) -> int:
+        src = edge_of[eid][0]
+        only_way = len(dag.succ.get(src, ())) == 1
+        return min(len(edge_hits[eid]), dom.get(src, 0) if only_way else 0)
+
+    top_nodes = [n for n in sorted(node_hits, key=lambda n: (-node_bound(n), n))[:pool] if node_bound(n) > 0]
+    exploits = [e for e in edge_hits if edge_of[e][1] in ("CanExploit", "ConnectedTo")]
+    top_edges = [e for e in sorted((e for e in edge_hits if edge_of[e][1] != "InZone"),
+                                   key=lambda e: (-edge_bound(e), e))[:pool] if edge_bound(e) > 0]
+    ids = set(top_nodes) | {edge_of[e][i] for e in set(top_edges) | set(exploits) for i in (0, 2)}
+    info = {r["i"]: r for r in run("MATCH (n) WHERE id(n) IN $ids RETURN id(n) AS i, n.key AS k, labels(n) AS l, "
+                                   "COLLECT { MATCH (n)-[:InZone]->(z:Zone) RETURN z.key } AS zones",
+                                   ids=sorted(ids))}
+    details = {r["e"]: r for r in run(
+        "UNWIND $eids AS eid MATCH ()-[r]->() WHERE elementId(r) = eid "
+        "RETURN eid AS e, r.cve AS cve, r.cves AS cves, r.port AS port, r.ports AS ports",
+        eids=sorted(set(exploits)))}
+    cands: dict[tuple[str, ...], _Candidate] = {}
+
+    def add(bound: int, verb: str, *args: str) -> None:
+        if bound <= 0:
+            return
+        act = Action(verb=verb, args=tuple(args))
+        have = cands.get(tuple(act.argv))
+        if have is None or have.bound < bound:
+            cands[tuple(act.argv)] = _Candidate(act, bound)
+
+    for n in top_nodes:
+        node = info.get(n)
+        if node and "User" in node["l"]:
+            add(node_bound(n), "disable", node["k"])
+        elif node and "Computer" in node["l"]:
+            add(node_bound(n), "isolate", node["k"])
+    # a zone block closes the exploits from FROM into the zone and the flows between
+    # the zones' hosts: the tree paths crossing any of them bound what it can cut
+    between: dict[tuple[str, str], set[int]] = defaultdict(set)
+    into_host: dict[int, set[int]] = defaultdict(set)
+    for eid in exploits:
+        src, rtype, dst = edge_of[eid]
+        if src not in info or dst not in info:
+            continue
+        if rtype == "CanExploit":
+            into_host[dst] |= edge_hits[eid]
+        froms = set(info[src]["zones"]) | ({info[src]["k"]} if "Computer" not in info[src]["l"] else set())
+        for f in froms:
+            for z in info[dst]["zones"]:
+                between[(f, z)] |= edge_hits[eid]
+    for eid in exploits:  # every exploit and flow: patches and blocks are bounded otherwise
+        src, rtype, dst = edge_of[eid]
+        if src not in info or dst not in info:
+            continue
+        a, b, bound = info[src]["k"], info[dst]["k"], edge_bound(eid)
+        d = details.get(eid) or {}
+        if rtype == "CanExploit":
+            for c in (list(d.get("cves") or []) or [d.get("cve")])[:3]:
+                if c:
+                    add(min(len(into_host[dst]), dom.get(dst, 0)), "patch", b, c)
+            port = d.get("port")
+            if port and parse_port_spec(port):
+                if "Computer" in info[src]["l"]:
+                    add(bound, "block", a, b, str(port))
+                for z in info[dst]["zones"]:
+                    if z != a:
+                        add(len(between[(a, z)]), "block", a, z, str(port))
+        else:
+            for pt in list(d.get("ports") or [])[:3]:
+                if parse_port_spec(pt):
+                    add(bound, "block", a, b, str(pt))
+    for eid in top_edges:
+        src, rtype, dst = edge_of[eid]
+        if src in info and dst in info and rtype not in ("CanExploit", "ConnectedTo"):
+            a, b = info[src]["k"], info[dst]["k"]
+            if rtype == "MemberOf":
+                add(edge_bound(eid), "remove-member", a, b)
+            else:
+                add(edge_bound(eid), "remove-edge", a, rtype, b)
+    return cands
+
+
+def rank(
+    driver: neo4j.Driver,
+    database: str | None,
+    target: str,
+    top: int = 10,
+    sources: list[str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    *,
+    max_hops: int = 6,
+    max_candidates: int | None = None,
+    entry_points: tuple[str, ...] = ("internet", "phishable_users"),
+    compromised: list[str] | None = None,
+    as_of: str | int | float | None = None,
+) -> list[RankedAction]:
+    """Single actions ranked by attack paths removed to `target` (from the entry points,
+    or from `sources`), then least breakage, then ACTION_COST; each one simulated in its
+    own rolled-back transaction. Candidates - users to disable, memberships and other
+    edges to remove, hosts to isolate, CVEs to patch, flows to block - come from the
+    shortest paths of the entry points to the target (ShortestDag); each carries an
+    upper bound of the paths it can remove. The `max_candidates` (default 2*top + 10)
+    with the highest bounds are simulated in that order, stopping once no remaining
+    bound can reach the top N.
+    Actions that remove nothing are left out. `progress(done, total, text)` after each."""
+    if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 100:
+        raise WhatIfInputError("--top must be a whole number from 1 to 100")
+    try:
+        when = parse_time(as_of)
+    except ValueError as exc:
+        raise WhatIfInputError(f"as_of: {exc}") from None
+    scope = PathScope(goals=[target], sources=sources, entry_points=tuple(entry_points),
+                      compromised=list(compromised or []), max_hops=check_hops(max_hops), as_of=when)
+    limit = max_candidates if max_candidates is not None else 2 * top + 10
+    try:
+        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS, notifications_min_severity="OFF") as session:
+            run = runner(session)
+            found = run("MATCH (n:Twin) WHERE n.key IN [$k, toUpper($k)] RETURN n.key AS k "
+                        "ORDER BY CASE WHEN n.key = $k THEN 0 ELSE 1 END LIMIT 1", k=target)
+            if not found:
+                raise WhatIfInputError(f"--target {target!r} is not in the twin")
+            target = found[0]["k"]
+            scope.goals = [target]
+            goal_rows = resolve_goals(run, scope)
+            baseline = exposure(run, scope, goal_rows)
+            own = set(baseline.own.get(target, frozenset()))
+            anchors = set(keys_of_ids(run, goal_rows[0]["anchors"])) if goal_rows and goal_rows[0]["anchors"] else set()
+            dag = ShortestDag(run, scope, anchors)
+            cands = _candidates(run, dag, baseline.pairs(target), own, pool=max(4 * limit, 100))
+    except (WhatIfInputError, WhatIfError):
+        raise
+    except Neo4jError as exc:
+        raise WhatIfError(f"Neo4j refused the ranking for {target!r}: {exc.message or exc}") from None
+    except (DriverError, OSError) as exc:
+        raise WhatIfError(f"lost the twin while ranking actions for {target!r} ({type(exc).__name__})") from None
+    order = sorted(cands.values(), key=lambda c: (-c.bound, ACTION_COST[c.action.verb], c.action.text))[:limit]
+    results: list[RankedAction] = []
+    before_total = baseline.total()
+    for i, cand in enumerate(order, 1):
+        kept = sorted((r for r in results if r.paths_removed > 0),
+                      key=lambda r: (-r.paths_removed, len(r.breaks), r.cost, r.action))
+        if len(kept) >= top and cand.bound < kept[top - 1].paths_removed:
+            if progress:
+                progress(i - 1, i - 1, "no remaining candidate can enter the top; stopped")
+            break
+        try:
+            res = simulate(driver, database, cand.action, goals=[target], sources=sources,
+                           entry_points=tuple(entry_points), compromised=compromised, max_hops=scope.max_hops,
+                           as_of=when, listed=0, baseline=baseline)
+        except WhatIfInputError as exc:  # a candidate the twin cannot take
+            if progress:
+                progress(i, len(order), f"{cand.action.text}: skipped ({exc})")
+            continue
+        results.append(RankedAction(
+            action=res.action, argv=res.argv, verb=cand.action.verb, target=res.argv[1], goal=target,
+            paths_before=before_total, paths_after=res.paths_after, paths_removed=res.paths_removed_count,
+            breaks=res.breaks, cost=ACTION_COST[cand.action.verb], bound=cand.bound,
+            vulns_lost=res.vulns_lost, twin_unchanged=res.twin_unchanged, seconds=res.seconds))
+        if progress:
+            progress(i, len(order), f"{res.action}: removes {res.paths_removed_count}")
+    ranked = sorted((r for r in results if r.paths_removed > 0),
+                    key=lambda r: (-r.paths_removed, len(r.breaks), r.cost, r.action))
+    return ranked[:top]
