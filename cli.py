@@ -135,8 +135,19 @@ def ingest_cmd(
             )
         except UsageError as exc:
             fail(str(exc), 2)
-    for r in report.rejected:
-        err.print(f"rejected {r.file} [{r.record}]: {r.error}", markup=False, highlight=False)
+    for g in report.rejected_by_reason():
+        ex = g["example"]
+        where = f"{ex['file']} [{ex['record']}]" if g["count"] == 1 else (
+            f"{g['count']} records in {g['files']} file(s), e.g. {ex['file']} [{ex['record']}]")
+        err.print(f"rejected {where}: {ex['error'] if g['count'] == 1 else g['reason']}",
+                  markup=False, highlight=False)
+    left = report.unresolved or {}
+    if left.get("event_hosts") or left.get("event_ips"):
+        ex = left.get("examples", {})
+        err.print(f"warning: {left['event_hosts']} events name a host the twin does not know "
+                  f"({', '.join(ex.get('hosts', [])) or '-'}); {left['event_ips']} events come from "
+                  f"an address no known host held ({', '.join(ex.get('ips', [])) or '-'}); they are "
+                  "tied when a later load brings those hosts", markup=False, highlight=False)
     doc = report.as_contract()
     if json_out:
         emit(doc)
@@ -144,11 +155,13 @@ def ingest_cmd(
         err.print(
             f"{doc['files']} files, {doc['records']} records: {doc['nodes_created']} nodes created, "
             f"{doc['nodes_updated']} updated, {doc['relationships_created']} relationships created, "
-            f"{len(doc['rejected'])} rejected in {doc['seconds']:.1f}s",
+            f"{doc['rejected_count']} rejected in {doc['seconds']:.1f}s",
             markup=False, highlight=False,
         )
     if report.loaded_files == 0 and report.rejected:  # every file or record was refused
         raise typer.Exit(2)
+    if report.records and sum(r.record != "-" for r in report.rejected) >= report.records:
+        fail(f"nothing loaded: all {report.records} records were rejected", 2)
 
 
 @app.command("demo")

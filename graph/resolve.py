@@ -29,7 +29,7 @@ INTERNET_KEY = "INTERNET"
 # Accounts that are not people or machines of the domain: the OS itself, its virtual
 # service accounts, the window manager's per-session accounts.
 _NON_ACCOUNT_DOMAINS = frozenset(
-    {"", "-", "NT AUTHORITY", "NT-AUTORITÄT", "AUTORITE NT", "WINDOW MANAGER", "FONT DRIVER HOST",
+    {"", "-", "NT AUTHORITY", "NT-AUTORITÄT", "AUTORITE NT", "WINDOW MANAGER", "FONT DRIVER HOST", "WORKGROUP",
      "NT SERVICE", "IIS APPPOOL", "BUILTIN", "NT VIRTUAL MACHINE", "VIRTUAL MACHINES"}
 )
 _NON_ACCOUNT_NAMES = frozenset(
@@ -140,6 +140,8 @@ class TwinIndex:
     domain_sids: dict[str, str] = field(default_factory=dict)
     # learned from the data in hand
     learned_fqdns: set[str] = field(default_factory=set)
+    learned_hosts: dict[str, set[str]] = field(default_factory=dict)  # short -> FQDNs named
+    machine_domains: dict[str, set[str]] = field(default_factory=dict)  # short -> its account's
     learned_sids: dict[str, Account] = field(default_factory=dict)
     _sid_domains: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     _sid_names: dict[str, tuple[str, str | None]] = field(default_factory=dict)
@@ -200,9 +202,10 @@ class TwinIndex:
             self.add_domain(name or key, objectid=oid or dsid, netbios=netbios)
 
     def copy(self) -> TwinIndex:
-        """An index to resolve one file with: it learns that file's accounts without
-        teaching them to the next file. Top-level maps are copied; the lists inside them
-        are shared, which is safe because only `add_*` (never used on a copy) appends."""
+        """An index to resolve one file with: it learns that file's accounts, hosts and
+        leases without teaching them to the next file. Top-level maps are copied; the
+        lists inside them are shared, which is safe because only `add_*` (never used on a
+        copy) appends: `learn_lease` replaces a list instead of appending to it."""
         out = TwinIndex()
         for name, value in vars(self).items():
             if isinstance(value, defaultdict):
@@ -256,6 +259,16 @@ class TwinIndex:
         self.leases.setdefault(info.address, []).append(Lease(min(f, la), max(f, la), host))
         self.leases[info.address].sort(key=lambda x: (x.first, x.last))
 
+    def learn_lease(self, ip: str, host: str, first: float, last: float) -> None:
+        """A lease the data in hand shows (graph/ingest/winevents.py: an address a host's
+        own events use), for resolving the rest of that data; copy-safe."""
+        info = classify_ip(ip)
+        if info is None or not host:
+            return
+        lease = Lease(int(min(first, last)), int(max(first, last)), host)
+        self.leases[info.address] = sorted([*self.leases.get(info.address, ()), lease],
+                                           key=lambda x: (x.first, x.last))
+
     def add_user(self, key: str, *, sam: str | None = None, objectid: str | None = None,
                  domain: str | None = None, aliases: list[str] | None = None) -> None:
         if not isinstance(key, str) or not key:
@@ -305,6 +318,21 @@ class TwinIndex:
             self._sid_domains[dsid].add(dom)
         if isinstance(name, str) and name.strip() not in ("", "-") and sid_u not in self._sid_names:
             self._sid_names[sid_u] = (name, dom or None)
+
+    def learn_host_name(self, name: str) -> None:
+        """An FQDN the data names a host by: its short name, written alone elsewhere in the
+        same data (OTRF exports name one machine both ways), means this host."""
+        text = name.strip().rstrip(".").upper()
+        if "." in text and " " not in text and not is_ip(text):
+            self.learned_hosts.setdefault(short_hostname(text), set()).add(text)
+
+    def learn_machine_account(self, host: str, account: object, domain: object) -> None:
+        """A host's own machine account (`WS01$` of `CORP`, on WS01's events) names the
+        domain the host belongs to."""
+        short = short_hostname(host)
+        if (isinstance(account, str) and isinstance(domain, str)
+                and account.strip().upper() == f"{short}$" and domain.strip() not in ("", "-")):
+            self.machine_domains.setdefault(short, set()).add(domain.strip().upper())
 
     def finish_learning(self) -> None:
         """Turn what `learn_account` saw into NetBIOS -> FQDN and SID -> account maps."""
@@ -387,6 +415,41 @@ class TwinIndex:
             return text.upper(), False
         return None
 
+    def event_host(self, name: str, *, guess_domain: bool = True,
+                   machine_domains: list[str] | None = None) -> tuple[str, bool] | None:
+        """The key an event naming its host `name` belongs to, and whether the twin has
+        that host. An FQDN or IP is `host_key`'s. A short name: the one FQDN the same data
+        names it by; else, when its own machine account names its domain (learned, or
+        `machine_domains` kept on an event), that domain's host, or nothing at all when
+        that domain is unknown or a workgroup (OTRF's 2020-10 captures come from a
+        workgroup WORKSTATION5 that is not THESHIRE's); else the twin's one host of that
+        short name; else (with `guess_domain`) a host of the twin's only domain. None
+        when no rule gives one answer: the event waits for its host
+        (graph/ingest/_winlink.py)."""
+        text = name.strip().rstrip(".")
+        short = text.upper()
+        if not short or "." in short or " " in short or is_ip(short):
+            return self.host_key(text) if text else None
+        named = self.learned_hosts.get(short, set())
+        if len(named) == 1:
+            key = next(iter(named))
+            return key, key in self.hosts
+        claimed = self.machine_domains.get(short, set()) | set(machine_domains or ())
+        if claimed:
+            doms = {self.domain_fqdn(d) for d in claimed} - {None}
+            if len(doms) != 1:
+                return None
+            key = f"{short}.{next(iter(doms))}"
+            return key, key in self.hosts
+        found = self.host_by_name(short)
+        if found:
+            return found, True
+        doms = (self.domains | self.learned_fqdns) if guess_domain else set()
+        if len(doms) == 1:
+            key = f"{short}.{next(iter(doms))}"
+            return key, key in self.hosts
+        return None
+
     # ------------------------------------------------------------------ accounts
 
     def domain_fqdn(self, domain: str | None, *, trust_dotted: bool = False) -> str | None:
@@ -406,6 +469,25 @@ class TwinIndex:
         # is created, and what nearly every lab and most enterprises keep).
         cands = {f for f in self.domains | self.learned_fqdns if f.split(".", 1)[0] == d}
         return cands.pop() if len(cands) == 1 else None
+
+    def account_pending(self, name: object, domain: object = None, sid: object = None, *,
+                        host_short: str | None = None) -> bool:
+        """Whether an account `resolve_account` could not place is one the twin may place
+        later (a domain account whose domain FQDN, SID or user is not known yet), rather
+        than an OS account or a local account of the host, which never will be."""
+        sid_u = sid.strip().upper() if isinstance(sid, str) and is_sid(sid) else None
+        if sid_u and is_system_sid(sid_u):
+            sid_u = None
+        raw = name.strip() if isinstance(name, str) else ""
+        if not raw or raw == "-":
+            return sid_u is not None
+        user, dom = split_user(raw)
+        if dom is None and isinstance(domain, str) and domain.strip() not in ("", "-"):
+            dom = domain.strip().upper()
+        if (user.strip() in _NON_ACCOUNT_NAMES or user.strip().startswith(_NON_ACCOUNT_PREFIXES)
+                or (dom is not None and dom in _NON_ACCOUNT_DOMAINS)):
+            return False
+        return not (host_short and dom == host_short.upper())
 
     def resolve_account(self, name: object, domain: object = None, sid: object = None, *,
                         host_short: str | None = None) -> Account | None:

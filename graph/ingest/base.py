@@ -36,6 +36,10 @@ class Rejected:
     file: str
     record: str
     error: str
+    reason: str = ""  # the kind of error, for summaries ("missing Hostname"); else the error
+
+    def __post_init__(self) -> None:
+        self.reason = self.reason or self.error.split(":", 1)[0]
 
     def as_dict(self) -> dict:
         return {"file": self.file, "record": self.record, "error": self.error}
@@ -79,8 +83,8 @@ class Batch:
         if rows:
             self.rels.append((schema, rows))
 
-    def reject(self, file: str, record: object, error: str) -> None:
-        self.rejected.append(Rejected(file, str(record), error))
+    def reject(self, file: str, record: object, error: str, reason: str | None = None) -> None:
+        self.rejected.append(Rejected(file, str(record), error, reason or ""))
 
 
 @dataclass

@@ -29,6 +29,7 @@ from graph.ingest.base import (
 )
 from graph.loader import TwinWriter, WriteStats
 
+REJECTED_LIST_CAP = 1000  # items of `rejected` in `ingest --json`; all are counted by reason
 _SKIP_SUFFIXES = {".md", ".txt", ".yaml.example", ".gz", ".pyc"}
 _SKIP_NAMES = {"generation.json", "scenario.yaml", "model.json"}  # describe a folder; not inputs
 
@@ -102,19 +103,39 @@ class IngestReport:
     formats: dict[str, int] = field(default_factory=dict)
     # files that gave the twin at least one row: 0 with rejects means the run loaded nothing
     loaded_files: int = 0
+    # What the derivations could not tie (events without host / source host), if any ran.
+    unresolved: dict | None = None
 
-    def as_contract(self) -> dict:
-        """The `ingest --json` document of contract section 1."""
-        return {
+    def rejected_by_reason(self) -> list[dict]:
+        """One entry per kind of reject, most frequent first: a file of 16,843 records
+        without a record number is one line, not 16,843."""
+        groups: dict[str, list] = {}
+        for r in self.rejected:
+            g = groups.setdefault(r.reason, [0, set(), r])
+            g[0] += 1
+            g[1].add(r.file)
+        return [{"reason": reason, "count": n, "files": len(files), "example": first.as_dict()}
+                for reason, (n, files, first) in sorted(groups.items(), key=lambda kv: (-kv[1][0], kv[0]))]
+
+    def as_contract(self, max_rejected: int = REJECTED_LIST_CAP) -> dict:
+        """The `ingest --json` document of contract section 1, plus `rejected_by_reason`,
+        `rejected_count` (the `rejected` list stops at `max_rejected` items) and
+        `unresolved` (graph/ingest/_winlink.py)."""
+        doc = {
             "files": self.files,
             "records": self.records,
             "nodes_created": self.stats.nodes_created,
             "nodes_updated": self.stats.nodes_updated,
             "relationships_created": self.stats.relationships_created,
-            "rejected": [r.as_dict() for r in self.rejected],
+            "rejected": [r.as_dict() for r in self.rejected[:max_rejected]],
+            "rejected_count": len(self.rejected),
+            "rejected_by_reason": self.rejected_by_reason(),
             "seconds": round(self.seconds, 3),
             "formats": self.formats,
         }
+        if self.unresolved is not None:
+            doc["unresolved"] = self.unresolved
+        return doc
 
 
 def ingest(
@@ -139,6 +160,7 @@ def ingest(
     table = connectors()
     report = IngestReport()
     ctx = IngestContext(driver=driver, database=database, now=int(now or time.time()))
+    ctx.state["tag"] = tag  # derivations that touch existing nodes keep to the tag's own
     planned: list[tuple[Connector, Source]] = []
     for source in iter_sources(paths):
         if source.error:
@@ -180,6 +202,7 @@ def ingest(
             writer = TwinWriter(driver, source=conn.name, database=database, now=ctx.now)
             conn.post_load(writer, ctx)
             report.stats.add(writer.stats)
+    report.unresolved = ctx.state.get("unresolved")
     # Cleanup once per connector, after the whole run (files of one collection arrive one
     # by one: cleaning after the first would drop what a later file re-adds).
     for items in to_clean.values():

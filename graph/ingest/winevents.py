@@ -11,42 +11,60 @@ linked to its host (`OnHost`), its acting and target accounts (`ByUser`, `Target
 the host behind its source IP at that time (`FromHost`, through the HasIP leases) and
 the IP itself (`FromIP`); logons (4624) refresh `HasSession` and the aggregated
 `LoggedOn`; process creations chain to their parent (`SpawnedBy`) and events to the
-logon session they ran in (`InLogonSession`).
+logon session they ran in (`InLogonSession`; a 7045 service install, which names no
+session, to the 4697 of the same install or else its installer's last logon there).
 
-Accounts are resolved in two passes: the first reads every line and learns which SIDs
-and domain names go together (the file itself says that S-1-5-21-...-1104 is
-`pgustavo@THESHIRE.LOCAL`, and that NetBIOS `THESHIRE` is `THESHIRE.LOCAL`); the second
-resolves against the twin plus what was learned. A user is created only when its domain
-FQDN is known; otherwise the name stays on the event (`subject_user`, `target_user`).
+One record is one event whatever the spelling: the key holds the channel's canonical
+name and the host as the twin keys it (`WORKSTATION6` is `WORKSTATION6.THESHIRE.LOCAL`
+when the file, the host's machine account or the twin's only domain says so), and a
+record without a record number is keyed by a hash of its content. Times follow one
+clock (graph.timestamps.EventClock): the event's own time before the shipper's.
+
+A file is read in passes: the first learns which SIDs and domain names go together
+(the file itself says that S-1-5-21-...-1104 is `pgustavo@THESHIRE.LOCAL`), which full
+names short host names stand for, each host's clock offsets, and which addresses each
+known host uses (its own outbound Sysmon 3 / 5156 connections, machine-account logons
+from an address, a logon's workstation name: `HasIP` leases with first/last seen); the
+second resolves against the twin plus what was learned. A user is created only when its
+domain FQDN is known; otherwise the name stays on the event (`subject_user`,
+`target_user`). What cannot be tied yet is labelled and tied later (graph/ingest/_winlink.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
+from functools import cache
 
-from graph.identity import short_hostname
-from graph.ingest._live import (
-    JSONDecodeErrors,
-    accumulate,
-    existing_edges,
-    file_digest,
-    loads,
-    no_gc,
+from graph.identity import canonical_channel, is_sid, short_hostname
+from graph.ingest._live import JSONDecodeErrors, loads, no_gc
+from graph.ingest._winlink import (
+    BY_USER,
+    COMPUTER,
+    FROM_HOST,
+    FROM_IP,
+    HAS_IP,
+    HAS_SESSION,
+    IP,
+    LOGGED_ON,
+    ON_HOST,
+    SESSION_LOGON_TYPES,
+    TARGETS_USER,
+    USER,
+    bind,
+    count_logon,
+    failed_auth,
+    has_ip_rows,
+    labels_for,
+    logged_on_rows,
+    relink,
 )
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.model import NodeSchema, RelSchema
-from graph.resolve import Account, TwinIndex, classify_ip
-from graph.timestamps import epoch_seconds
+from graph.resolve import Account, TwinIndex, classify_ip, existing_keys, is_system_sid
+from graph.timestamps import EventClock, time_readings
 
-COMPUTER = NodeSchema("Computer", snapshot=False)
-USER = NodeSchema("User", snapshot=False)
-IP = NodeSchema("IP", snapshot=False)
-ON_HOST = RelSchema("OnHost", snapshot=False)
-BY_USER = RelSchema("ByUser", snapshot=False)
-TARGETS_USER = RelSchema("TargetsUser", snapshot=False)
-FROM_HOST = RelSchema("FromHost", snapshot=False)
-FROM_IP = RelSchema("FromIP", snapshot=False)
 # An event's edges to what the twin already holds travel with the event (NodeSchema.links):
 # a million events a day are written as "create the event and its edges", not as a merge
 # of the event followed by a merge per edge kind. Edges between events (the logon
@@ -54,13 +72,18 @@ FROM_IP = RelSchema("FromIP", snapshot=False)
 EVENT_LINKS = (ON_HOST, BY_USER, TARGETS_USER, FROM_HOST, FROM_IP)
 SUBTYPES = ("LogonEvent", "LogonFailureEvent", "ReplicationEvent", "DirectoryAccessEvent",
             "ProcessEvent", "TicketEvent", "NetworkEvent")
-EVENT_SCHEMAS = {None: NodeSchema("Event", snapshot=False, links=EVENT_LINKS)} | {
-    s: NodeSchema("Event", (s,), snapshot=False, links=EVENT_LINKS) for s in SUBTYPES
-}
+
+
+@cache
+def event_schema(label: str | None, host_missing: bool = False, ip_missing: bool = False,
+                 account_missing: bool = False) -> NodeSchema:
+    """`Event`, its subtype, and the labels saying what could not be tied yet."""
+    extra = ((label,) if label else ()) + labels_for(host_missing, ip_missing, account_missing)
+    return NodeSchema("Event", extra, snapshot=False, links=EVENT_LINKS)
+
+
 IN_LOGON_SESSION = RelSchema("InLogonSession", snapshot=False)
 SPAWNED_BY = RelSchema("SpawnedBy", snapshot=False)
-HAS_SESSION = RelSchema("HasSession", snapshot=False)
-LOGGED_ON = RelSchema("LoggedOn", snapshot=False)
 
 # DS-Replication-Get-Changes, -Get-Changes-All, -Get-Changes-In-Filtered-Set: the
 # control-access rights a DCSync exercises (4662 Properties carry them).
@@ -72,14 +95,19 @@ TICKET_ENCRYPTION = {
     "0x12": "AES256-CTS-HMAC-SHA1-96", "0x17": "RC4-HMAC", "0x18": "RC4-HMAC-EXP",
     "0xffffffff": "FAILURE",
 }
-# Logon types that leave reusable credentials on the host (interactive, batch, service,
-# unlock, new credentials, remote interactive, cached interactive): what BloodHound's
-# session collection sees and what a `HasSession` edge promises an attacker. Network
-# logons (3, 8) are kept on `LoggedOn` only.
-SESSION_LOGON_TYPES = frozenset({2, 4, 5, 7, 9, 10, 11})
 _NO_SESSION = frozenset({"0x0", "0x3e7", "0x3e4", "0x3e5"})  # none, SYSTEM, NETWORK/LOCAL SERVICE
-_TIME_FIELDS = ("TimeCreated", "UtcTime", "@timestamp", "EventTime", "TimeGenerated", "timestamp")
 _SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
+# What the shipper added around the record: left out of a record-less event's content
+# hash, so that the same record shipped twice (or spelled differently) hashes the same.
+_ENVELOPE = frozenset({"@timestamp", "@version", "tags", "host", "port", "EventReceivedTime",
+                       "SourceModuleName", "SourceModuleType", "Hostname", "Computer", "Channel",
+                       "RecordNumber", "EventRecordID", "agent", "ecs", "log", "input", "beat",
+                       "type", "_index", "_id", "timestamp"})
+# Client-side accounts of authentication events: a machine account logging on from an
+# address tells which machine held the address.
+_AUTH_EVENTS = frozenset({4624, 4625, 4768, 4769, 4771, 4776})
+_WFP_OUT = frozenset({"%%14593", "outbound"})
+_WFP_IN = frozenset({"%%14592", "inbound"})
 
 
 def sniff(name: str, head: str) -> bool:
@@ -94,7 +122,11 @@ def sniff(name: str, head: str) -> bool:
 
 
 class _Reject(Exception):
-    pass
+    """A record that cannot be an event: `reason` is its kind, for the summary by reason."""
+
+    def __init__(self, error: str, reason: str | None = None) -> None:
+        super().__init__(error)
+        self.reason = reason or error
 
 
 def _text(v: object) -> str | None:
@@ -131,23 +163,13 @@ def _hexid(v: object) -> str | None:
     return None if n is None or n < 0 else hex(n)
 
 
-def _ts_of(value: object) -> float | None:
-    if isinstance(value, dict):  # XML-derived exports: {"SystemTime": "..."}
-        value = value.get("SystemTime") or value.get("#text")
-    return epoch_seconds(value)
-
-
-def _time(obj: dict) -> float:
-    bad = None
-    for name in _TIME_FIELDS:
-        value = obj.get(name)
-        if value is None or value == "":
-            continue
-        ts = _ts_of(value)
-        if ts is not None:
-            return ts
-        bad = bad or f"bad time {name}={str(value)[:40]!r}"
-    raise _Reject(bad or "missing time (TimeCreated / UtcTime / @timestamp / EventTime)")
+def _content_hash(obj: dict, short: str, channel: str) -> str:
+    """A stable key part for a record without a record number: its host (short name, so
+    both spellings agree), canonical channel and every field but the shipper's envelope
+    (the provider, the event id, the event's own time and its data are all in there)."""
+    data = {k: v for k, v in obj.items() if k not in _ENVELOPE}
+    text = json.dumps([short, channel, data], sort_keys=True, default=str, ensure_ascii=False)
+    return "h" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def _flatten_winlogbeat(obj: dict) -> dict:
@@ -165,18 +187,24 @@ def _flatten_winlogbeat(obj: dict) -> dict:
     out["Channel"] = w.get("channel")
     out["RecordNumber"] = w.get("record_id")
     out["SourceName"] = w.get("provider_name")
-    out["@timestamp"] = obj.get("@timestamp")
+    out["TimeCreated"] = obj.get("@timestamp")  # Winlogbeat's @timestamp is the event's time
+    user = w.get("user") if isinstance(w.get("user"), dict) else {}
+    if user.get("identifier"):
+        out["UserID"] = user["identifier"]
     return out
 
 
 class _Ev:
-    __slots__ = ("key", "eid", "ts", "host", "host_short", "label", "props", "subject", "target",
-                 "ip", "session", "target_logon", "pid", "ppid", "plogon", "guid", "pguid",
-                 "logon_type", "line", "failed")
+    __slots__ = ("key", "eid", "ts", "raw_host", "host", "host_short", "host_known", "channel",
+                 "record", "readings", "label", "props", "subject", "target", "ip", "session",
+                 "target_logon", "pid", "ppid", "plogon", "guid", "pguid", "logon_type", "line",
+                 "failed", "local_ip", "client", "workstation", "installer", "service_file")
 
     def __init__(self) -> None:
         self.subject = self.target = self.ip = self.session = self.target_logon = None
         self.pid = self.ppid = self.plogon = self.guid = self.pguid = self.logon_type = None
+        self.local_ip = self.client = self.workstation = self.installer = self.service_file = None
+        self.host_known = False
 
 
 # (normalised name, source fields in preference order)
@@ -184,6 +212,9 @@ _COMMON = (
     ("command_line", ("CommandLine",)),
     ("parent_command_line", ("ParentCommandLine",)),
     ("service_name", ("ServiceName",)),
+    ("service_file", ("ServiceFileName", "ImagePath")),
+    ("service_account", ("ServiceAccount",)),
+    ("service_start_type", ("ServiceStartType", "StartType")),
     ("access_mask", ("AccessMask",)),
     ("object_type", ("ObjectType",)),
     ("object_name", ("ObjectName",)),
@@ -223,8 +254,9 @@ def _account(name: object, domain: object, sid: object) -> tuple | None:
 def _parse(obj: dict, line: str) -> _Ev:
     eid = _int(obj.get("EventID"))
     if eid is None:
-        raise _Reject("missing EventID" if obj.get("EventID") in (None, "") else
-                      f"bad EventID {str(obj.get('EventID'))[:20]!r}")
+        if obj.get("EventID") in (None, ""):
+            raise _Reject("missing EventID")
+        raise _Reject(f"bad EventID {str(obj.get('EventID'))[:20]!r}", "bad EventID")
     hostname = _text(obj.get("Hostname")) or _text(obj.get("Computer"))
     if hostname is None:
         raise _Reject("missing Hostname")
@@ -238,27 +270,29 @@ def _parse(obj: dict, line: str) -> _Ev:
             channel = "Security"
     if channel is None:
         raise _Reject("missing Channel")
-    record = _int(obj.get("RecordNumber"))
-    if record is None:
-        record = _int(obj.get("EventRecordID"))
-    if record is None or record < 0:
-        raise _Reject("missing RecordNumber / EventRecordID" if record is None else
-                      f"bad RecordNumber {record}")
-    ts = _time(obj)
+    channel = canonical_channel(channel)
+    readings, bad_time = time_readings(obj)
+    if not readings:
+        raise _Reject(bad_time or "missing time (UtcTime / TimeCreated / EventTime / @timestamp)",
+                      "bad time" if bad_time else "missing time")
+    raw_record = obj.get("RecordNumber")
+    if raw_record in (None, ""):
+        raw_record = obj.get("EventRecordID")
+    record = _int(raw_record)
+    if raw_record not in (None, "") and (record is None or record < 0):
+        raise _Reject(f"bad RecordNumber {str(raw_record)[:20]!r}", "bad RecordNumber")
     ev = _Ev()
     host = hostname.rstrip(".").upper()
-    ev.key = f"EVT:{host}:{channel}:{record}"
-    ev.eid, ev.ts, ev.host, ev.line = eid, ts, host, line
+    ev.eid, ev.raw_host, ev.channel, ev.readings, ev.line = eid, host, channel, readings, line
     ev.host_short = short_hostname(host)
+    ev.record = str(record) if record is not None else _content_hash(obj, ev.host_short, channel)
     sysmon = "sysmon" in channel.lower() or (provider is not None and "Sysmon" in provider)
     get = obj.get
-    props = {
-        "event_id": eid, "timestamp": int(ts),
-        "time": datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
-            "+00:00", "Z"),
-        "host": host, "channel": channel, "provider": provider, "record_number": record,
-        "fields": line,
-    }
+    props = {"event_id": eid, "channel": channel, "provider": provider, "fields": line}
+    if record is not None:
+        props["record_number"] = record
+    else:
+        props["content_hash"] = ev.record[1:]
     present = _FIELD_RANK.keys() & obj.keys()
     for field in sorted(present, key=_FIELD_RANK.__getitem__) if len(present) > 1 else present:
         name = _FIELD_NAMES[field]
@@ -277,7 +311,17 @@ def _parse(obj: dict, line: str) -> _Ev:
         targ = _account(get("ServiceName"), get("TargetDomainName"), get("ServiceSid"))
     elif eid in (4768, 4771, 4776):  # pre-auth/TGT: the account the ticket is for
         subj = None
+    elif subj is None and is_sid(uid := _text(get("UserID"))) and not is_system_sid(uid):
+        # the account the event was logged for (System, PowerShell, ...): by SID only, as
+        # a 7045's AccountName may be the service's account rather than the installer
+        subj = (None, None, uid)
     ev.subject, ev.target = subj, targ
+    if eid in _AUTH_EVENTS:  # the client of an authentication, when it is a machine
+        client = subj if eid == 4769 else targ
+        if client and client[0] and client[0].endswith("$"):
+            ev.client = client
+        if eid in (4624, 4625, 4776):
+            ev.workstation = _text(get("WorkstationName")) or _text(get("Workstation"))
     for prefix, acct in (("subject", subj), ("target", targ)):
         if acct:
             name, dom, sid = acct
@@ -386,22 +430,52 @@ def _parse(obj: dict, line: str) -> _Ev:
             props["ip"] = remote.address
             if inbound:
                 ev.ip = remote
+        _local_address(ev, dst if inbound else src, not inbound or _tcp(get("Protocol")))
+    elif eid == 5156 and not sysmon:  # Windows Filtering Platform: a connection permitted
+        src, dst = classify_ip(_text(get("SourceAddress"))), classify_ip(_text(get("DestAddress")))
+        direction = (_text(get("Direction")) or "").lower()
+        for name, info in (("src_ip", src), ("dst_ip", dst)):
+            if info:
+                props[name] = info.address
+        for name, field in (("src_port", "SourcePort"), ("dst_port", "DestPort")):
+            n = _int(get(field))
+            if n is not None:
+                props[name] = n
+        if direction in _WFP_OUT:
+            _local_address(ev, src, True)
+        elif direction in _WFP_IN:
+            _local_address(ev, dst, _tcp(get("Protocol")))
+    if eid in (4697, 7045) and props.get("service_file"):
+        ev.service_file = props["service_file"].strip().strip('"').lower()
     if "IpAddress" in obj:
         info = classify_ip(_text(get("IpAddress")))
         if info:
             props["ip"] = info.address
             if info.kind != "ignore":
                 ev.ip = info
-    status = (props.get("status") or "0x0").lower()
-    ev.failed = eid in (4625, 4771) or (eid in (4768, 4769, 4776) and status not in ("0x0", "0"))
+    ev.failed = failed_auth(eid, props.get("status"))
+    if ev.local_ip:
+        props["local_ip"] = ev.local_ip
     ev.label, ev.props = label, props
     return ev
+
+
+def _tcp(value: object) -> bool:
+    return str(value).strip().lower() in ("tcp", "6")
+
+
+def _local_address(ev: _Ev, info, unicast: bool) -> None:
+    """An address the event's own host used: the source of what it initiated, the
+    destination of a TCP connection it accepted (UDP may be broadcast to a subnet)."""
+    if info is not None and info.kind == "internal" and unicast:
+        ev.local_ip = info.address
 
 
 def _read(source: Source, batch: Batch) -> list[_Ev]:
     text = source.text()
     name = source.name
-    events: dict[str, _Ev] = {}
+    events: list[_Ev] = []
+    copies: dict[str, int] = {}
     if text[:4096].lstrip().startswith("["):
         try:
             items = loads(text)
@@ -421,7 +495,7 @@ def _read(source: Source, batch: Batch) -> list[_Ev]:
             try:
                 obj = loads(line)
             except JSONDecodeErrors as exc:
-                batch.reject(name, where, f"not JSON: {str(exc).splitlines()[0][:80]}")
+                batch.reject(name, where, f"not JSON: {str(exc).splitlines()[0][:80]}", "not JSON")
                 continue
         if not isinstance(obj, dict):
             batch.reject(name, where, "not a JSON object")
@@ -434,12 +508,17 @@ def _read(source: Source, batch: Batch) -> list[_Ev]:
         try:
             ev = _parse(obj, line)
         except _Reject as exc:
-            batch.reject(name, where, str(exc))
+            batch.reject(name, where, str(exc), exc.reason)
             continue
-        events[ev.key] = ev  # the same record twice is one event
+        if "content_hash" in ev.props:  # the n-th identical record-less record: its own event
+            n = copies[ev.record] = copies.get(ev.record, 0) + 1
+            if n > 1:
+                ev.record = f"{ev.record}.{n}"
+                ev.props["content_hash"] = ev.record[1:]
+        events.append(ev)
     if objects == 0 and batch.records > 0:
         raise BadFile("no line is a JSON object: not Windows events as JSON lines")
-    return list(events.values())
+    return events
 
 
 def _dumps(obj: dict) -> str:
@@ -456,23 +535,63 @@ def _transform(source: Source, ctx: IngestContext) -> Batch:
     events = _read(source, batch)
     if not events:
         return batch
+    _clock(events)
     index = ctx.twin_index()
-    learned = set()
-    for ev in events:  # pass 1: learn which names, domains and SIDs go together
+    learned, machines, names = set(), set(), set()
+    for ev in events:  # pass 1: which names, domains, SIDs and full host names go together
+        if ev.raw_host not in names:
+            names.add(ev.raw_host)
+            index.learn_host_name(ev.raw_host)
         for acct in (ev.subject, ev.target):
-            if acct and acct not in learned:
+            if not acct:
+                continue
+            if acct not in learned:
                 learned.add(acct)
                 index.learn_account(acct[0], acct[1], acct[2])
+            if acct[0] and acct[0].endswith("$") and (ev.raw_host, acct) not in machines:
+                machines.add((ev.raw_host, acct))
+                index.learn_machine_account(ev.raw_host, acct[0], acct[1])
     index.finish_learning()
-    _emit(batch, events, index, ctx, file_digest(source.data))
+    _emit(batch, _keyed(events, index), index, ctx)
     return batch
 
 
-def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext,
-          digest: str) -> None:
-    host_cache: dict[str, tuple[str, bool] | None] = {}
+def _clock(events: list[_Ev]) -> None:
+    """Each event's time on one clock (graph.timestamps.EventClock), learned per host."""
+    clock = EventClock()
+    for ev in events:
+        clock.observe(ev.host_short, ev.readings)
+    clock.finish()
+    for ev in events:
+        ts, source = clock.time(ev.host_short, ev.readings)
+        ev.ts, ev.readings = ts, None
+        ev.props["timestamp"] = int(ts)
+        ev.props["time"] = datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
+            "+00:00", "Z")
+        ev.props["time_field"] = source
+
+
+def _keyed(events: list[_Ev], index: TwinIndex) -> list[_Ev]:
+    """Keys on the host as the twin keys it (else the name as written, until relinked);
+    the same record twice, however spelled, is one event (the last one read)."""
+    hosts: dict[str, tuple[str, bool] | None] = {}
+    out: dict[str, _Ev] = {}
+    for ev in events:
+        if ev.raw_host not in hosts:
+            hosts[ev.raw_host] = index.event_host(ev.raw_host)
+        found = hosts[ev.raw_host]
+        ev.host, ev.host_known = found if found else (ev.raw_host, None)
+        ev.key = f"EVT:{ev.host}:{ev.channel}:{ev.record}"
+        ev.props["host"] = ev.host
+        if not found and ev.host_short in index.machine_domains:  # what relinking must respect
+            ev.props["host_domains"] = sorted(index.machine_domains[ev.host_short])
+        out[ev.key] = ev
+    return list(out.values())
+
+
+def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext) -> None:
     acct_cache: dict[tuple, Account | None] = {}
-    node_rows: dict[str | None, list[dict]] = {}
+    node_rows: dict[tuple, list[dict]] = {}
     new_hosts: dict[str, list] = {}  # key -> [first, last, props]
     new_users: dict[str, list] = {}
     ips: dict[str, list] = {}
@@ -480,9 +599,10 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext,
     logons: dict[tuple[str, str], list] = {}
     sessions: dict[tuple[str, str], list] = {}
     logon_index: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    user_logons: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    installs: dict[tuple[str, str], list[_Ev]] = {}
     proc_by_guid: dict[str, str] = {}
     proc_by_pid: dict[tuple[str, int], list[tuple[float, str | None, str]]] = {}
-    host_of: dict[str, str | None] = {}
 
     def seen(table: dict, key: str, ts: float, props: dict) -> None:
         span = table.get(key)
@@ -499,46 +619,70 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext,
                                                    host_short=host_short)
         return acct_cache[ck]
 
+    def new_host(key: str, ts: float, known: bool = False) -> None:
+        seen(new_hosts, key, ts, {} if known else {"name": key, "shortname": short_hostname(key)})
+
+    # pass 2a: the addresses hosts used, learned before any source address is resolved
+    bindings: dict[tuple[str, str], list] = {}
+    for ev in events:
+        if ev.local_ip and ev.host_known is not None:
+            bind(bindings, ev.host, ev.local_ip, ev.ts, "own_traffic")
+        if ev.ip is None or ev.ip.kind != "internal":
+            continue
+        if ev.client:
+            a = account(ev.client, ev.host_short)
+            if a is not None and a.label == "Computer" and (a.exists or not ev.failed):
+                bind(bindings, a.key, ev.ip.address, ev.ts, "machine_logon")
+                if not a.exists:
+                    new_host(a.key, ev.ts)
+        if ev.workstation:
+            w = index.event_host(ev.workstation, guess_domain=False)
+            if w:
+                bind(bindings, w[0], ev.ip.address, ev.ts, "logon_workstation")
+                if not w[1]:
+                    new_host(w[0], ev.ts)
+    for (host, ip_key), (first, last, _) in bindings.items():
+        index.learn_lease(ip_key[3:], host, first, last)
+        seen(ips, ip_key, first, {"address": ip_key[3:]})
+        seen(ips, ip_key, last, {})
+
+    counted = existing_keys(ctx.driver, [ev.key for ev in events if ev.eid == 4624], ctx.database)
     for ev in events:
         ts = ev.ts
         its = int(ts)
         links: list[tuple[str, str]] = []
-        node_rows.setdefault(ev.label, []).append(
-            {"key": ev.key, "firstseen": its, "lastseen": its, "props": ev.props, "links": links})
-        if ev.host not in host_cache:
-            host_cache[ev.host] = index.host_key(ev.host)
-        hk = host_cache[ev.host]
-        host_key = hk[0] if hk else None
-        host_of[ev.key] = host_key
-        if hk:
-            seen(new_hosts, host_key, ts, {} if hk[1] else {
-                "name": host_key, "shortname": short_hostname(host_key)})
+        row = {"key": ev.key, "firstseen": its, "lastseen": its, "props": ev.props, "links": links}
+        host_key = ev.host if ev.host_known is not None else None
+        if host_key:
+            new_host(host_key, ts, ev.host_known)  # a known host's first/last seen move too
             links.append(("OnHost", host_key))
+        account_missing = False
         for rel, acct in (("ByUser", ev.subject), ("TargetsUser", ev.target)):
             if not acct:
                 continue
             a = account(acct, ev.host_short)
             if a is None:
+                account_missing = account_missing or index.account_pending(
+                    acct[0], acct[1], acct[2], host_short=ev.host_short)
                 continue
             if not a.exists and ev.failed:
                 continue  # a failed logon may name an account that does not exist
-            if not a.exists:
-                if a.label == "Computer":
-                    seen(new_hosts, a.key, ts, {"name": a.key, "shortname": short_hostname(a.key)})
-                else:
-                    seen(new_users, a.key, ts, {"name": a.key, "domain": a.key.rsplit("@", 1)[1]})
+            if a.label == "Computer":
+                new_host(a.key, ts, a.exists)
+            else:
+                seen(new_users, a.key, ts, {} if a.exists else {
+                    "name": a.key, "domain": a.key.rsplit("@", 1)[1]})
             links.append((rel, a.key))
+            if rel == "ByUser":
+                ev.installer = a.key
             if rel == "TargetsUser" and ev.eid == 4624 and a.label == "User" and host_key:
-                lo = logons.get((a.key, host_key))
-                if lo is None:
-                    logons[(a.key, host_key)] = [{ev.logon_type} - {None}, 1, ts, ts]
-                else:
-                    if ev.logon_type is not None:
-                        lo[0].add(ev.logon_type)
-                    lo[1] += 1
-                    lo[2], lo[3] = min(lo[2], ts), max(lo[3], ts)
+                if ev.key not in counted:  # LoggedOn.count: distinct logon events
+                    count_logon(logons, a.key, host_key, ev.logon_type, ts)
                 if ev.logon_type in SESSION_LOGON_TYPES:
                     seen(sessions, (host_key, a.key), ts, {})
+                if ev.target_logon and ev.target_logon not in _NO_SESSION:
+                    user_logons.setdefault((ev.host, a.key), []).append((ts, ev.key))
+        ip_missing = False
         if ev.ip is not None:
             ip_key = f"IP:{ev.ip.address}"
             seen(ips, ip_key, ts, {"address": ev.ip.address})
@@ -547,23 +691,41 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext,
                 src_host = index.host_for_ip(ev.ip.address, ts)
                 if src_host:
                     links.append(("FromHost", src_host))
+                else:
+                    ip_missing = True
+        node_rows.setdefault((ev.label, host_key is None, ip_missing, account_missing), []).append(row)
         if ev.eid == 4624 and ev.target_logon and ev.target_logon not in _NO_SESSION:
             logon_index.setdefault((ev.host, ev.target_logon), []).append((ts, ev.key))
+        if ev.eid == 4697 and ev.service_file:
+            installs.setdefault((ev.host, ev.service_file), []).append(ev)
         if ev.label == "ProcessEvent":
             if ev.guid:
                 proc_by_guid[ev.guid.lower()] = ev.key
             if ev.pid is not None:
                 proc_by_pid.setdefault((ev.host, ev.pid), []).append((ts, ev.plogon, ev.key))
 
-    # logon-session and parent-process chains, within this file's events
-    for ev in events:
+    def session_of(ev: _Ev) -> str | None:
         if ev.session and ev.session not in _NO_SESSION:
             cands = logon_index.get((ev.host, ev.session))
-            if cands:
-                logon = _pick(cands, ev.ts, ev.key)
-                if logon:
-                    rels["InLogonSession"].append({"src": ev.key, "dst": logon,
-                                                   "firstseen": int(ev.ts), "lastseen": int(ev.ts)})
+            return _pick(cands, ev.ts, ev.key) if cands else None
+        if ev.eid != 7045:
+            return None
+        # A service install names no session: the 4697 of the same install does; else
+        # the installer's last logon on the host (a remote install logs on first).
+        same = [e for e in installs.get((ev.host, ev.service_file), ()) if abs(e.ts - ev.ts) <= 60]
+        for e in sorted(same, key=lambda e: abs(e.ts - ev.ts)):
+            found = session_of(e)
+            if found:
+                return found
+        before = [c for c in user_logons.get((ev.host, ev.installer), ()) if c[0] <= ev.ts + 2]
+        return max(before)[1] if before else None
+
+    # logon-session and parent-process chains, within this file's events
+    for ev in events:
+        logon = session_of(ev)
+        if logon:
+            rels["InLogonSession"].append({"src": ev.key, "dst": logon,
+                                           "firstseen": int(ev.ts), "lastseen": int(ev.ts)})
         if ev.label == "ProcessEvent":
             parent = proc_by_guid.get(ev.pguid.lower()) if ev.pguid else None
             if parent is None and ev.ppid is not None:
@@ -583,19 +745,15 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext,
     batch.add_nodes(COMPUTER, _span_rows(new_hosts))
     batch.add_nodes(USER, _span_rows(new_users))
     batch.add_nodes(IP, _span_rows(ips))
-    for label, rows in node_rows.items():
-        batch.add_nodes(EVENT_SCHEMAS[label], rows)
+    for (label, *missing), rows in node_rows.items():
+        batch.add_nodes(event_schema(label, *missing), rows)
     batch.add_rels(IN_LOGON_SESSION, rels["InLogonSession"])
     batch.add_rels(SPAWNED_BY, rels["SpawnedBy"])
     batch.add_rels(HAS_SESSION, [
         {"src": h, "dst": u, "firstseen": int(f), "lastseen": int(la)}
         for (h, u), (f, la, _) in sessions.items()])
-    old = existing_edges(ctx.driver, ctx.database, "LoggedOn", logons.keys())
-    batch.add_rels(LOGGED_ON, [
-        {"src": u, "dst": h, "firstseen": int(f), "lastseen": int(la),
-         "props": accumulate({"logon_types": sorted(types), "count": count}, old.get((u, h)),
-                             digest, sums=("count",), unions=("logon_types",))}
-        for (u, h), (types, count, f, la) in logons.items()])
+    batch.add_rels(LOGGED_ON, logged_on_rows(ctx.driver, ctx.database, logons))
+    batch.add_rels(HAS_IP, has_ip_rows(ctx.driver, ctx.database, bindings))
 
 
 def _pick(cands: list[tuple[float, str]], ts: float, own: str) -> str | None:
@@ -616,4 +774,7 @@ def _span_rows(table: dict) -> list[dict]:
             for k, (f, la, p) in table.items()]
 
 
-CONNECTOR = Connector(name="winevents", sniff=sniff, transform=transform, order=70)
+# `relink` ties events to hosts and source hosts that later loads bring, whatever they
+# carried (an AD collection names the host an earlier event file spelled short).
+CONNECTOR = Connector(name="winevents", sniff=sniff, transform=transform, post_load=relink,
+                      order=70, always_post_load=True)
