@@ -437,6 +437,10 @@ class TwinIndex:
         claimed = self.machine_domains.get(short, set()) | set(machine_domains or ())
         if claimed:
             doms = {self.domain_fqdn(d) for d in claimed} - {None}
+            if not doms and all(str(d).upper() in ("WORKGROUP", short) for d in claimed):
+                # a stand-alone machine (its own account's domain is a workgroup): it has no
+                # FQDN, so its name is its key, and it is never a domain host of that name
+                return short, short in self.hosts
             if len(doms) != 1:
                 return None
             key = f"{short}.{next(iter(doms))}"
@@ -490,7 +494,7 @@ class TwinIndex:
         return not (host_short and dom == host_short.upper())
 
     def resolve_account(self, name: object, domain: object = None, sid: object = None, *,
-                        host_short: str | None = None) -> Account | None:
+                        host_short: str | None = None, host_key: str | None = None) -> Account | None:
         """An account named by `DOMAIN\\user`, `user@fqdn`, `user` + domain field, and/or SID.
 
         None for OS accounts (SYSTEM, NT AUTHORITY\\*, DWM-1, ...), for local accounts of
@@ -523,7 +527,11 @@ class TwinIndex:
                 or (dom is not None and dom in _NON_ACCOUNT_DOMAINS)):
             return None
         if host_short and dom == host_short.upper():
-            return None  # a local account of that host
+            # a local account of that host: `NAME@HOST` (the host's key), when the host is known
+            if host_key and not user.endswith("$"):
+                key = f"{user.upper()}@{host_key}"
+                return Account(key, "User", key in self.users)
+            return None
         if "@" in raw:
             alias = self.user_by_alias.get(raw.lower())
             if alias:

@@ -1,5 +1,7 @@
-"""The scenario set is sound (schema, decidability guards) and the offline analyst does
-not regress on it: the CI gate of issue step 7."""
+"""The scenario sets are sound (schema, decidability guards) and the offline analyst does
+not regress on any of them: the CI gate. Three sets, reported apart: the own set (written
+with the rules), the independent one (written from a brief, never from the rules) and
+the real one (alerts written from public OTRF captures)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from graph.alert_model import parse_alert
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "evals" / "scenarios"
+INDEPENDENT = REPO / "evals" / "independent"
+REAL = REPO / "evals" / "real"
 BASELINE = REPO / "evals" / "baseline" / "offline.json"
 SHARED = REPO.parent / "shared" / "data" / "real"
 
@@ -85,18 +89,46 @@ def test_no_single_surface_feature_predicts_the_verdict():
     assert worst[1] <= 0.55, f"the one-feature rule on {worst[0]!r} scores {worst[1]:.2f}"
 
 
-def test_offline_analyst_meets_the_committed_baseline(driver, neo4j_settings, tmp_path):
-    """The CI gate: every tracked metric at least as good as evals/baseline/offline.json,
-    and no ungrounded claim at all."""
-    baseline = json.loads(BASELINE.read_text())
-    root = SCENARIOS
-    m = run_eval(driver, neo4j_settings.database, root, tmp_path / "eval", llm="offline")
+def test_the_independent_set_covers_every_family_with_look_alikes_and_misfires():
+    scns = discover(INDEPENDENT)
+    assert len(scns) >= 60
+    verdicts = Counter(s.expect.verdict for s in scns)
+    assert set(verdicts) == {"true_positive", "benign_positive", "false_positive"}
+    assert min(verdicts.values()) / len(scns) >= 0.2, verdicts
+    assert all(s.why.strip() for s in scns)
+    assert sum(bool(s.expect.source) for s in scns) >= len(scns) // 2
+    assert (INDEPENDENT / "BRIEF.md").exists(), "the brief its author was given is committed"
+
+
+def test_the_real_set_names_a_source_for_every_attack():
+    if not SHARED.exists():
+        pytest.skip("../shared/data/real is absent: the OTRF captures the real set reads are not there")
+    scns = discover(REAL)
+    attacks = [s for s in scns if s.expect.verdict == "true_positive"]
+    assert len(attacks) >= 8 and all(s.expect.source for s in attacks)
+    assert {s.expect.verdict for s in scns} == {"true_positive", "benign_positive", "false_positive"}
+    assert (REAL / "BRIEF.md").exists()
+
+
+GATED = ("triage_accuracy", "macro_f1", "tp_recall", "entity_recall", "path_recall", "impact_jaccard",
+         "source_attribution_recall")
+
+
+def test_offline_analyst_meets_the_committed_baseline_on_every_set(driver, neo4j_settings, tmp_path):
+    """The CI gate: on each set, every tracked metric at least as good as
+    evals/baseline/offline.json says, and no ungrounded claim or unknown key at all."""
+    baseline = json.loads(BASELINE.read_text())["sets"]
+    sets = [SCENARIOS, INDEPENDENT] + ([REAL] if SHARED.exists() else [])
+    m = run_eval(driver, neo4j_settings.database, sets, tmp_path / "eval", llm="offline")
     assert m["errors"] == 0, [r for r in m["per_scenario"] if r["error"]][:3]
     assert m["hallucination_rate"] == 0.0 and m["entity_hallucination_rate"] == 0.0
-    for k in ("triage_accuracy", "macro_f1", "tp_recall", "entity_recall", "path_recall", "impact_jaccard"):
-        assert m[k] >= baseline[k] - 1e-9, (k, m[k], baseline[k])
-    assert m["fpr"] <= baseline["fpr"] + 1e-9
-    assert m["decoy_citations"] <= baseline["decoy_citations"]
+    for name, got in m["sets"].items():
+        want = baseline[name]
+        for k in GATED:
+            if want.get(k) is not None:
+                assert (got.get(k) or 0.0) >= want[k] - 1e-9, (name, k, got.get(k), want[k])
+        assert got["fpr"] <= want["fpr"] + 1e-9, (name, "fpr", got["fpr"], want["fpr"])
+        assert got["decoy_citations"] <= want["decoy_citations"], (name, got["decoy_citations"])
     metrics_schema = REPO.parent / "shared" / "spec" / "metrics.schema.json"
     if metrics_schema.exists():
         import jsonschema

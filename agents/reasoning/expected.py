@@ -47,6 +47,8 @@ KNOWN_AGENTS: dict[str, str] = {
     "usoclient.exe": "deployment", "musnotification.exe": "deployment", "msiexec.exe": "deployment",
     "gpupdate.exe": "deployment", "mousocoreworker.exe": "deployment", "sihclient.exe": "deployment",
     "windowsazureguestagent.exe": "security_agent", "waappagent.exe": "security_agent", "waagent": "security_agent",
+    "networkwatcheragent.exe": "security_agent", "collectguestlogs.exe": "security_agent",
+    "mmaextensionheartbeatservice.exe": "monitoring",
     "amazon-ssm-agent.exe": "security_agent", "ssm-agent-worker.exe": "security_agent",
     "ssm-document-worker.exe": "security_agent", "googleguestagent.exe": "security_agent",
     "ec2config.exe": "security_agent", "ec2launch.exe": "security_agent",
@@ -68,8 +70,8 @@ SUSPICIOUS_CMD = re.compile(r"(-enc(odedcommand)?\s|frombase64string|downloadstr
                             r"\biex\b|bypass|hidden|\\temp\\|\\appdata\\|\\users\\public\\|lsass|sekurlsa|mimikatz|"
                             r"comsvcs|procdump|/dev/tcp|nc(\.exe)?\s+-e|certutil.*-urlcache|bitsadmin.*transfer|"
                             r"mshta|regsvr32.*/i:http|rundll32.*javascript)", re.I)
-SYSTEM_PATHS = re.compile(r"^[a-z]:\\(windows\\(system32|syswow64|servicing|ccm|winsxs)|program files( \(x86\))?)\\",
-                          re.I)
+SYSTEM_PATHS = re.compile(r"^[a-z]:\\(windows\\(system32|syswow64|servicing|ccm|winsxs)|program files( \(x86\))?|"
+                          r"packages\\plugins|windowsazure)\\", re.I)
 
 
 @dataclass
@@ -173,9 +175,12 @@ def _structure(case: Case, found: Found, who: list[str], srcs: list[str], ts: in
     if fam in ("logon", "lateral", "generic") and who and all(case.is_machine(a) for a in who):
         tgt = found.targets or case.dst_hosts or case.hosts
         if tgt and all(case.is_dc(t) or "Computer" in case.labels(t) for t in tgt):
+            own = {case.host_of_account(a) or a for a in who}
+            where = Check(True, "from the machine itself") if not srcs or set(srcs) <= own else Check(
+                False, f"the machine account was used from {', '.join(sorted(set(srcs) - own))}, not from its own host")
             out.append(Grant("structure", f"{', '.join(who)} is a computer account: computers log on to domain "
                              "controllers and servers for policy, Kerberos and file access on their own",
-                             Check(True, "a machine account"), Check(None, "any domain member"),
+                             Check(True, "a machine account"), where,
                              Check(fam != "lateral" or not found.events or all(
                                  "ProcessEvent" not in (e.get("kinds") or []) for e in found.events),
                                    "a network logon without remote execution"), Check(None, "always"),
@@ -189,7 +194,7 @@ def _known_maintenance(case: Case, found: Found) -> Grant | None:
     agent's install path, without anything an attacker adds (encoded or download commands,
     temp paths, LSASS)."""
     evs = [e for e in found.events if "ProcessEvent" in (e.get("kinds") or []) or e.get("event_id") in (
-        4698, 4702, 106, 200, 7045, 4697)]
+        4698, 4702, 106, 200, 7045, 4697, 11, 12, 13, 14, 23)]
     if not evs:
         return None
     roles: set[str] = set()

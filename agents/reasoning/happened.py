@@ -41,7 +41,7 @@ SHELLS = ("cmd.exe", "powershell.exe", "pwsh.exe", "pwsh", "bash", "sh", "dash",
 LSASS_DUMP_WORDS = ("procdump", "minidump", "comsvcs", "sekurlsa", "mimikatz", "nanodump", "dumpert", "lsass",
                     "pypykatz", "outflank", "handlekatz", "lsassy", "createdump", "rdrleakdiag", "sqldumper",
                     "ppldump", "silentprocessexit")
-HIVE_RX = re.compile(r"(reg(\.exe)?\s+(save|export)\s+\S*(hklm|hkey_local_machine)\\+(sam|system|security)\b)|"
+HIVE_RX = re.compile(r"(reg(\.exe)?\"?\s+(save|export)\s+\S*(hklm|hkey_local_machine)\\+(sam|system|security)\b)|"
                      r"\\config\\(sam|system|security)\b|(secretsdump)|(\\registry\\machine\\(sam|security))", re.I)
 NTDS_RX = re.compile(r"(ntds\.dit)|(ntdsutil.*(ifm|create\s+full|snapshot))|(vssadmin.*create\s+shadow)|"
                      r"(wmic\s+shadowcopy\s+call\s+create)|(esentutl.*ntds)|(diskshadow)|(install\s+from\s+media)",
@@ -336,7 +336,8 @@ def _lateral(case: Case) -> Found:
             share_only.extend([lo, *shares])
     if confirmed:
         src_match = [c for c in confirmed if (not alleged_src or c[0].get("from_host") in alleged_src)
-                     or (alleged_ip and c[0].get("ip") in alleged_ip)]
+                     or (alleged_ip and c[0].get("ip") in alleged_ip)
+                     or not (c[0].get("from_host") or c[0].get("ip"))]  # no address: nothing contradicts
         if (alleged_src or alleged_ip) and not src_match:
             actual = sorted({c[0].get("from_host") or c[0].get("ip") or "?" for c in confirmed})
             return Found("contradicted", f"the remote logon came from {', '.join(actual)}, not from "
@@ -556,6 +557,31 @@ def _scan(case: Case) -> Found:
     return _not_seen_or_unverifiable(case, hosts, "connections from the host")
 
 
+def _credential_use(case: Case) -> Found:
+    """Stolen credential material used: the tool the alert names ran, or tickets were
+    requested with a raw key (RC4) from the host for an account other than its user."""
+    hosts = case.hosts
+    procs = [e for e in case.events if "ProcessEvent" in (e.get("kinds") or []) and _on(case, e, hosts)]
+    named = set(case.processes)
+    ran = focus(case, [e for e in procs if _image(e) in named or any(
+        w in _cmd(e) for w in ("asktgt", "/rc4:", "/aes256:", "sekurlsa::pth", "pass-the-hash", "/ptt", "invoke-mimikatz"))])
+    host_ips = {e.get("local_ip") or e.get("src_ip") for e in case.events if e.get("host") in hosts} - {None}
+    tickets = [e for e in case.events if e.get("event_id") in (4768, 4769) and _ticket_enc(e).startswith("rc4")
+               and (e.get("from_host") in hosts or str(e.get("ip") or "").replace("::ffff:", "") in host_ips)]
+    pth = [e for e in case.events if e.get("event_id") == 4624 and e.get("logon_type") == 9 and _on(case, e, hosts)]
+    hit = ran + focus(case, tickets) + pth
+    if hit:
+        users = sorted({u for e in ran + pth for u in e.get("by") or [] if _is_account(u)})
+        victims = sorted({t for e in tickets for t in e.get("targets") or []} - set(users))
+        return Found("corroborated", f"{', '.join(sorted({_image(e) for e in ran})) or 'a tool'} used credential "
+                     f"material on {', '.join(hosts[:2])}" + (f" for {', '.join(victims[:3])}" if victims else ""),
+                     hit[:6], actors=users, targets=victims, sources=list(hosts[:1]))
+    if procs and named:
+        return Found("contradicted", f"{', '.join(sorted(named))} never ran on {', '.join(hosts[:2])} around the alert",
+                     procs[:3])
+    return _not_seen_or_unverifiable(case, hosts, "use of stolen credential material")
+
+
 REMOTE_TOOLS = ("bomgar", "beyondtrust", "teamviewer", "anydesk", "screenconnect", "connectwise", "splashtop",
                 "logmein", "vnc", "rustdesk", "atera", "dwagent", "remoteutilities", "rutserv", "ammyy", "jump client")
 
@@ -683,7 +709,8 @@ def _persistence(case: Case) -> Found:
         text = case.claim_text().lower()
         claimed_paths = [_norm_path(x) for x in _EXE.findall(case.claim_text())]
         actual = [_norm_path(task_command(e)) for e in evs if task_command(e)]
-        if any(w in text for w in ("new ", "created", "creation", "registered", "installed")) and \
+        modified = any(w in text for w in ("modified", "updated", "changed", "modification"))
+        if not modified and any(w in text for w in ("new ", "created", "creation", "registered", "installed")) and \
                 not any(e.get("event_id") in CREATE_IDS for e in evs):
             return Found("contradicted", f"{_persist_word(evs[0])} was only updated (event {evs[0].get('event_id')}), "
                          "not created as the alert says", evs[:3])
@@ -789,7 +816,8 @@ def _execution(case: Case) -> Found:
     named = set(case.processes)
     cmds = [c.lower() for c in case.command_lines if len(c) > 6]
     if named or cmds:
-        hit = focus(case, [e for e in procs if _image(e) in named or any(c[:60] in _cmd(e) for c in cmds)])
+        acted = [e for e in case.events if _on(case, e, hosts) and e not in procs and _image(e) in named]
+        hit = focus(case, [e for e in procs if _image(e) in named or any(c[:60] in _cmd(e) for c in cmds)] + acted)
         if hit:
             actors = sorted({u for e in hit for u in e.get("by") or [] if _is_account(u)})
             return Found("corroborated", f"{_image(hit[0])} ran on {hit[0].get('host')}"
@@ -819,7 +847,7 @@ def _generic(case: Case) -> Found:
 CHECKS: dict[str, Callable[[Case], Found]] = {
     "dcsync": _dcsync, "credential_dump": _credential_dump, "kerberoast": _kerberoast, "asrep": _asrep,
     "spray": _spray, "lateral": _lateral, "exploit": _exploit, "reverse_shell": _reverse_shell, "c2": _c2,
-    "exfil": _exfil, "scan": _scan, "remote_access": _remote_access, "acl_abuse": _acl, "password_reset": _password_reset,
+    "exfil": _exfil, "scan": _scan, "remote_access": _remote_access, "credential_use": _credential_use, "acl_abuse": _acl, "password_reset": _password_reset,
     "persistence": _persistence, "logon": _logon, "execution": _execution, "generic": _generic,
 }
 

@@ -612,11 +612,11 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext)
             span[0] = min(span[0], ts)
             span[1] = max(span[1], ts)
 
-    def account(acct: tuple, host_short: str) -> Account | None:
-        ck = (acct[0], acct[1], acct[2], host_short)
+    def account(acct: tuple, host_short: str, host_key: str | None = None) -> Account | None:
+        ck = (acct[0], acct[1], acct[2], host_short, host_key)
         if ck not in acct_cache:
             acct_cache[ck] = index.resolve_account(acct[0], acct[1], acct[2],
-                                                   host_short=host_short)
+                                                   host_short=host_short, host_key=host_key)
         return acct_cache[ck]
 
     def new_host(key: str, ts: float, known: bool = False) -> None:
@@ -660,7 +660,7 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext)
         for rel, acct in (("ByUser", ev.subject), ("TargetsUser", ev.target)):
             if not acct:
                 continue
-            a = account(acct, ev.host_short)
+            a = account(acct, ev.host_short, host_key)
             if a is None:
                 account_missing = account_missing or index.account_pending(
                     acct[0], acct[1], acct[2], host_short=ev.host_short)
@@ -671,7 +671,8 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext)
                 new_host(a.key, ts, a.exists)
             else:
                 seen(new_users, a.key, ts, {} if a.exists else {
-                    "name": a.key, "domain": a.key.rsplit("@", 1)[1]})
+                    "name": a.key, "domain": a.key.rsplit("@", 1)[1],
+                    **({"local": True} if a.key.rsplit("@", 1)[1] == host_key else {})})
             links.append((rel, a.key))
             if rel == "ByUser":
                 ev.installer = a.key
