@@ -251,6 +251,19 @@ class OfflineAnalyst:
             host = f.sources[0]
         evidence = [k for s in chain.steps for k in s.evidence]
         ip = chain.origin_ip or (first.from_ip if first else None)
+        if first and first.logon_type in (3, 8) and not first.from_host and not first.from_ip and first.host:
+            # a network logon that records no address (WinRM, Kerberos): the connection into
+            # the host at that moment, as the other side's own records show it, names the source
+            seen = self._inbound(st, kit, first.host, first.timestamp, notes)
+            if seen:
+                host, evidence = seen[0], [*evidence, seen[2]]
+                account = account or seen[1]
+                steps.append({"host": seen[0], "account": seen[1] or account, "time": None, "timestamp": None,
+                              "logon": None, "logon_type": None, "from_host": None, "from_ip": None,
+                              "evidence": [seen[2]]})
+                steps[0]["from_host"] = seen[0]
+            elif f.sources:
+                host = f.sources[0]
         if host and first and host == first.host and first.from_host is None and first.logon_type in (3, 8, 9, 10) \
                 and ip:
             host = None  # a remote logon whose address no host held: the source is the address
@@ -262,6 +275,25 @@ class OfflineAnalyst:
                 account = user[0]
                 evidence.append(user[1])
         return Origin(host=host, account=account, ip=ip, chain=steps, evidence=evidence[:8])
+
+    def _inbound(self, st: InvestigationState, kit: Toolkit, target: str, ts: int | None,
+                 notes: list[str]) -> tuple[str, str | None, str] | None:
+        """(source host, its account, event key): the connection to `target`'s addresses
+        another host recorded itself making (Sysmon 3) just before `ts`."""
+        ctx = _safe(kit, "entity_context", notes, key=target, as_of=ts or st.as_of)
+        ips = [str(lease.get("other", ""))[3:] for lease in (ctx.leases if ctx is not None else [])
+               if str(lease.get("other", "")).startswith("IP:")]
+        if not ips:
+            return None
+        got = _safe(kit, "find_events", notes, event_ids=[3], ips=ips[:10], as_of=ts or st.as_of, before_s=180,
+                    after_s=60, limit=50)
+        best = None
+        for e in (got.events if got else []):
+            if e.host and e.host != target and e.dst_ip in ips:
+                gap = abs((e.timestamp or 0) - (ts or 0))
+                if best is None or gap < best[0]:
+                    best = (gap, e.host, (e.by or [None])[0], e.key)
+        return (best[1], best[2], best[3]) if best else None
 
     def _interactive_user(self, st: InvestigationState, kit: Toolkit, host: str, ts: int | None,
                           notes: list[str]) -> tuple[str, str] | None:

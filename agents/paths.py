@@ -129,6 +129,9 @@ def observed_from_origin(case: Case, found: Found, domains: set[str] | None = No
             elif acct:
                 add(_right(case, acct, t), t)
     if len(nodes) < 2:
+        if nodes and o is not None and o.host and not any(step.get("from_host") for step in chain):
+            # the activity stayed on its host: that host is the whole observed path
+            return AttackPath(nodes=nodes, edges=[], kind="observed"), evidence
         return None, evidence
     times = None
     return AttackPath(nodes=nodes, edges=edges, kind="observed", times=times), evidence

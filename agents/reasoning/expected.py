@@ -202,7 +202,8 @@ def _known_maintenance(case: Case, found: Found) -> Grant | None:
         actor_names = {str(u).split("@")[0].upper() for u in e.get("by") or []} | {
             str(e.get("subject_user") or "").split("\\")[-1].upper()}
         system = bool(actor_names & SYSTEM_ACCOUNTS) or any(n.endswith("$") for n in actor_names if n)
-        if not system:
+        unnamed = not any(actor_names) and e.get("event_id") in (11, 12, 13, 14, 23)  # older Sysmon: no User
+        if not (system or unnamed):
             return None
         image = str(e.get("image") or task_command(e) or "")
         image = re.sub(r"^%(systemroot|windir)%", lambda _: "C:\\Windows", image.strip().strip('"'), flags=re.I)

@@ -674,7 +674,8 @@ def _password_reset(case: Case) -> Found:
 BUILTIN_TASK = re.compile(r"^\\?microsoft\\(windows|office|edgeupdate|visualstudio|xblgamesave)\\", re.I)
 
 
-PERSIST_KIND = {"T1053": {4698, 4702, 106, 140, 200, 201}, "T1543": {7045, 4697}, "T1547": {12, 13, 14},
+PERSIST_KIND = {"T1053": {4698, 4702, 106, 140, 200, 201}, "T1543": {7045, 4697, 12, 13, 14, 4657},
+                "T1547": {12, 13, 14},
                 "T1136": {4720}, "T1546": {19, 20, 21, 12, 13}}
 CREATE_IDS = {4698, 106, 7045, 4697, 4720, 19, 20, 21, 12}
 _EXE = re.compile(r"(?:[a-z]:|%[a-z]+%)\\[^\s\"'<>|]+?\.(?:exe|dll|ps1|bat|cmd|vbs|js)\b", re.I)
@@ -700,6 +701,10 @@ def _persistence(case: Case) -> Found:
     ids = set().union(*(PERSIST_KIND[t] for t in techs if t in PERSIST_KIND)) or \
         {4698, 4702, 7045, 4697, 4720, 13, 12, 14, 19, 20, 21, 106, 200}
     evs = [e for e in case.events if e.get("event_id") in ids and _on(case, e, case.hosts)]
+    if ids & {12, 13, 14}:  # registry writes count when they touch services or autoruns
+        evs = [e for e in evs if e.get("event_id") not in (12, 13, 14) or re.search(
+            r"\\(services|run|runonce|winlogon|image file execution options)\\",
+            str(e.get("target_object") or raw_field(e, "TargetObject") or ""), re.I)]
     if case.processes:
         named = [e for e in evs if any(p in (str(raw_field(e, "ImagePath", "TaskContent", "Details", "ServiceFileName")
                                                    or "") + _cmd(e)).lower() for p in case.processes)]
