@@ -77,8 +77,8 @@ def run_investigate(alert_file: Path, *, llm: str | None, report: Path | None, r
     inv_id = resume or new_investigation_id()
     console = Console(stderr=True, soft_wrap=True)
     # Before any work: after a crash at any point this line is how to finish the run.
-    print(f"investigation {inv_id} ({'resuming' if resume else 'if interrupted, finish it with'} "
-          f"--resume {inv_id})", file=sys.stderr, flush=True)
+    print(f"investigation {inv_id}: resuming" if resume else
+          f"investigation {inv_id} (if interrupted, finish it with --resume {inv_id})", file=sys.stderr, flush=True)
     settings, driver = twin_driver()
 
     def progress(p: Progress) -> None:
