@@ -2,15 +2,18 @@
 
 Every reporting command takes --json and then prints exactly one JSON document on
 stdout; progress and errors go to stderr. Exit codes: 0 ok, 1 failed run, 2 bad
-usage or bad input (contract section 1).
+usage or bad input (contract section 1). Every failure is one line naming its cause:
+what no command handles is caught by the app itself (`describe_failure`); a traceback
+only with TWINSIGHT_DEBUG=1.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,9 +21,60 @@ from rich.console import Console
 from graph import server
 from graph.db import TwinConnectionError, open_driver, server_info
 from graph.schema import apply_schema, reset_twin
-from graph.settings import Neo4jSettings
+from graph.settings import Neo4jSettings, SettingError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Twinsight: alert investigations grounded by a Neo4j twin.")
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join((str(exc).strip() or type(exc).__name__).splitlines()[:1])
+    return text[:300]
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The one line for an exception no command turned into a message of its own."""
+    from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+
+    try:
+        settings: Neo4jSettings | None = Neo4jSettings.from_env()
+    except Exception:  # a bad setting must not hide the failure being reported
+        settings = None
+    if isinstance(exc, SettingError):
+        return _first_line(exc)
+    if isinstance(exc, (ServiceUnavailable, SessionExpired)):
+        where = settings.uri if settings else "NEO4J_URI"
+        return f"lost the connection to Neo4j at {where}: {_first_line(exc)} (is it still running?)"
+    if isinstance(exc, Neo4jError):
+        return f"Neo4j refused the request: {exc.code}: {_first_line(exc.message or exc)}"
+    if isinstance(exc, DriverError):
+        return f"the Neo4j driver failed: {_first_line(exc)}"
+    if isinstance(exc, OSError):
+        name = exc.filename if exc.filename is not None else ""
+        line = f"{name}: {exc.strerror}" if name and exc.strerror else _first_line(exc)
+        home = settings.home if settings else None
+        if home is not None and name and str(name).startswith(str(home)):
+            line += f" (under TWINSIGHT_HOME={home})"
+        return line
+    if isinstance(exc, MemoryError):
+        return "ran out of memory (see TWINSIGHT_INGEST_MAX_* to refuse inputs this large)"
+    if isinstance(exc, RecursionError):
+        return "an input is nested too deeply to process"
+    return f"internal error, {type(exc).__name__}: {_first_line(exc)} (TWINSIGHT_DEBUG=1 shows the traceback)"
+
+
+class _App(typer.Typer):
+    """The root app, with the last net: an exception that reaches it is one line on
+    stderr and exit code 1, not a traceback (unless TWINSIGHT_DEBUG asks for one)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:
+            if os.environ.get("TWINSIGHT_DEBUG", "").strip() not in ("", "0"):
+                raise
+            print(f"twinsight: {describe_failure(exc)}", file=sys.stderr, flush=True)
+            sys.exit(2 if isinstance(exc, SettingError) else 1)
+
+
+app = _App(no_args_is_help=True, add_completion=False, help="Twinsight: alert investigations grounded by a Neo4j twin.")
 db_app = typer.Typer(no_args_is_help=True, help="The local Neo4j the tool runs (the embedded default).")
 twin_app = typer.Typer(no_args_is_help=True, help="The twin's contents.")
 app.add_typer(db_app, name="db")
@@ -124,7 +178,7 @@ def ingest_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Load sources into the twin; formats are sniffed (contract section 3)."""
-    from graph.ingest.registry import UsageError, ingest
+    from graph.ingest.registry import IngestInterrupted, UsageError, ingest
 
     settings, driver = twin_driver()
     with driver:
@@ -135,6 +189,9 @@ def ingest_cmd(
             )
         except UsageError as exc:
             fail(str(exc), 2)
+        except IngestInterrupted as exc:
+            fail(f"{exc} ({exc.report.files} files loaded before it; run the same ingest again to "
+                 "finish: what got in stays whole and is not doubled)", 1)
     for g in report.rejected_by_reason():
         ex = g["example"]
         where = f"{ex['file']} [{ex['record']}]" if g["count"] == 1 else (
@@ -158,6 +215,8 @@ def ingest_cmd(
             f"{doc['rejected_count']} rejected in {doc['seconds']:.1f}s",
             markup=False, highlight=False,
         )
+    if report.files == 0 and not report.rejected:  # a run that loads nothing has failed
+        fail(f"nothing to load in {', '.join(str(p) for p in paths)}: no input files", 2)
     if report.loaded_files == 0 and report.rejected:  # every file or record was refused
         raise typer.Exit(2)
     if report.records and sum(r.record != "-" for r in report.rejected) >= report.records:

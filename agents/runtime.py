@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 import time
+import typing
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +36,50 @@ from agents.workflow import Runtime, build_graph
 from graph.db import server_info
 
 
+def new_investigation_id() -> str:
+    return f"inv-{uuid.uuid4().hex[:12]}"
+
+
 def record_only_responder(record: dict[str, Any]) -> dict[str, Any]:
     """Twinsight never touches production by itself: an approved action is recorded for
     the SOAR / ticketing hook that executes it; nothing else happens here."""
     return {"executed": False, "recorded_at": int(time.time()),
             "note": "approved; hand-off recorded (no production responder configured)"}
+
+
+def state_models(root: type[BaseModel] = InvestigationState) -> set[type[BaseModel]]:
+    """Every pydantic model a checkpoint can hold: `root` and each model its fields name,
+    followed through Optional, list, dict and Annotated, plus the other models of the
+    modules they live in. Derived from the classes, not listed by hand, so a field added
+    to the state (or a new model in agents.models) is restorable without a change here."""
+    found: set[type[BaseModel]] = set()
+
+    def walk(tp: Any) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if tp in found:
+                return
+            found.add(tp)
+            for info in tp.model_fields.values():
+                walk(info.annotation)
+            return
+        for arg in typing.get_args(tp):
+            walk(arg)
+
+    walk(root)
+    for model in list(found):
+        module = sys.modules.get(model.__module__)
+        for value in vars(module).values() if module else ():
+            if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == model.__module__:
+                walk(value)
+    return found
+
+
+def checkpoint_serializer() -> JsonPlusSerializer:
+    """msgpack with exactly our state's models allowed back (LangGraph blocks any other
+    class on load): without InvestigationState itself, a checkpoint taken between the
+    fan-out and the lead analyst (its Send carries the whole state) cannot be resumed."""
+    allowed = sorted((m.__module__, m.__name__) for m in state_models())
+    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
 
 def open_checkpointer(path: Path) -> SqliteSaver:
@@ -50,12 +92,7 @@ def open_checkpointer(path: Path) -> SqliteSaver:
         " id TEXT PRIMARY KEY, alert_id TEXT, status TEXT, analyst TEXT, updated REAL)"
     )
     conn.commit()
-    # Our state models are pydantic classes: allow exactly those through msgpack.
-    import agents.models as models
-
-    allowed = [("agents.models", n) for n in dir(models) if isinstance(getattr(models, n), type)
-               and issubclass(getattr(models, n), BaseModel)]
-    saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=allowed))
+    saver = SqliteSaver(conn, serde=checkpoint_serializer())
     saver.setup()
     return saver
 
@@ -91,12 +128,32 @@ class TwinsightService:
         self.budget = budget or Budget()
         self.saver = open_checkpointer(state_dir / "investigations.sqlite")
         self._lock = threading.Lock()
+        self._resumed_start: dict[str, float] = {}  # investigation id -> its clock's start
         rt = Runtime(make_toolkit=self._toolkit, analyst=self.analyst, responder=responder,
                      fallback=OfflineAnalyst(), fault=fault)
         self.graph = build_graph(rt).compile(checkpointer=self.saver)
 
     def _toolkit(self, st: InvestigationState, agent: str) -> Toolkit:
+        # Each stage makes its toolkit before its budget check: a resumed investigation's
+        # clock is moved on there by the time it lay dead (see _resume_clock). The start is
+        # absolute, so a state object two parallel stages share is moved once, not twice.
+        start = self._resumed_start.get(st.investigation_id)
+        if start and st.started_at and st.started_at < start:
+            st.started_at = start
         return Toolkit(self.driver, self.database, st.as_of, agent)
+
+    def _resume_clock(self, inv_id: str, values: dict, checkpoint_at: str | None) -> None:
+        """The time budget counts work, not the hours a killed process lay dead: on resume
+        the clock starts again from where the last checkpoint left it (the state's own
+        `started_at` stays as it was: only this process's stages see the moved start)."""
+        started = values.get("started_at") or 0.0
+        if not started or not checkpoint_at:
+            return
+        try:
+            last = datetime.fromisoformat(checkpoint_at).timestamp()
+        except ValueError:
+            return
+        self._resumed_start[inv_id] = started + max(0.0, time.time() - last)
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _track(self, inv_id: str, alert_id: str | None, status: str) -> None:
@@ -123,13 +180,18 @@ class TwinsightService:
         respond: bool = False,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> InvestigationOutcome:
-        inv_id = investigation_id or f"inv-{uuid.uuid4().hex[:12]}"
+        inv_id = investigation_id or new_investigation_id()
         config = self._config(inv_id)
         snapshot = self.graph.get_state(config)
-        if snapshot.values and not snapshot.next:
+        values = snapshot.values if isinstance(snapshot.values, dict) else {}
+        if values.get("result") is not None and not snapshot.next:
             return self._outcome(inv_id)  # finished before: nothing to redo
-        if snapshot.values:
-            payload: Any = None  # resume from the last checkpoint, skipping finished stages
+        if snapshot.created_at is not None:
+            # Resume from the last checkpoint: finished stages are not run again. "Nothing
+            # next" is not "finished": a checkpoint taken when the two parallel agents had
+            # both written shows no next stage until the loop applies their writes.
+            payload: Any = None
+            self._resume_clock(inv_id, values, snapshot.created_at)
         else:
             payload = InvestigationState(investigation_id=inv_id, alert_doc=alert, respond=respond,
                                          budget=self.budget, started_at=time.time())
@@ -146,7 +208,10 @@ class TwinsightService:
     def _drive(self, inv_id: str, payload: Any, on_progress: Callable[[Progress], None] | None) -> InvestigationOutcome:
         config = self._config(inv_id)
         try:
-            for mode, chunk in self.graph.stream(payload, config, stream_mode=["custom", "updates"]):
+            # "sync": a stage's checkpoint is on disk before the next stage starts, so a
+            # process killed at any moment resumes from the last stage it finished.
+            for mode, chunk in self.graph.stream(payload, config, stream_mode=["custom", "updates"],
+                                                 durability="sync"):
                 if mode == "custom" and on_progress and isinstance(chunk, dict):
                     on_progress(Progress(inv_id, str(chunk.get("stage", "")), str(chunk.get("message", ""))))
         except Exception as exc:

@@ -13,10 +13,13 @@ tournament schedule), one lane per pair. Rows about the same node or the same pa
 one lane in input order, so the last row still wins as it does sequentially. A rare
 deadlock over a shared relationship record is a transient error, retried like any other.
 
-Provenance on every node and edge: `source` (the last connector that wrote it),
-`sources` (all of them), `firstseen` / `lastseen` (epoch seconds: when the data
-says it was seen, else when it was ingested). Re-ingesting the same data moves
-only `lastseen`.
+Provenance on every node and edge: `sources` (every connector that wrote it, sorted),
+`source` (the first of them), `firstseen` / `lastseen` (epoch seconds: when the data
+says it was seen, else when it was ingested; the earliest and the latest). None of them
+depends on the order of the writes, so loading A then B gives B then A's graph, and a
+rerun after a crash (connectors write some rows earlier or later once the twin already
+holds part of the data) gives a clean load's. Re-ingesting the same data moves only
+`lastseen`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from graph import faults
 from graph.model import NodeSchema, RelSchema, check_identifier
 from graph.schema import TWIN_LABEL
 from graph.settings import write_workers
@@ -54,8 +58,21 @@ _PROVENANCE_ON_MATCH = """
                        THEN row.firstseen ELSE {v}.firstseen END,
   {v}.lastseen = CASE WHEN {v}.lastseen IS NULL OR row.lastseen > {v}.lastseen
                       THEN row.lastseen ELSE {v}.lastseen END,
-  {v}.sources = CASE WHEN $source IN coalesce({v}.sources, []) THEN {v}.sources
-                     ELSE coalesce({v}.sources, []) + $source END"""
+  {v}.sources = """ + "{sources}"
+# `source` after the sources are set: the first of them, whoever wrote last.
+_SOURCE = "{v}.source = {v}.sources[0]"
+
+
+def sources_with(var: str, source: str = "$source") -> str:
+    """Cypher for `var`'s sources with `source` added in sort order (unchanged when it is
+    there): every writer of `sources` uses it, so the list never depends on write order."""
+    have = f"coalesce({var}, [])"
+    return (f"CASE WHEN {source} IN {have} THEN {var} "
+            f"ELSE [s IN {have} WHERE s < {source}] + {source} + [s IN {have} WHERE s > {source}] END")
+
+
+def _on_match(v: str) -> str:
+    return _PROVENANCE_ON_MATCH.format(v=v, sources=sources_with(f"{v}.sources"))
 
 
 def node_upsert_query(schema: NodeSchema) -> str:
@@ -64,8 +81,8 @@ def node_upsert_query(schema: NodeSchema) -> str:
         "UNWIND $rows AS row\n"
         f"MERGE (n:{TWIN_LABEL} {{key: row.key}})\n"
         f"ON CREATE SET {_PROVENANCE_ON_CREATE.format(v='n')}\n"
-        f"ON MATCH SET {_PROVENANCE_ON_MATCH.format(v='n')}\n"
-        f"SET n:{labels}, n += row.props, n.source = $source\n"
+        f"ON MATCH SET {_on_match('n')}\n"
+        f"SET n:{labels}, n += row.props, {_SOURCE.format(v='n')}\n"
         "RETURN count(*) AS matched"
     )
 
@@ -77,8 +94,8 @@ def rel_upsert_query(schema: RelSchema) -> str:
         f"MATCH (b:{schema.dst.label} {{{schema.dst.prop}: row.dst}})\n"
         f"MERGE (a)-[r:{schema.type}]->(b)\n"
         f"ON CREATE SET {_PROVENANCE_ON_CREATE.format(v='r')}\n"
-        f"ON MATCH SET {_PROVENANCE_ON_MATCH.format(v='r')}\n"
-        "SET r += row.props, r.source = $source\n"
+        f"ON MATCH SET {_on_match('r')}\n"
+        f"SET r += row.props, {_SOURCE.format(v='r')}\n"
         "RETURN count(*) AS matched"
     )
 
@@ -107,27 +124,50 @@ def linked_create_query(schema: NodeSchema) -> str:
     )
 
 
-def clean_props(props: dict) -> dict:
+class PropertyTooLarge(ValueError):
+    """One property of a row is over the cap: the row is refused, the rest of the batch
+    is written."""
+
+
+def clean_props(props: dict, cap: int | None = None) -> dict:
     """Neo4j stores primitives and lists of one primitive type: drop nulls, and keep
-    nested structures as JSON text rather than losing them."""
+    nested structures as JSON text rather than losing them. With `cap`, a value whose
+    stored size (UTF-8 text, 8 bytes a number) is over it raises PropertyTooLarge; the
+    check costs a len() per text value (a character is at most 4 bytes)."""
     out = {}
+    quarter = cap // 4 if cap is not None else None
     for k, v in props.items():
         if v is None:
             continue
         if isinstance(v, dict):
-            out[k] = json.dumps(v, sort_keys=True, default=str)
+            v = json.dumps(v, sort_keys=True, default=str)
         elif isinstance(v, (list, tuple)):
             items = [x for x in v if x is not None]
             if items and (
                 any(isinstance(x, (dict, list, tuple)) for x in items)
                 or len({type(x) for x in items}) > 1
             ):
-                out[k] = json.dumps(items, sort_keys=True, default=str)
+                v = json.dumps(items, sort_keys=True, default=str)
             else:
-                out[k] = list(items)
-        else:
-            out[k] = v
+                v = items
+                if quarter is not None and items:
+                    n = sum(map(len, items)) if isinstance(items[0], str) else 8 * len(items)
+                    if n > quarter:
+                        _check_size(k, items, cap)
+        out[k] = v
+        if quarter is not None and type(v) is str and len(v) > quarter:
+            _check_size(k, v, cap)
     return out
+
+
+def _check_size(name: str, value: str | list, cap: int) -> None:
+    if isinstance(value, str):
+        size = len(value.encode("utf-8", "surrogatepass"))
+    else:
+        size = sum(len(x.encode("utf-8", "surrogatepass")) if isinstance(x, str) else 8 for x in value)
+    if size > cap:
+        raise PropertyTooLarge(f"property {name!r} is {size:,} bytes, over the {cap:,}-byte "
+                               "property cap (TWINSIGHT_INGEST_MAX_PROPERTY_KB)")
 
 
 @dataclass
@@ -218,9 +258,13 @@ class TwinWriter:
         now: int | None = None,
         attempts: int = 5,
         workers: int | None = None,
+        max_property_bytes: int | None = None,
     ) -> None:
         self.driver = driver
         self.source = source
+        self.max_property_bytes = max_property_bytes
+        # (record, reason) of rows refused for a property over max_property_bytes
+        self.rejected: list[tuple[str, str]] = []
         self.database = database
         self.batch_size = batch_size
         self.workers = workers if workers is not None else write_workers()
@@ -233,9 +277,16 @@ class TwinWriter:
             reraise=True,
         )(self._run_batch_once)
 
-    def _prepare(self, row: dict, key_fields: tuple[str, ...]) -> dict:
+    def _prepare(self, row: dict, key_fields: tuple[str, ...], kind: str) -> dict | None:
+        """The row as the queries take it, or None (recorded in `rejected`) when one of its
+        properties is over the cap."""
         out = {k: row[k] for k in key_fields}
-        out["props"] = clean_props(row.get("props") or {})
+        try:
+            out["props"] = clean_props(row.get("props") or {}, self.max_property_bytes)
+        except PropertyTooLarge as exc:
+            record = f"{kind} {row['key']}" if "key" in row else f"{row['src']} {kind} {row['dst']}"
+            self.rejected.append((record, str(exc)))  # list.append: safe across lanes
+            return None
         out["firstseen"] = int(row.get("firstseen") or row.get("lastseen") or self.now)
         out["lastseen"] = int(row.get("lastseen") or row.get("firstseen") or self.now)
         return out
@@ -247,10 +298,12 @@ class TwinWriter:
                 result = tx.run(query, rows=rows, source=self.source)
                 matched = result.single()["matched"]
                 counters = result.consume().counters
+                faults.point("batch-open")
                 tx.commit()
             finally:
                 if tx.closed() is False:
                     tx.close()
+        faults.point("batch-done")
         return matched, counters
 
     def nodes(self, schema: NodeSchema, rows: Iterable[dict]) -> WriteStats:
@@ -260,7 +313,9 @@ class TwinWriter:
 
         def write(chunk: list[dict]) -> WriteStats:
             st = WriteStats(batches=1)
-            self._merge_nodes(query, schema, [self._prepare(r, ("key",)) for r in chunk], st)
+            batch = [p for r in chunk if (p := self._prepare(r, ("key",), schema.label)) is not None]
+            if batch:
+                self._merge_nodes(query, schema, batch, st)
             return st
 
         return self._load(rows, write, lambda window: [node_lanes(window, self.workers)])
@@ -270,7 +325,9 @@ class TwinWriter:
 
         def write(chunk: list[dict]) -> WriteStats:
             st = WriteStats(batches=1)
-            self._merge_rels(query, schema, [self._prepare(r, ("src", "dst")) for r in chunk], st)
+            batch = [p for r in chunk if (p := self._prepare(r, ("src", "dst"), schema.type)) is not None]
+            if batch:
+                self._merge_rels(query, schema, batch, st)
             return st
 
         return self._load(rows, write, lambda window: rel_rounds(window, self.workers))
@@ -302,13 +359,17 @@ class TwinWriter:
             st = WriteStats(batches=1)
             batch = []
             for r in chunk:
-                row = self._prepare(r, ("key",))
+                row = self._prepare(r, ("key",), schema.label)
+                if row is None:
+                    continue
                 row["links"] = list(dict.fromkeys(tuple(x) for x in r.get("links") or ()))
                 for rel_type, _ in row["links"]:
                     if rel_type not in kinds:
                         raise ValueError(f"{schema.label} row {row['key']!r}: link {rel_type!r} "
                                          f"is not one of {sorted(kinds)}")
                 batch.append(row)
+            if not batch:
+                return st
             if not merging.is_set():
                 try:
                     _, counters = self._run_batch(create, batch)
@@ -380,26 +441,25 @@ class TwinWriter:
             self.stats.add(_total(done))
 
     def cleanup_nodes(self, schema: NodeSchema, scope: dict[str, object] | None = None) -> int:
-        """Delete this source's nodes of a snapshot kind that this run did not see again
-        (lastseen older than the run), within a scope such as one AD domain."""
+        """Withdraw this source from its nodes of a snapshot kind that this run did not see
+        again (lastseen older than the run), within a scope such as one AD domain: a node
+        no other source vouches for goes, the others only lose this source."""
         if not schema.snapshot:
             return 0
         where, params = self._scope(scope)
-        query = (
+        return self._withdraw_loop(
             f"MATCH (n:{schema.label}) WHERE $source IN n.sources AND n.lastseen < $now{where} "
-            "WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS c"
-        )
-        return self._delete_loop(query, params)
+            "WITH n AS x LIMIT $limit", "DETACH DELETE x", params)
 
     def cleanup_rels(self, schema: RelSchema, scope: dict[str, object] | None = None) -> int:
+        """The same for relationships: filtered on `sources`, not on `source`, so what is
+        cleaned does not depend on which connector happened to write an edge last."""
         if not schema.snapshot:
             return 0
         where, params = self._scope(scope, var="r")
-        query = (
-            f"MATCH ()-[r:{schema.type}]->() WHERE r.source = $source AND r.lastseen < $now{where} "
-            "WITH r LIMIT $limit DELETE r RETURN count(*) AS c"
-        )
-        return self._delete_loop(query, params)
+        return self._withdraw_loop(
+            f"MATCH ()-[r:{schema.type}]->() WHERE $source IN r.sources AND r.lastseen < $now{where} "
+            "WITH r AS x LIMIT $limit", "DELETE x", params)
 
     def _scope(self, scope: dict[str, object] | None, var: str = "n") -> tuple[str, dict]:
         where, params = "", {}
@@ -408,14 +468,29 @@ class TwinWriter:
             params[f"scope{i}"] = value
         return where, params
 
-    def _delete_loop(self, query: str, params: dict) -> int:
+    def _withdraw_loop(self, match: str, delete: str, params: dict) -> int:
+        """Run `match` (binding `x`, at most $limit of them) until it finds nothing: each
+        `x` this source alone vouches for is deleted, the others lose this source."""
+        query = match + withdraw_source("x", delete) + " RETURN count(*) AS c, sum(gone) AS gone"
         total = 0
         while True:
             rec = self.driver.execute_query(
                 query, source=self.source, now=self.now, limit=self.batch_size,
                 database_=self.database, **params,
             ).records[0]
-            total += rec["c"]
+            total += rec["gone"] or 0
             if rec["c"] < self.batch_size:
                 self.stats.deleted += total
                 return total
+
+
+def withdraw_source(var: str, delete: str, keep: str = "s <> $source") -> str:
+    """Cypher taking a source off `var` (a node or relationship bound before): `delete`
+    when none of its sources is left, else the rest (still sorted) and `source` updated.
+    `keep` says which sources stay (`s` is each one). Returns one row with `gone`."""
+    return (
+        f" WITH {var}, [s IN {var}.sources WHERE {keep}] AS rest"
+        f" CALL ({var}, rest) {{ WITH {var}, rest WHERE size(rest) = 0 {delete} RETURN 1 AS gone"
+        f" UNION WITH {var}, rest WHERE size(rest) > 0"
+        f" SET {var}.sources = rest, {var}.source = rest[0] RETURN 0 AS gone }}"
+    )

@@ -3,11 +3,15 @@
 Maven fetches the jars once (pom.xml beside the launcher); javac compiles the small
 launcher; after that every start works offline. The JVM runs detached with a PID
 file, logs to a file, and listens on loopback only.
+
+Starts and stops of one TWINSIGHT_HOME take a file lock, so four `db start` at once give
+one JVM (the others wait and report its pid) and the first-start fetch runs once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -15,7 +19,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from graph.db import TwinConnectionError
@@ -58,11 +64,68 @@ def is_installed(s: Neo4jSettings) -> bool:
     return marker.exists() and marker.read_text().strip() == _build_id()
 
 
+# A start may wait behind another one that is fetching Neo4j for the first time.
+LOCK_WAIT_S = 900.0
+
+
+def _state_dir(s: Neo4jSettings) -> Path:
+    """The server's folder under TWINSIGHT_HOME, created; a home that cannot hold it is
+    named in one line rather than a PermissionError traceback."""
+    try:
+        s.server_dir.mkdir(parents=True, exist_ok=True)
+        probe = s.server_dir / ".writable"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ServerError(f"TWINSIGHT_HOME={s.home}: cannot write {s.server_dir} "
+                          f"({exc.strerror or exc}); point TWINSIGHT_HOME at a writable folder") from None
+    return s.server_dir
+
+
+@contextlib.contextmanager
+def _locked(path: Path, what: str, timeout: float, quiet: bool = False) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (created) for the block. The kernel drops it when
+    its process dies, even by SIGKILL, so a crashed holder never leaves a stale lock."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ServerError(f"cannot open the lock {path} ({exc.strerror or exc})") from None
+    try:
+        deadline = time.monotonic() + timeout
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ServerError(f"gave up after {timeout:.0f}s waiting for {what} to finish "
+                                      f"(it holds {path})") from None
+                if not waiting and not quiet:
+                    _say(f"twinsight: waiting for {what} to finish...")
+                waiting = True
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)
+
+
 def install(s: Neo4jSettings, quiet: bool = False) -> None:
-    """Fetch Neo4j's jars with Maven (first time only) and compile the launcher."""
-    p = _paths(s)
+    """Fetch Neo4j's jars with Maven (first time only) and compile the launcher, under a
+    lock per TWINSIGHT_HOME; the Maven fetch also under one per user (it shares ~/.m2)."""
     if is_installed(s):
         return
+    with _locked(_state_dir(s) / "install.lock", "another Neo4j install in this TWINSIGHT_HOME", LOCK_WAIT_S, quiet):
+        if not is_installed(s):  # the holder may have just done it
+            _install(s, quiet)
+
+
+def _maven_lock() -> Path:
+    return Path(tempfile.gettempdir()) / f"twinsight-maven-{os.getuid()}.lock"
+
+
+def _install(s: Neo4jSettings, quiet: bool) -> None:
+    p = _paths(s)
     for tool in ("mvn", "javac", "java"):
         if not shutil.which(tool):
             raise ServerError(f"`{tool}` is not on PATH: the local Neo4j needs Java 17 and Maven")
@@ -74,17 +137,19 @@ def install(s: Neo4jSettings, quiet: bool = False) -> None:
         "mvn", "-B", "-f", str(LAUNCHER_DIR / "pom.xml"),
         "dependency:copy-dependencies", f"-DoutputDirectory={tmp_lib}", "-DincludeScope=runtime",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    tail: list[str] = []
-    fetched = 0
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        tail = (tail + [line.rstrip()])[-20:]
-        if "Downloaded from" in line:
-            fetched += 1
-            if not quiet and fetched % 10 == 0:
-                _say(f"  ... {fetched} artifacts downloaded")
-    if proc.wait() != 0:
+    with _locked(_maven_lock(), "another Maven fetch of Neo4j", LOCK_WAIT_S, quiet):
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        tail: list[str] = []
+        fetched = 0
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            tail = (tail + [line.rstrip()])[-20:]
+            if "Downloaded from" in line:
+                fetched += 1
+                if not quiet and fetched % 10 == 0:
+                    _say(f"  ... {fetched} artifacts downloaded")
+        code = proc.wait()
+    if code != 0:
         raise ServerError("Maven could not fetch Neo4j: " + " | ".join(t for t in tail if "ERROR" in t)[:400])
     shutil.rmtree(p["lib"], ignore_errors=True)
     tmp_lib.rename(p["lib"])
@@ -141,13 +206,24 @@ def log_tail(s: Neo4jSettings, lines: int = 15) -> str:
 
 
 def start(s: Neo4jSettings, quiet: bool = False) -> str:
-    """Start the local server, or say it already runs. Returns a one-line status."""
+    """Start the local server, or say it already runs. Returns a one-line status.
+
+    One start at a time per TWINSIGHT_HOME (a file lock): a start that had to wait finds
+    the server the first one started and reports its pid."""
     if s.external:
         return f"NEO4J_URI={s.uri} is set: using that server, nothing started"
+    lock = _state_dir(s) / "start.lock"
+    with _locked(lock, "another `twinsight db start`", s.start_timeout_s + LOCK_WAIT_S, quiet):
+        return _start_locked(s, quiet)
+
+
+def _start_locked(s: Neo4jSettings, quiet: bool) -> str:
     p = _paths(s)
     port = s.local_port
     pid = read_pid(s)
     if pid:
+        if not p["ready"].exists():  # its starter died while it was coming up: wait for it
+            _wait_ready(s, pid, None)
         return f"local Neo4j already running (pid {pid}) on {s.uri}"
     if _port_open(port):
         raise ServerError(
@@ -180,19 +256,26 @@ def start(s: Neo4jSettings, quiet: bool = False) -> str:
             start_new_session=True, env=env, cwd=str(s.server_dir),
         )
     p["pid"].write_text(str(proc.pid))
-    deadline = time.monotonic() + s.start_timeout_s
     if not quiet:
         _say(f"twinsight: starting local Neo4j on {s.uri} (log: {p['log']})")
+    _wait_ready(s, proc.pid, proc)
+    return f"local Neo4j started (pid {proc.pid}) on {s.uri}"
+
+
+def _wait_ready(s: Neo4jSettings, pid: int, proc: subprocess.Popen | None) -> None:
+    """Until the launcher says ready and the port answers; a JVM that exits or overruns
+    the deadline is cleaned up and explained with its log tail."""
+    p = _paths(s)
+    deadline = time.monotonic() + s.start_timeout_s
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        code = proc.poll() if proc is not None else (None if read_pid(s) == pid else "?")
+        if code is not None:
             p["pid"].unlink(missing_ok=True)
-            raise ServerError(
-                f"local Neo4j exited with code {proc.returncode} while starting; log tail:\n{log_tail(s)}"
-            )
-        if p["ready"].exists() and _port_open(port):
-            return f"local Neo4j started (pid {proc.pid}) on {s.uri}"
+            raise ServerError(f"local Neo4j exited with code {code} while starting; log tail:\n{log_tail(s)}")
+        if p["ready"].exists() and _port_open(s.local_port):
+            return
         time.sleep(0.25)
-    _terminate(proc.pid)
+    _terminate(pid)
     p["pid"].unlink(missing_ok=True)
     raise ServerError(f"local Neo4j not ready after {s.start_timeout_s:.0f}s; log tail:\n{log_tail(s)}")
 
@@ -219,6 +302,13 @@ def _terminate(pid: int, timeout: float = 60.0) -> None:
 def stop(s: Neo4jSettings) -> str:
     if s.external:
         return f"NEO4J_URI={s.uri} is set: that server is not ours to stop"
+    if not s.server_dir.is_dir():
+        return "local Neo4j is not running"
+    with _locked(_state_dir(s) / "start.lock", "a `twinsight db start` in progress", s.start_timeout_s + LOCK_WAIT_S):
+        return _stop_locked(s)
+
+
+def _stop_locked(s: Neo4jSettings) -> str:
     p = _paths(s)
     pid = read_pid(s)
     if not pid:
@@ -232,7 +322,7 @@ def stop(s: Neo4jSettings) -> str:
 
 def ensure_running(s: Neo4jSettings) -> None:
     """Commands that need the twin start the embedded default on demand."""
-    if s.external or read_pid(s):
+    if s.external or (read_pid(s) and _paths(s)["ready"].exists()):
         return
     try:
         start(s)

@@ -14,6 +14,11 @@ DEFAULT_URI = "bolt://127.0.0.1:7687"
 LOCAL_PASSWORD = "twinsight"
 
 
+class SettingError(ValueError):
+    """A setting from the environment holds a value it cannot: bad usage (exit code 2),
+    the message names the variable."""
+
+
 def write_workers() -> int:
     """Concurrent write transactions per load (TWINSIGHT_WRITE_WORKERS, default 2).
 
@@ -23,7 +28,39 @@ def write_workers() -> int:
     try:
         return max(1, min(16, int(raw))) if raw else 2
     except ValueError:
-        raise ValueError(f"TWINSIGHT_WRITE_WORKERS must be a whole number, not {raw!r}") from None
+        raise SettingError(f"TWINSIGHT_WRITE_WORKERS must be a whole number, not {raw!r}") from None
+
+
+class IngestLimits(BaseModel):
+    """What one input may cost before it is refused (TWINSIGHT_INGEST_MAX_*).
+
+    A 4 MB zip can hold a 4 GiB member and a JSON line can nest 100,000 deep: every input
+    is measured against these caps while it is read, and what exceeds one is rejected by
+    name (the file, or the one record) instead of exhausting memory or the stack."""
+
+    file_bytes: int = 1024 << 20  # a file or archive member, decompressed (_FILE_MB)
+    ratio: int = 100  # decompressed / compressed size of an archive member (_RATIO)
+    line_bytes: int = 4 << 20  # one line of a JSON-lines file (_LINE_KB)
+    # nesting of one JSON-lines record (_DEPTH); a whole JSON document is bounded by its
+    # parser instead, and one nested past it is a rejected file
+    depth: int = 64
+    property_bytes: int = 1 << 20  # one property of a node or relationship (_PROPERTY_KB)
+
+    @classmethod
+    def from_env(cls) -> IngestLimits:
+        values = {}
+        for name, field, unit in (("FILE_MB", "file_bytes", 1 << 20), ("RATIO", "ratio", 1),
+                                  ("LINE_KB", "line_bytes", 1 << 10), ("DEPTH", "depth", 1),
+                                  ("PROPERTY_KB", "property_bytes", 1 << 10)):
+            raw = os.environ.get(f"TWINSIGHT_INGEST_MAX_{name}", "").strip()
+            if raw:
+                try:
+                    values[field] = int(raw) * unit
+                except ValueError:
+                    raise SettingError(f"TWINSIGHT_INGEST_MAX_{name} must be a whole number, not {raw!r}") from None
+                if values[field] <= 0:
+                    raise SettingError(f"TWINSIGHT_INGEST_MAX_{name} must be positive, not {raw!r}")
+        return cls(**values)
 
 
 def _state_home() -> Path:

@@ -86,7 +86,7 @@ def test_provenance_on_every_node_and_edge(twin):
         "MATCH ()-[r]->() WHERE r.source IS NULL OR r.firstseen IS NULL OR r.lastseen IS NULL RETURN count(r)"
     ) == 0
     ws0 = twin.run("MATCH (n {key:'WS0.CORP.LOCAL'}) RETURN n.sources AS s, n.os AS os, labels(n) AS l")[0]
-    assert ws0["s"] == ["sharphound", "nmap"] and ws0["os"] == "Windows"
+    assert ws0["s"] == ["nmap", "sharphound"] and ws0["os"] == "Windows"  # sorted, not by time
     assert set(ws0["l"]) == {"Twin", "Computer", "Base"}
 
 
@@ -333,3 +333,56 @@ def test_linked_nodes_refuse_an_undeclared_link(twin):
         w.nodes(LINKED_EVENT, bad)
     with pytest.raises(ValueError, match="twin key"):
         NodeSchema("Event", links=(ADMIN_TO,))
+
+
+SESSION = RelSchema("HasSession", src=NodeRef(), dst=NodeRef())
+
+
+def test_provenance_does_not_depend_on_the_order_of_the_writes(twin):
+    """`sources` sorted and `source` the first of them: a crash and a rerun (or two files in
+    either order) write the same rows in another order and must leave the same graph."""
+    snaps = []
+    for order in (("winevents", "sharphound", "nmap"), ("nmap", "sharphound", "winevents")):
+        twin.run("MATCH (n) DETACH DELETE n")
+        for source in order:
+            w = TwinWriter(twin.driver, source, database=twin.database, now=1)
+            w.nodes(COMPUTER, [{"key": "WS0.CORP.LOCAL", "props": {"objectid": "S-1-5-21-2-0"}}])
+            w.nodes(USER, users(1))
+            w.rels(SESSION, [{"src": "WS0.CORP.LOCAL", "dst": "U0@CORP.LOCAL"}])
+        snaps.append(twin.snapshot())
+    assert snaps[0] == snaps[1]
+    edge = twin.run("MATCH ()-[r:HasSession]->() RETURN r.sources AS s, r.source AS one")[0]
+    assert edge["s"] == ["nmap", "sharphound", "winevents"] and edge["one"] == "nmap"
+
+
+def test_cleanup_withdraws_a_source_from_what_another_still_vouches_for(twin):
+    old = TwinWriter(twin.driver, "sharphound", database=twin.database, now=100)
+    old.nodes(COMPUTER, hosts(2))
+    old.nodes(USER, users(2))
+    old.rels(MEMBER_OF, [{"src": "U0@CORP.LOCAL", "dst": "WS0.CORP.LOCAL"},
+                         {"src": "U1@CORP.LOCAL", "dst": "WS1.CORP.LOCAL"}])
+    # Another source vouches for the first edge (and, by sort order, comes first in `sources`).
+    TwinWriter(twin.driver, "inventory", database=twin.database, now=100).rels(
+        MEMBER_OF, [{"src": "U0@CORP.LOCAL", "dst": "WS0.CORP.LOCAL"}])
+    new = TwinWriter(twin.driver, "sharphound", database=twin.database, now=200)
+    assert new.cleanup_rels(MEMBER_OF) == 1  # only the edge sharphound alone stood for
+    rest = twin.run("MATCH (a)-[r:MemberOf]->(b) RETURN a.key AS a, r.sources AS s, r.source AS one")
+    assert [(r["a"], r["s"], r["one"]) for r in rest] == [("U0@CORP.LOCAL", ["inventory"], "inventory")]
+
+
+def test_a_property_over_the_cap_refuses_its_row_and_writes_the_rest(twin):
+    w = TwinWriter(twin.driver, "test", database=twin.database, now=1, max_property_bytes=1000, batch_size=2)
+    rows = users(5)
+    rows[2]["props"]["description"] = "é" * 600  # 1,200 bytes of UTF-8 in 600 characters
+    w.nodes(USER, rows)
+    w.nodes(COMPUTER, hosts(1))
+    w.rels(MEMBER_OF, [{"src": "U0@CORP.LOCAL", "dst": "WS0.CORP.LOCAL", "props": {"note": ["x" * 600] * 2}},
+                       {"src": "U1@CORP.LOCAL", "dst": "WS0.CORP.LOCAL"}])
+    w.nodes(LINKED_EVENT, [{"key": "EVT:BIG", "props": {"raw": "{" * 2000}, "links": [("OnHost", "WS0.CORP.LOCAL")]},
+                           {"key": "EVT:OK", "props": {}, "links": [("OnHost", "WS0.CORP.LOCAL")]}])
+    assert [r for r, _ in w.rejected] == ["User U2@CORP.LOCAL", "U0@CORP.LOCAL MemberOf WS0.CORP.LOCAL", "Event EVT:BIG"]
+    assert all("over the 1,000-byte property cap" in why for _, why in w.rejected)
+    assert sorted(twin.value("MATCH (n:User) RETURN collect(n.key)")) == ["U0@CORP.LOCAL", "U1@CORP.LOCAL",
+                                                                          "U3@CORP.LOCAL", "U4@CORP.LOCAL"]
+    assert twin.value("MATCH ()-[r:MemberOf]->() RETURN count(r)") == 1
+    assert twin.value("MATCH (e:Event) RETURN collect(e.key)") == ["EVT:OK"]

@@ -219,7 +219,8 @@ class Head(str):
             self._scanned = True
             stripped = self.lstrip("\ufeff \t\r\n")
             if stripped[:1] in ("{", "["):
-                self._json = scan(self._data if self._data is not None else str(self))
+                data = self._data() if callable(self._data) else self._data  # read only when asked
+                self._json = scan(data if data is not None else str(self))
         return self._json
 
 

@@ -5,8 +5,9 @@ Aggregated edges (`ConnectedTo {count, bytes, ports}`, `LoggedOn {count, logon_t
 come from many files of the same source (Zeek rotates conn.log every hour). The writer
 sets an edge's properties to the row's, so a row must already carry the total over every
 file that fed the edge. Each edge therefore keeps the digests of the files it has counted
-(`ingests`): a new file adds its counts, a file seen before changes nothing, which keeps
-re-ingesting idempotent.
+(`ingests`, sorted): a new file adds its counts, a file seen before changes nothing, which
+keeps re-ingesting idempotent; sums, sorted unions and sorted digests make the result the
+same whichever order the files arrive in.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def accumulate(fresh: dict, old: dict | None, digest: str, *, sums: tuple[str, .
         out[name], cut = _capped(merged, cap)
         if cut or old.get(f"{name}_truncated"):
             out[f"{name}_truncated"] = True
-    out["ingests"] = [*seen, digest]
+    out["ingests"] = sorted([*seen, digest])
     return out
 
 

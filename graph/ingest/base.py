@@ -1,6 +1,8 @@
 """What every connector is made of, and the rules they all keep.
 
-get       read the file (or a member of a zip) as its own tool wrote it;
+get       read the file (or a member of a zip) as its own tool wrote it, lazily and
+          within the caps of IngestLimits (size, compression ratio; per JSON line:
+          length and nesting), a record over a cap rejected by name;
 transform turn it into rows of declared node and relationship kinds (graph.model),
           rejecting bad records one by one (file + record + reason) and the whole
           file when it cannot be parsed at all;
@@ -13,18 +15,30 @@ cannot be parsed leaves nothing of itself in the twin.
 
 from __future__ import annotations
 
+import re
+import zipfile
+import zlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
+from typing import BinaryIO
 
 import neo4j
 
 from graph.loader import TwinWriter
 from graph.model import NodeSchema, RelSchema
 from graph.resolve import TwinIndex
+from graph.settings import IngestLimits
 
 # What a TwinIndex holds: nodes with these labels, and HasIP leases.
 _INDEXED_LABELS = ("Computer", "User", "Group", "Domain")
+SNIFF_BYTES = 65536
+# Below this many decompressed bytes no compression ratio is suspicious (a small JSON
+# file of repeated keys compresses a hundredfold and costs nothing).
+RATIO_FLOOR = 1 << 20
+_READ_CHUNK = 1 << 20
 
 
 class BadFile(Exception):
@@ -45,23 +59,171 @@ class Rejected:
         return {"file": self.file, "record": self.record, "error": self.error}
 
 
-@dataclass
-class Source:
-    """One input: a path on disk, or a member of a zip (name + bytes)."""
+def size_text(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
 
-    name: str  # what error messages call it: path, or "archive.zip:member.json"
-    data: bytes
-    error: str | None = None  # set when the container itself could not be read
+
+class Source:
+    """One input: a file on disk or a member of a zip (name + bytes).
+
+    Nothing is read until a connector asks (`data`, `text()`); sniffing reads only the
+    head (`peek()`), and a source is released after its load, so a run holds one input
+    at a time. What declares too much (a file's size, a zip member's header) is refused
+    unread (`error`); reading stops at the first chunk over the file cap or the
+    compression-ratio cap: BadFile says which."""
+
+    def __init__(self, name: str, data: bytes | None = None, error: str | None = None, *,
+                 opener: Callable[[], AbstractContextManager[BinaryIO]] | None = None,
+                 packed: int | None = None, limits: IngestLimits | None = None) -> None:
+        self.name = name  # what error messages call it: path, or "archive.zip:member.json"
+        self.error = error  # set when the input was refused before reading (a cap, a bad zip)
+        self.limits = limits or IngestLimits()
+        self.rejected: list[Rejected] = []  # records refused while reading (caps per line)
+        self._data = data
+        self._opener = opener
+        self._packed = packed  # compressed size of an archive member: the ratio cap's base
+        self._screened = False
+
+    def __repr__(self) -> str:
+        return f"Source({self.name!r})"
 
     @classmethod
-    def from_path(cls, path: Path) -> Source:
-        return cls(name=str(path), data=path.read_bytes())
+    def from_path(cls, path: Path, limits: IngestLimits | None = None) -> Source:
+        limits = limits or IngestLimits()
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            return cls(str(path), b"", error=f"cannot read: {exc.strerror}", limits=limits)
+        if size > limits.file_bytes:
+            return cls(str(path), b"", error=_over_file_cap(size, limits), limits=limits)
+        return cls(str(path), opener=lambda: open(path, "rb"), limits=limits)
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = self._read(None)
+        return self._data
+
+    def head(self, n: int = SNIFF_BYTES) -> bytes:
+        return self._data[:n] if self._data is not None else self._read(n)
+
+    def peek(self) -> Source:
+        """The head alone, as a Source: what format sniffing looks at."""
+        return Source(self.name, self.head(), limits=self.limits)
+
+    def release(self) -> None:
+        """Forget the bytes (they can be read again): the run moves to the next input."""
+        if self._opener is not None:
+            self._data = None
+
+    def _read(self, n: int | None) -> bytes:
+        if self._opener is None:
+            return b""
+        cap, chunks, total = self.limits.file_bytes, [], 0
+        try:
+            with self._opener() as fh:
+                while n is None or total < n:
+                    chunk = fh.read(_READ_CHUNK if n is None else min(_READ_CHUNK, n - total))
+                    if not chunk:
+                        break
+                    total += len(chunk)
+                    if total > cap:
+                        raise BadFile(_over_file_cap(total, self.limits, "more than "))
+                    if self._packed is not None and total > RATIO_FLOOR \
+                            and total > self.limits.ratio * max(self._packed, 1):
+                        raise BadFile(_over_ratio(total, self._packed, self.limits))
+                    chunks.append(chunk)
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+            # BadZipFile: a bad CRC or header; RuntimeError: an encrypted member;
+            # NotImplementedError: a compression method zipfile lacks.
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+            raise BadFile(f"cannot read: {reason}") from None
+        return b"".join(chunks)
 
     def text(self) -> str:
         try:
-            return self.data.decode("utf-8-sig")
+            text = self.data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise BadFile(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        text, refused = screen_json_lines(text, self.limits)
+        if not self._screened:  # a connector may ask twice: reject each line once
+            self._screened = True
+            self.rejected += [Rejected(self.name, f"line {n}", why) for n, why in refused]
+        return text
+
+
+def _over_file_cap(size: int, limits: IngestLimits, more: str = "") -> str:
+    return (f"{more}{size_text(size)}, over the {size_text(limits.file_bytes)} file cap "
+            "(TWINSIGHT_INGEST_MAX_FILE_MB)")
+
+
+def _over_ratio(size: int, packed: int, limits: IngestLimits) -> str:
+    return (f"expands from {size_text(packed)} to more than {size_text(size)}, over "
+            f"{limits.ratio}x (TWINSIGHT_INGEST_MAX_RATIO): refused as a zip bomb")
+
+
+def member_problem(info: zipfile.ZipInfo, limits: IngestLimits) -> str | None:
+    """What the archive's own header says is too much, before a byte is inflated (the
+    header cannot understate it: zipfile stops at the declared size and checks the CRC)."""
+    if info.file_size > limits.file_bytes:
+        return _over_file_cap(info.file_size, limits)
+    if info.file_size > RATIO_FLOOR and info.file_size > limits.ratio * max(info.compress_size, 1):
+        return _over_ratio(info.file_size, info.compress_size, limits)
+    return None
+
+
+# A JSON string (escapes included) or one bracket: enough to follow the nesting.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_NON_SPACE = re.compile(r"\S")
+
+
+def nesting_exceeds(text: str, limit: int) -> bool:
+    """Whether JSON text nests deeper than `limit` (brackets inside strings do not count);
+    it stops at the first level too deep, so 100,000 opening brackets cost ~65 steps."""
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text):
+        t = m.group()
+        if t == "{" or t == "[":
+            depth += 1
+            if depth > limit:
+                return True
+        elif t == "}" or t == "]":
+            depth -= 1
+    return False
+
+
+def screen_json_lines(text: str, limits: IngestLimits) -> tuple[str, list[tuple[int, str]]]:
+    """In JSON lines (a first line that is a whole object, and more lines after it) every
+    line is a record: a line over the length cap or nested deeper than the depth cap is
+    refused by its number and blanked (connectors skip blank lines, numbering is kept),
+    before a parser meets it. Any other text comes back as it was."""
+    start = _NON_SPACE.search(text)
+    if start is None or text[start.start()] != "{":
+        return text, []
+    end = text.find("\n", start.start())
+    if end < 0 or not text[start.start():end].rstrip().endswith("}") or _NON_SPACE.search(text, end) is None:
+        return text, []
+    lines = text.split("\n")
+    cap, depth = limits.line_bytes, limits.depth
+    long_ = max(map(len, lines)) > cap // 4  # a character is at most 4 bytes of UTF-8
+    deep = max(map(str.count, lines, repeat("{"))) + max(map(str.count, lines, repeat("["))) > depth
+    if not (long_ or deep):
+        return text, []
+    refused: list[tuple[int, str]] = []
+    for i, line in enumerate(lines):
+        why = None
+        if long_ and len(line) > cap // 4 and (size := len(line.encode("utf-8", "surrogatepass"))) > cap:
+            why = f"line of {size_text(size)}, over the {size_text(cap)} line cap (TWINSIGHT_INGEST_MAX_LINE_KB)"
+        elif deep and line.count("{") + line.count("[") > depth and nesting_exceeds(line, depth):
+            why = f"JSON nested deeper than {depth} levels (TWINSIGHT_INGEST_MAX_DEPTH)"
+        if why:
+            refused.append((i + 1, why))
+            lines[i] = ""
+    return ("\n".join(lines), refused) if refused else (text, [])
 
 
 @dataclass

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 from graph.ingest._vulnshared import CVE_RE, parse_time
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
-from graph.loader import TwinWriter
+from graph.loader import TwinWriter, sources_with
 from graph.model import NodeSchema
 
 CATALOG = NodeSchema("EpssCatalog", snapshot=False)
@@ -122,16 +122,17 @@ RETURN v.key AS key, coalesce(v.aliases, []) AS aliases
 """
 
 
-# A derived annotation, not a sighting: it adds `epss` to `sources` but leaves `source`
-# and `lastseen` to the connectors that saw the vulnerability, so re-ingesting the same
-# files leaves the twin as it was whichever order the scores were first applied in.
+# A derived annotation, not a sighting: it adds `epss` to `sources` (in sort order, as
+# the loader does, `source` the first of them) but leaves `lastseen` to the connectors
+# that saw the vulnerability, so re-ingesting the same files leaves the twin as it was
+# whichever order the scores were first applied in.
 _ANNOTATE = """
 UNWIND $rows AS row
 MATCH (v:Twin {key: row.key})
 SET v.epss_score = row.score, v.epss_percentile = row.pct, v.epss_date = $d,
     v.epss_model_version = $m,
-    v.sources = CASE WHEN 'epss' IN coalesce(v.sources, []) THEN v.sources
-                     ELSE coalesce(v.sources, []) + 'epss' END
+    v.sources = """ + sources_with("v.sources", "'epss'") + """
+SET v.source = v.sources[0]
 """
 _CHECKED = "UNWIND $keys AS k MATCH (v:Twin {key: k}) SET v.epss_date = $d"
 

@@ -10,10 +10,14 @@ import pkgutil
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 import neo4j
+from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
 import graph.ingest as package
 from graph.ingest._jsonhead import Head
@@ -26,8 +30,10 @@ from graph.ingest.base import (
     Source,
     cleanup_batch,
     load_batch,
+    member_problem,
 )
-from graph.loader import TwinWriter, WriteStats
+from graph.loader import TwinWriter, WriteStats, withdraw_source
+from graph.settings import IngestLimits
 
 REJECTED_LIST_CAP = 1000  # items of `rejected` in `ingest --json`; all are counted by reason
 _SKIP_SUFFIXES = {".md", ".txt", ".yaml.example", ".gz", ".pyc"}
@@ -50,8 +56,26 @@ class UsageError(ValueError):
     """Bad input to the command itself (unknown format, missing path): exit code 2."""
 
 
-def iter_sources(paths: list[Path]) -> Iterator[Source]:
-    """Files, folders (recursively, sorted) and zips (their members) as Sources."""
+# The twin gone or unusable for now (past the writer's retries); other Neo4j errors are
+# faults of a query, not of the run, and keep their own message.
+_LOST = (ServiceUnavailable, SessionExpired, TransientError)
+
+
+class IngestInterrupted(RuntimeError):
+    """The twin stopped answering in the middle of a run (Neo4j killed, connection lost
+    past the retries). Every committed batch is whole and a rerun of the same ingest
+    completes it (MERGE, order-independent provenance); `report` is what got in."""
+
+    def __init__(self, where: str, cause: BaseException, report: IngestReport) -> None:
+        first = (str(cause).strip() or type(cause).__name__).splitlines()[0]
+        super().__init__(f"ingest stopped while loading {where}: {first}")
+        self.report = report
+
+
+def iter_sources(paths: list[Path], limits: IngestLimits | None = None) -> Iterator[Source]:
+    """Files, folders (recursively, sorted) and zips (their members) as Sources, unread:
+    each is read when its connector asks, within `limits`."""
+    limits = limits or IngestLimits()
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
@@ -60,20 +84,42 @@ def iter_sources(paths: list[Path]) -> Iterator[Source]:
             if f.name.startswith(".") or f.suffix in _SKIP_SUFFIXES or f.name in _SKIP_NAMES:
                 continue
             if f.suffix.lower() == ".zip":
-                yield from _zip_members(f)
+                yield from _zip_members(f, limits)
             else:
-                yield Source.from_path(f)
+                yield Source.from_path(f, limits)
 
 
-def _zip_members(path: Path) -> Iterator[Source]:
+def _zip_members(path: Path, limits: IngestLimits) -> Iterator[Source]:
+    """Members as lazy Sources: each is inflated only when loaded, chunk by chunk, and
+    refused from its header alone when it declares more than the caps allow."""
     try:
         with zipfile.ZipFile(path) as zf:
-            for info in sorted(zf.infolist(), key=lambda i: i.filename):
-                if info.is_dir() or info.filename.split("/")[-1].startswith("."):
-                    continue
-                yield Source(name=f"{path}:{info.filename}", data=zf.read(info))
-    except zipfile.BadZipFile as exc:
+            infos = sorted(zf.infolist(), key=lambda i: i.filename)
+        packed = path.stat().st_size
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
         yield Source(name=str(path), data=b"", error=f"not a readable zip: {exc}")
+        return
+    if sum(i.compress_size for i in infos) > packed:
+        # Members whose compressed data overlap (one deflate stream named a thousand
+        # times) are how a 10 MB zip becomes terabytes: no honest archive does it.
+        yield Source(name=str(path), data=b"", error="members overlap one another: refused as a zip bomb")
+        return
+    for info in infos:
+        if info.is_dir() or info.filename.split("/")[-1].startswith("."):
+            continue
+        name = f"{path}:{info.filename}"
+        problem = member_problem(info, limits)
+        if problem:
+            yield Source(name, b"", error=problem, limits=limits)
+            continue
+        yield Source(name, opener=partial(_open_member, path, info.filename),
+                     packed=info.compress_size, limits=limits)
+
+
+@contextmanager
+def _open_member(path: Path, member: str) -> Iterator[BinaryIO]:
+    with zipfile.ZipFile(path) as zf, zf.open(member) as fh:
+        yield fh
 
 
 def sniff(source: Source, forced: str | None, table: dict[str, Connector]) -> Connector | None:
@@ -83,7 +129,7 @@ def sniff(source: Source, forced: str | None, table: dict[str, Connector]) -> Co
         return table[forced]
     # The text head for line formats; its JSON structure (graph.ingest._jsonhead) is read
     # from the whole data, once, when a JSON sniffer first asks for it.
-    head = Head(source.data[:65536].decode("utf-8", errors="replace"), source.data)
+    head = Head(source.head().decode("utf-8", errors="replace"), lambda: source.data)
     for conn in sorted(table.values(), key=lambda c: c.order):
         try:
             if conn.sniff(source.name, head):
@@ -158,15 +204,22 @@ def ingest(
     a shared base twin that way."""
     t0 = time.perf_counter()
     table = connectors()
+    try:
+        limits = IngestLimits.from_env()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     report = IngestReport()
     ctx = IngestContext(driver=driver, database=database, now=int(now or time.time()))
     ctx.state["tag"] = tag  # derivations that touch existing nodes keep to the tag's own
     planned: list[tuple[Connector, Source]] = []
-    for source in iter_sources(paths):
-        if source.error:
-            report.rejected.append(Rejected(source.name, "-", source.error))
+    for source in iter_sources(paths, limits):
+        try:
+            if source.error:
+                raise BadFile(source.error)
+            conn = sniff(source, forced_format, table)
+        except BadFile as exc:
+            report.rejected.append(Rejected(source.name, "-", str(exc)))
             continue
-        conn = sniff(source, forced_format, table)
         if conn is None:
             report.rejected.append(Rejected(source.name, "-", "unrecognised format (use --format)"))
             continue
@@ -179,53 +232,74 @@ def ingest(
         if progress:
             progress(f"{conn.name}: {source.name}")
         try:
-            batch: Batch = conn.transform(source, ctx)
-        except BadFile as exc:
-            report.rejected.append(Rejected(source.name, "-", str(exc)))
+            loaded = _load_one(conn, source, ctx, report, limits, tag)
+        except _LOST as exc:
+            raise IngestInterrupted(source.name, exc, report) from exc
+        finally:
+            source.release()
+        if loaded is None:
             continue
-        report.files += 1
-        report.records += batch.records
-        report.rejected.extend(batch.rejected)
-        report.formats[conn.name] = report.formats.get(conn.name, 0) + 1
-        if batch.nodes or batch.rels:
-            report.loaded_files += 1
-        writer = TwinWriter(driver, source=f"{conn.name}#{tag}" if tag else conn.name, database=database, now=ctx.now)
-        load_batch(writer, batch)
-        ctx.loaded(batch)
         if cleanup:
-            to_clean.setdefault(conn.name, []).append((writer, batch))
-        report.stats.add(writer.stats)
+            to_clean.setdefault(conn.name, []).append(loaded)
         used[conn.name] = conn
     derive = {n: c for n, c in table.items() if c.always_post_load and c.post_load}
-    for conn in sorted({**used, **derive}.values(), key=lambda c: c.order):
-        if conn.post_load:
-            writer = TwinWriter(driver, source=conn.name, database=database, now=ctx.now)
-            conn.post_load(writer, ctx)
-            report.stats.add(writer.stats)
-    report.unresolved = ctx.state.get("unresolved")
-    # Cleanup once per connector, after the whole run (files of one collection arrive one
-    # by one: cleaning after the first would drop what a later file re-adds).
-    for items in to_clean.values():
-        for writer, batch in items:
-            cleanup_batch(writer, batch)
-            report.stats.deleted += writer.stats.deleted
+    try:
+        for conn in sorted({**used, **derive}.values(), key=lambda c: c.order):
+            if conn.post_load:
+                writer = TwinWriter(driver, source=conn.name, database=database, now=ctx.now)
+                conn.post_load(writer, ctx)
+                report.stats.add(writer.stats)
+        # Cleanup once per connector, after the whole run (files of one collection arrive
+        # one by one: cleaning after the first would drop what a later file re-adds).
+        for items in to_clean.values():
+            for writer, batch in items:
+                cleanup_batch(writer, batch)
+                report.stats.deleted += writer.stats.deleted
+        report.unresolved = ctx.state.get("unresolved")
+    except _LOST as exc:
+        raise IngestInterrupted("the derivations after the files", exc, report) from exc
     report.seconds = time.perf_counter() - t0
     return report
 
 
+def _load_one(conn: Connector, source: Source, ctx: IngestContext, report: IngestReport,
+              limits: IngestLimits, tag: str | None) -> tuple[TwinWriter, Batch] | None:
+    """Transform one input whole, then write it; a file refused whole leaves nothing."""
+    try:
+        batch: Batch = conn.transform(source, ctx)
+    except BadFile as exc:
+        report.rejected.append(Rejected(source.name, "-", str(exc)))
+        return None
+    except RecursionError:  # a JSON document (not lines) nested past the parser's reach
+        report.rejected.append(Rejected(source.name, "-", "JSON nested too deeply to read"))
+        return None
+    report.files += 1
+    report.records += batch.records + len(source.rejected)
+    report.rejected.extend(source.rejected)
+    report.rejected.extend(batch.rejected)
+    report.formats[conn.name] = report.formats.get(conn.name, 0) + 1
+    if batch.nodes or batch.rels:
+        report.loaded_files += 1
+    writer = TwinWriter(ctx.driver, source=f"{conn.name}#{tag}" if tag else conn.name, database=ctx.database,
+                        now=ctx.now, max_property_bytes=limits.property_bytes)
+    try:
+        load_batch(writer, batch)
+    finally:
+        report.stats.add(writer.stats)
+    report.rejected.extend(Rejected(source.name, record, why) for record, why in writer.rejected)
+    ctx.loaded(batch)
+    return writer, batch
+
+
 def forget(driver: neo4j.Driver, tag: str, database: str | None = None) -> dict[str, int]:
     """Undo a tagged ingest: what only it wrote goes; shared nodes and edges lose its tag."""
-    suffix = f"#{tag}"
+    keep = "NOT s ENDS WITH $sfx"
     rels = driver.execute_query(
-        "MATCH ()-[r]->() WHERE any(s IN r.sources WHERE s ENDS WITH $sfx) "
-        "WITH r, [s IN r.sources WHERE NOT s ENDS WITH $sfx] AS rest "
-        "CALL (r, rest) { WITH r, rest WHERE size(rest) = 0 DELETE r RETURN 1 AS gone "
-        "  UNION WITH r, rest WHERE size(rest) > 0 SET r.sources = rest, r.source = rest[-1] RETURN 0 AS gone } "
-        "RETURN sum(gone) AS c", sfx=suffix, database_=database).records[0]["c"]
+        "MATCH ()-[r]->() WHERE any(s IN r.sources WHERE s ENDS WITH $sfx) WITH r AS x"
+        + withdraw_source("x", "DELETE x", keep) + " RETURN sum(gone) AS c",
+        sfx=f"#{tag}", database_=database).records[0]["c"]
     nodes = driver.execute_query(
-        "MATCH (n:Twin) WHERE any(s IN n.sources WHERE s ENDS WITH $sfx) "
-        "WITH n, [s IN n.sources WHERE NOT s ENDS WITH $sfx] AS rest "
-        "CALL (n, rest) { WITH n, rest WHERE size(rest) = 0 DETACH DELETE n RETURN 1 AS gone "
-        "  UNION WITH n, rest WHERE size(rest) > 0 SET n.sources = rest, n.source = rest[-1] RETURN 0 AS gone } "
-        "RETURN sum(gone) AS c", sfx=suffix, database_=database).records[0]["c"]
-    return {"nodes_deleted": nodes, "relationships_deleted": rels}
+        "MATCH (n:Twin) WHERE any(s IN n.sources WHERE s ENDS WITH $sfx) WITH n AS x"
+        + withdraw_source("x", "DETACH DELETE x", keep) + " RETURN sum(gone) AS c",
+        sfx=f"#{tag}", database_=database).records[0]["c"]
+    return {"nodes_deleted": nodes or 0, "relationships_deleted": rels or 0}

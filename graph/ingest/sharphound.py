@@ -1149,8 +1149,10 @@ def _absorb(writer: TwinWriter, rk: _Rekey) -> None:
         "SET n.placeholder = false, "
         "n.firstseen = CASE WHEN nf IS NULL OR of < nf THEN of ELSE nf END, "
         "n.lastseen = CASE WHEN nl IS NULL OR ol > nl THEN ol ELSE nl END, "
-        "n.sources = coalesce(ns, []) + [s IN coalesce(os, []) WHERE NOT s IN coalesce(ns, [])] "
-        f"SET n:{check_identifier(rk.label)}:{BASE} "
+        # sorted union: the loader's order-independent provenance
+        "n.sources = reduce(acc = coalesce(ns, []), s IN coalesce(os, []) | "
+        "CASE WHEN s IN acc THEN acc ELSE [x IN acc WHERE x < s] + s + [x IN acc WHERE x > s] END) "
+        f"SET n:{check_identifier(rk.label)}:{BASE}, n.source = n.sources[0] "
         "WITH o DETACH DELETE o",
         props=props,
         **params,

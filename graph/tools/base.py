@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import threading
 import time
 import typing
 from collections.abc import Callable
@@ -326,13 +327,20 @@ class Toolbox:
 
 
 _LOADED = False
+_LOADING = threading.Lock()
 
 
 def _load_tools() -> None:
-    """Importing the tool modules registers them (kept lazy to avoid import cycles)."""
+    """Importing the tool modules registers them (kept lazy to avoid import cycles).
+    Under a lock, and marked loaded only once all are in: two agents making their first
+    call at once (a resumed investigation starts with the parallel pair) must not see
+    half a registry ("no tool named 'blast_radius'")."""
     global _LOADED
-    if not _LOADED:
-        _LOADED = True
+    if _LOADED:
+        return
+    with _LOADING:
+        if _LOADED:
+            return
         import graph.tools.chain  # noqa: F401
         import graph.tools.context  # noqa: F401
         import graph.tools.events  # noqa: F401
@@ -341,6 +349,7 @@ def _load_tools() -> None:
         import graph.tools.paths  # noqa: F401
         import graph.tools.radius  # noqa: F401
         import graph.tools.resolve  # noqa: F401
+        _LOADED = True
 
 
 def as_of_field() -> Any:
