@@ -217,10 +217,10 @@ def ingest_cmd(
         )
     if report.files == 0 and not report.rejected:  # a run that loads nothing has failed
         fail(f"nothing to load in {', '.join(str(p) for p in paths)}: no input files", 2)
-    if report.loaded_files == 0 and report.rejected:  # every file or record was refused
-        raise typer.Exit(2)
     if report.records and sum(r.record != "-" for r in report.rejected) >= report.records:
         fail(f"nothing loaded: all {report.records} records were rejected", 2)
+    if report.loaded_files == 0 and report.rejected:  # every file was refused
+        raise typer.Exit(2)
 
 
 @app.command("demo")

@@ -528,7 +528,7 @@ class TwinIndex:
             return None
         if host_short and dom == host_short.upper():
             # a local account of that host: `NAME@HOST` (the host's key), when the host is known
-            if host_key and not user.endswith("$"):
+            if host_key and "." not in host_key and not user.endswith("$"):  # a stand-alone machine's
                 key = f"{user.upper()}@{host_key}"
                 return Account(key, "User", key in self.users)
             return None

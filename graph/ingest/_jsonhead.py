@@ -28,7 +28,7 @@ _WS = re.compile(rb"[ \t\r\n]*")
 # not one): stepping over a value is one regex match per bracket, not per character.
 _RUN = re.compile(rb'(?:[^"\[\]{}]+|"[^"\\]*(?:\\.[^"\\]*)*")*', re.DOTALL)
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_SCALAR = re.compile(rb"-?[0-9][0-9.eE+-]*|true|false|null")
+_SCALAR = re.compile(rb"-?[0-9][0-9.eE+-]*|true|false|null|-?Infinity|NaN")  # as Python's json reads them
 
 
 @dataclass(frozen=True)
