@@ -56,6 +56,10 @@ def run_intake(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
             continue
         floor = STRONG_IP if role in IP_ROLES else STRONG
         strong = [c for c in res.candidates if c.score >= floor and "IP" not in c.labels]
+        if role in IP_ROLES and any(c.key != text for c in strong):
+            # a host that held the address at the alert's time beats the node keyed by the
+            # bare address (a flow record of it): the name is what the alert is about
+            strong = [c for c in strong if c.key != text]
         m.candidates = [c.key for c in res.candidates][:5]
         if res.status == "found" and len(strong) >= 1 and (len(strong) == 1 or strong[0].score > strong[1].score):
             best = strong[0]

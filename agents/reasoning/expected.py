@@ -28,7 +28,7 @@ from agents.models import Answer, Claim, Evidence
 from agents.reasoning.case import ADMIN_EDGES, SYSTEM_ACCOUNTS, Case, raw_field
 from agents.reasoning.directory import tier0_object, tier0_sid
 from agents.reasoning.families import KEYWORDS
-from agents.reasoning.happened import BUILTIN_TASK, Found, task_command
+from agents.reasoning.happened import BUILTIN_TASK, Found, external, task_command
 from agents.reasoning.roles import DocFact, Window, facts_for
 
 VICTIM_FAMILIES = {"spray", "asrep", "scan", "exploit"}
@@ -193,8 +193,8 @@ def _known_maintenance(case: Case, found: Found) -> Grant | None:
     """Windows' and known agents' own work: run by SYSTEM (or a machine account) from the
     agent's install path, without anything an attacker adds (encoded or download commands,
     temp paths, LSASS)."""
-    evs = [e for e in found.events if "ProcessEvent" in (e.get("kinds") or []) or e.get("event_id") in (
-        4698, 4702, 106, 200, 7045, 4697, 11, 12, 13, 14, 23)]
+    evs = [e for e in found.events if "ProcessEvent" in (e.get("kinds") or []) or e.get("image") or e.get(
+        "event_id") in (4698, 4702, 106, 200, 7045, 4697, 11, 12, 13, 14, 23)]
     if not evs:
         return None
     roles: set[str] = set()
@@ -202,15 +202,19 @@ def _known_maintenance(case: Case, found: Found) -> Grant | None:
         actor_names = {str(u).split("@")[0].upper() for u in e.get("by") or []} | {
             str(e.get("subject_user") or "").split("\\")[-1].upper()}
         system = bool(actor_names & SYSTEM_ACCOUNTS) or any(n.endswith("$") for n in actor_names if n)
-        unnamed = not any(actor_names) and e.get("event_id") in (11, 12, 13, 14, 23)  # older Sysmon: no User
+        unnamed = not any(actor_names) and (e.get("event_id") in (11, 12, 13, 14, 23) or e.get("image"))
         if not (system or unnamed):
             return None
         image = str(e.get("image") or task_command(e) or "")
         image = re.sub(r"^%(systemroot|windir)%", lambda _: "C:\\Windows", image.strip().strip('"'), flags=re.I)
         task = str(raw_field(e, "TaskName") or "")
-        content = f"{e.get('command_line') or ''} {raw_field(e, 'TaskContent', 'ImagePath', 'ServiceFileName') or ''}"
+        written = str(raw_field(e, "Details") or "")  # a registry value being set
+        content = f"{e.get('command_line') or ''} {raw_field(e, 'TaskContent', 'ImagePath', 'ServiceFileName') or ''} " \
+                  f"{written}"
         if SUSPICIOUS_CMD.search(content) or SUSPICIOUS_CMD.search(image):
             return None
+        if any(re.search(r"(?<![a-z0-9])" + re.escape(t) + r"\b", written, re.I) for t in INTERACTIVE_TOOLS):
+            return None  # a service or autorun pointed at a shell is someone's doing, not Windows'
         base = image.replace("/", "\\").rsplit("\\", 1)[-1].lower()
         parent = str(e.get("parent_image") or "").replace("/", "\\").rsplit("\\", 1)[-1].lower()
         if task and BUILTIN_TASK.match(task):
@@ -304,6 +308,8 @@ def _documentation(case: Case, who: list[str], srcs: list[str], targets: list[st
                            f"{', '.join(peers[:3])} is the documented counterpart")
         else:
             peer_c = Check(None, "no counterpart address documented")
+        if fam.name in PEER_FAMILIES and peer_c.ok is not None and not [x for x in srcs if not external(x)]:
+            where_c = Check(peer_c.ok, peer_c.why)  # from outside: where is the address
         claims = [_claim(f"{f.source} documents the {role} role ({f.field}: {f.text[:100]})",
                          _member_evidence(case, who[0], f.source) if f.field == "group" and who else
                          Evidence(node=_node_of(case, f.source)))

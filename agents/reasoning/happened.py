@@ -801,11 +801,19 @@ def _logon(case: Case) -> Found:
     if not logons:
         return _not_seen_or_unverifiable(case, targets, "logon by the account")
     if case.src_hosts or case.src_ips:
-        match = [e for e in logons if e.get("from_host") in case.src_hosts or e.get("ip") in case.src_ips]
+        # the alleged source host must be where the logon came from at that time: an address
+        # that matches but was held by another host then is a stale name (a misattribution)
+        named = [h for h in case.src_hosts if not _ip_like(h)]
+        match = [e for e in logons
+                 if (not named or not e.get("from_host") or e.get("from_host") in named)
+                 and (not case.src_ips or not e.get("ip") or e.get("ip") in case.src_ips)]
         if not match:
             actual = sorted({e.get("from_host") or e.get("ip") or "?" for e in logons})
-            return Found("contradicted", f"the account's logons came from {', '.join(actual[:3])}, not from "
-                         f"{', '.join(case.src_hosts + case.src_ips)}", logons[:3])
+            ips = sorted({e.get("ip") for e in logons if e.get("ip")})
+            return Found("contradicted", f"the account's logons came from {', '.join(actual[:3])}"
+                         f"{' (' + ', '.join(ips[:2]) + ' at that time)' if ips else ''}, not from "
+                         f"{', '.join(named or case.src_ips)} as the alert says: the source is misattributed",
+                         logons[:3], sources=[x for x in actual if x != "?"])
         logons = match
     logons = focus(case, logons, span=300)
     actors = sorted({t for e in logons for t in e.get("targets") or []})
