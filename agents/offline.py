@@ -90,7 +90,7 @@ def gather_events(st: InvestigationState, kit: Toolkit, notes: list[str]) -> lis
 
 def gather_connections(st: InvestigationState, kit: Toolkit, notes: list[str], hosts: list[str]) -> list[dict]:
     out: dict[tuple, dict] = {}
-    for h in hosts[:4]:
+    for h in hosts[:6]:
         for direction in ({"dst": h}, {"src": h}):
             got = _safe(kit, "find_connections", notes, window_s=BEFORE_S, as_of=st.as_of, limit=100, **direction)
             for c in (got.connections if got else []):
@@ -171,7 +171,12 @@ class OfflineAnalyst:
         fam = FAMILIES[family_name(st)]
         events = gather_events(st, kit, notes)
         roles = roles_of(st)
-        conns = gather_connections(st, kit, notes, roles["hosts"]) if fam.connections else []
+        # a host's flows may sit under its bare address when the flows were loaded before the
+        # address was tied to it: ask for both
+        bare = [m.text for m in st.mentions if m.role in ("src_ip", "dst_ip", "host_ip", "ip") and m.resolved
+                and m.resolved != m.text]
+        conns = gather_connections(st, kit, notes, list(dict.fromkeys(roles["hosts"] + bare))) if fam.connections \
+            else []
         base = ContextFindings(entity_context=contexts, events=events + conns, family=fam.name)
         case = _case(st, base)
         _, f = happened(case)

@@ -330,7 +330,9 @@ def build_case(st: Any) -> Case:
     roles = roles_of(st)
     ctx = st.context.entity_context if st.context else {}
     evs = [e for e in (st.context.events if st.context else []) if not e.get("_connection")]
-    conns = [_conn(e) for e in (st.context.events if st.context else []) if e.get("_connection")]
+    aliases = {m.text: m.resolved for m in st.mentions if m.resolved and m.role in ("src_ip", "dst_ip", "host_ip", "ip")
+               and m.resolved != m.text}
+    conns = [_conn(e, aliases) for e in (st.context.events if st.context else []) if e.get("_connection")]
     named = sum(1 for m in st.mentions if m.role in ("host", "user", "src_host", "dst_host", "target_user"))
     fam = FAMILIES[family_name(st)]
     return Case(
@@ -345,8 +347,11 @@ def build_case(st: Any) -> Case:
     )
 
 
-def _conn(c: dict) -> dict:
+def _conn(c: dict, aliases: dict[str, str] | None = None) -> dict:
     out = {k: v for k, v in c.items() if k != "_connection"}
+    for end in ("src", "dst"):  # flows recorded under the bare address of a host the alert names
+        if aliases and out.get(end) in aliases:
+            out[end] = aliases[out[end]]
     for k in ("firstseen", "lastseen"):
         if isinstance(out.get(k), str):
             out[k + "_ts"] = parse_time(out[k])

@@ -61,6 +61,9 @@ KNOWN_AGENTS: dict[str, str] = {
     "sysmon64.exe": "monitoring", "compattelrunner.exe": "deployment", "taskhostw.exe": "deployment",
     "sdiagnhost.exe": "deployment", "wmiadap.exe": "monitoring",
 }
+# What a program does by itself: tasks and services it registers, registry and file writes,
+# handles it opens (Sysmon 11-14/23/10, object access 4656-4663).
+MAINTENANCE_IDS = {4698, 4702, 106, 200, 7045, 4697, 11, 12, 13, 14, 23, 10, 4656, 4657, 4658, 4660, 4663, 4690}
 # Shells and dual-use binaries: Windows ships them, but running them is someone's intent.
 INTERACTIVE_TOOLS = {"cmd.exe", "powershell.exe", "pwsh.exe", "rundll32.exe", "mshta.exe", "wscript.exe",
                      "cscript.exe", "regsvr32.exe", "certutil.exe", "bitsadmin.exe", "net.exe", "net1.exe",
@@ -193,8 +196,9 @@ def _known_maintenance(case: Case, found: Found) -> Grant | None:
     """Windows' and known agents' own work: run by SYSTEM (or a machine account) from the
     agent's install path, without anything an attacker adds (encoded or download commands,
     temp paths, LSASS)."""
-    evs = [e for e in found.events if "ProcessEvent" in (e.get("kinds") or []) or e.get("image") or e.get(
-        "event_id") in (4698, 4702, 106, 200, 7045, 4697, 11, 12, 13, 14, 23)]
+    evs = [e for e in found.events if "ProcessEvent" in (e.get("kinds") or []) or e.get("event_id") in MAINTENANCE_IDS]
+    if len(evs) < len(found.events) and any(e.get("event_id") in (4624, 4625, 4648, 4768, 4769) for e in found.events):
+        return None  # someone's logon is part of it: that is a session's work, not the system's
     if not evs:
         return None
     roles: set[str] = set()
@@ -202,7 +206,7 @@ def _known_maintenance(case: Case, found: Found) -> Grant | None:
         actor_names = {str(u).split("@")[0].upper() for u in e.get("by") or []} | {
             str(e.get("subject_user") or "").split("\\")[-1].upper()}
         system = bool(actor_names & SYSTEM_ACCOUNTS) or any(n.endswith("$") for n in actor_names if n)
-        unnamed = not any(actor_names) and (e.get("event_id") in (11, 12, 13, 14, 23) or e.get("image"))
+        unnamed = not any(actor_names) and e.get("event_id") in MAINTENANCE_IDS
         if not (system or unnamed):
             return None
         image = str(e.get("image") or task_command(e) or "")
@@ -219,7 +223,10 @@ def _known_maintenance(case: Case, found: Found) -> Grant | None:
         parent = str(e.get("parent_image") or "").replace("/", "\\").rsplit("\\", 1)[-1].lower()
         if task and BUILTIN_TASK.match(task):
             roles.add("windows")
-        elif base in KNOWN_AGENTS or parent in KNOWN_AGENTS:
+        elif (base in KNOWN_AGENTS and (not image or SYSTEM_PATHS.match(image))) or (
+                parent in KNOWN_AGENTS and SYSTEM_PATHS.match(str(e.get("parent_image") or "").strip('"'))):
+            # a known agent's name counts from its install path only: the same name in
+            # ProgramData or a profile is a masquerade
             roles.add(KNOWN_AGENTS.get(base) or KNOWN_AGENTS[parent])
         elif image and SYSTEM_PATHS.match(image.strip('"')) and e.get("event_id") not in (7045, 4697) \
                 and base not in INTERACTIVE_TOOLS and (not parent or SYSTEM_PATHS.match(
