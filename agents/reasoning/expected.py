@@ -63,7 +63,8 @@ KNOWN_AGENTS: dict[str, str] = {
 }
 # What a program does by itself: tasks and services it registers, registry and file writes,
 # handles it opens (Sysmon 11-14/23/10, object access 4656-4663).
-MAINTENANCE_IDS = {4698, 4702, 106, 200, 7045, 4697, 11, 12, 13, 14, 23, 10, 4656, 4657, 4658, 4660, 4663, 4690}
+MAINTENANCE_IDS = {4698, 4702, 106, 200, 7045, 4697, 11, 12, 13, 14, 23, 10, 4656, 4657, 4658, 4660, 4663, 4690,
+                   3, 5156, 5158}
 # Shells and dual-use binaries: Windows ships them, but running them is someone's intent.
 INTERACTIVE_TOOLS = {"cmd.exe", "powershell.exe", "pwsh.exe", "rundll32.exe", "mshta.exe", "wscript.exe",
                      "cscript.exe", "regsvr32.exe", "certutil.exe", "bitsadmin.exe", "net.exe", "net1.exe",
@@ -211,6 +212,7 @@ def _known_maintenance(case: Case, found: Found) -> Grant | None:
             return None
         image = str(e.get("image") or task_command(e) or "")
         image = re.sub(r"^%(systemroot|windir)%", lambda _: "C:\\Windows", image.strip().strip('"'), flags=re.I)
+        image = re.sub(r"^\\device\\harddiskvolume\d+\\", lambda _: "C:\\", image, flags=re.I)  # WFP's path form
         task = str(raw_field(e, "TaskName") or "")
         written = str(raw_field(e, "Details") or "")  # a registry value being set
         content = f"{e.get('command_line') or ''} {raw_field(e, 'TaskContent', 'ImagePath', 'ServiceFileName') or ''} " \

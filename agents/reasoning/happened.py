@@ -546,8 +546,10 @@ def _scan(case: Case) -> Found:
     ports = {(c.get("dst"), p) for c in out for p in c.get("ports") or []}
     dsts = {c.get("dst") for c in out}
     if len(ports) >= 20 or len(dsts) >= 10:
+        scanned = sorted(d for d in dsts if d and _ip_like(d))  # what was scanned: checked against a documented scope
         return Found("corroborated", f"{', '.join(hosts[:2])} reached {len(ports)} host:port pairs on "
                      f"{len(dsts)} hosts around the alert", [], sources=list(hosts), targets=sorted(d for d in dsts if d)[:10],
+                     notes={"peers": scanned[:200]},
                      extra=[Claim(text=f"{c['src']} connected to {c['dst']}",
                                   evidence=[Evidence(edge=[c["src"], "ConnectedTo", c["dst"]])], agent="lead_analyst")
                             for c in out[:3]])
