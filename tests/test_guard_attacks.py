@@ -32,7 +32,24 @@ from tests.conftest import Twin
 
 Q = "\\u0027"  # an escaped quote, as typed into a query (backslash, u, 0027)
 
+C = "/* \\u002a/"  # opens and, for the server only, closes a comment: what follows is live
+
 ATTACKS: dict[str, list[str]] = {
+    # The review's exploits: an escape ends a comment or string for the server only, and
+    # the live text behind it spells its keywords with escapes, so that nothing in the
+    # raw text looks like LOAD CSV, SHOW, dbms. or IN TRANSACTIONS.
+    "escape_bypass": [
+        f"WITH 1 AS a {C} \\u004cOAD CSV FROM 'file:///etc/passwd' AS l /* */ RETURN a",
+        f"WITH 1 AS a {C} \\u004c\\u004f\\u0041\\u0044 CSV FROM 'http://127.0.0.1:7474/' AS l /* */ RETURN a",
+        f"{C} SHOW TRANSACTIONS YIELD currentQuery, parameters /* */ RETURN 1 AS x",
+        f"{C} \\u0053HOW SETTINGS YIELD name, value /* */ RETURN 1 AS x",
+        f"{C} TERMINATE TRANSACTIONS 'neo4j-transaction-1' YIELD message /* */ RETURN 1 AS x",
+        f"WITH 1 AS a {C} CALL \\u0064bms.components() YIELD name /* */ RETURN a",
+        f"UNWIND [1] AS i CALL {{ RETURN 1 AS x }} {C} \\u0049N TRANSACTIONS /* */ RETURN x",
+        f"{C} \\u0055SE system /* */ MATCH (n) RETURN count(n) AS x",
+        "RETURN 'x\\u0027 AS a, 1 AS \\u004cOAD //' AS z",
+        "WITH 'x\\u0027 AS a \\u004cOAD CSV FROM \\u0027file:///etc/passwd\\u0027 AS l //' AS z RETURN z",
+    ],
     # A \u0027 closes the string for the server, not for a screen that reads the raw text.
     "escape_closes_string": [
         f"RETURN 'x{Q} + 1 AS a LOAD CSV FROM {Q}file:///etc/passwd{Q} AS l RETURN l //'",
@@ -474,7 +491,7 @@ def test_watchdog_leaves_other_transactions_alone(driver, neo4j_settings, corp):
     its timeout inside one expression (the loader's, an admin's) is left to finish and
     gets the server's own timeout error, its connection intact."""
     _local_only(neo4j_settings)
-    query = neo4j.Query("RETURN size([x IN range(1, 200000000) WHERE x < 0]) AS n", timeout=0.5)
+    query = neo4j.Query("RETURN size([x IN range(1, 1000000000) WHERE x < 0]) AS n", timeout=0.5)
     t0 = time.monotonic()
     with driver.session(database=neo4j_settings.database) as s, pytest.raises(Neo4jError) as info:
         s.run(query).consume()

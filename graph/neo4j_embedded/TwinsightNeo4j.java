@@ -180,7 +180,9 @@ public final class TwinsightNeo4j {
         private final List<String> databases;
         /** Query id -> {thread id, bytes that thread had allocated when the query was first seen on it}. */
         private Map<Long, long[]> baseline = new HashMap<>();
-        /** Queries already stopped (they stay listed for a moment while they unwind). */
+        /** Queries whose connection was closed, and those whose thread was stopped (they
+         *  stay listed for a moment while they unwind). */
+        private final Set<Long> closed = new HashSet<>();
         private final Set<Long> stopped = new HashSet<>();
 
         GuardWatchdog(DatabaseManagementService dbms, String app, long graceMs, double heapFraction,
@@ -224,6 +226,7 @@ public final class TwinsightNeo4j {
             if (guarded.isEmpty()) {
                 baseline.clear();
                 stopped.clear();
+                closed.clear();
                 return;
             }
             long now = System.nanoTime();
@@ -235,6 +238,7 @@ public final class TwinsightNeo4j {
             Map<Long, long[]> seen = new HashMap<>();
             Set<Long> live = new HashSet<>();
             KernelTransactionHandle heaviest = null;
+            ExecutingQuery heaviestQuery = null;
             Thread heaviestThread = null;
             long heaviestAlloc = minAllocBytes;
             for (KernelTransactionHandle h : guarded) {
@@ -243,21 +247,19 @@ public final class TwinsightNeo4j {
                     live.add(q.internalQueryId());
                 }
                 if (q == null || stopped.contains(q.internalQueryId())) {
-                    continue;
+                    continue;  // stopped: unwinding
                 }
                 Thread t = serving(h, workers);
                 Optional<TerminationMark> mark = h.terminationMark();
                 long timeout = h.timeout().timeoutNanos();
                 if (mark.isPresent() && now - mark.get().getTimestampNanos() > graceNanos) {
-                    stop(h, t, mark.get().getReason(), "outlived its termination");
-                    stopped.add(q.internalQueryId());
+                    stop(h, q, t, mark.get().getReason(), "outlived its termination");
                     continue;
                 }
                 // Neo4j's own monitor marks a timed-out transaction within its check interval
                 // (2 s); a query it has not marked by then plus the grace is stopped here.
                 if (mark.isEmpty() && timeout > 0 && now - h.startTimeNanos() > timeout + MONITOR_NANOS + graceNanos) {
-                    stop(h, t, Status.Transaction.TransactionTimedOut, "outlived its timeout");
-                    stopped.add(q.internalQueryId());
+                    stop(h, q, t, Status.Transaction.TransactionTimedOut, "outlived its timeout");
                     continue;
                 }
                 Long estimate = h.transactionStatistic().getEstimatedUsedHeapMemory();
@@ -281,15 +283,16 @@ public final class TwinsightNeo4j {
                 seen.put(q.internalQueryId(), base);
                 if (pressure && allocated - base[1] > heaviestAlloc) {
                     heaviest = h;
+                    heaviestQuery = q;
                     heaviestThread = t;
                     heaviestAlloc = allocated - base[1];
                 }
             }
             baseline = seen;
             stopped.retainAll(live);
+            closed.retainAll(live);
             if (heaviest != null) {
-                heaviest.executingQuery().ifPresent(q -> stopped.add(q.internalQueryId()));
-                stop(heaviest, heaviestThread, Status.General.TransactionMemoryLimit,
+                stop(heaviest, heaviestQuery, heaviestThread, Status.General.TransactionMemoryLimit,
                         "allocated " + (heaviestAlloc >> 20) + " MiB while the old generation held "
                                 + (100 * retained / heapMax) + "% of the heap");
             }
@@ -363,27 +366,63 @@ public final class TwinsightNeo4j {
             return text.substring(0, Math.min(200, text.length()));
         }
 
+        /** Ends a guard query: mark it and close its connection (once), then stop its thread
+         *  if it is computing (else the next check tries again). */
+        private void stop(KernelTransactionHandle h, ExecutingQuery q, Thread t, Status status, String why) {
+            long id = q.internalQueryId();
+            if (closed.add(id)) {
+                h.markForTermination(status);
+                // A stopped worker cannot answer (Bolt fails to encode a ThreadDeath), so the
+                // connection is closed: the client sees it end at once instead of waiting.
+                h.clientInfo().map(c -> connections.get(c.connectionId())).ifPresent(TrackedNetworkConnection::close);
+                System.out.println("twinsight-neo4j: guard watchdog stopped a query that " + why + ": " + excerpt(q));
+            }
+            if (t != null && stopIfComputing(t)) {
+                stopped.add(id);
+            }
+        }
+
+        /**
+         * Thread.stop() on a thread suspended inside expression evaluation, never elsewhere:
+         * a ThreadDeath in Netty's buffer release runs into the JDK's Cleaner, which exits
+         * the JVM, and one in the kernel or the page cache could leave a page latched. The
+         * thread is suspended, its stack read, and stopped only when every frame above the
+         * Cypher runtime is plain computation (Cypher, values, Scala, java.lang/java.util).
+         */
         @SuppressWarnings({"deprecation", "removal"})
-        private void stop(KernelTransactionHandle h, Thread t, Status status, String why) {
-            h.markForTermination(status);
-            if (t == null) {
-                return;
-            }
-            // The worker cannot answer once stopped (Bolt fails to encode a ThreadDeath), so
-            // its connection is closed: the client sees it end at once instead of waiting.
-            h.clientInfo().ifPresent(c -> {
-                TrackedNetworkConnection conn = connections.get(c.connectionId());
-                if (conn != null) {
-                    conn.close();
-                }
-            });
-            System.out.println("twinsight-neo4j: guard watchdog stopped a query that " + why + ": "
-                    + h.executingQuery().map(GuardWatchdog::excerpt).orElse("?"));
+        private static boolean stopIfComputing(Thread t) {
             try {
-                t.stop();
+                t.suspend();
             } catch (UnsupportedOperationException e) {
-                // Java 20+ has no Thread.stop: the termination mark is all there is.
+                return false;  // Java 20+: no suspend/stop, the mark and the closed connection are all there is
             }
+            try {
+                if (!computing(t.getStackTrace())) {
+                    return false;
+                }
+                t.stop();
+                return true;
+            } finally {
+                t.resume();
+            }
+        }
+
+        static boolean computing(StackTraceElement[] stack) {
+            for (StackTraceElement frame : stack) {
+                String c = frame.getClassName();
+                if (c.startsWith("org.neo4j.cypher.internal.runtime.")) {
+                    return true;
+                }
+                boolean plain = c.startsWith("org.neo4j.cypher.") || c.startsWith("org.neo4j.values.")
+                        || c.startsWith("scala.") || c.startsWith("jdk.internal.util.")
+                        || ((c.startsWith("java.lang.") || c.startsWith("java.util."))
+                            && !c.startsWith("java.util.concurrent.") && !c.startsWith("java.lang.ref.")
+                            && !c.startsWith("java.lang.Thread"));
+                if (!plain) {
+                    return false;
+                }
+            }
+            return false;
         }
     }
 }
