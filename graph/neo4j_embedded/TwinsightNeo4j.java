@@ -155,15 +155,17 @@ public final class TwinsightNeo4j {
      * expression: `[a IN range(1, 20000) | [b IN range(1, 20000) | b]]` fills the heap in
      * seconds without counting against db.memory.transaction.max, and `reduce()` over a
      * long range keeps a core busy long after its timeout (it finishes, or never does).
-     * Every 25 ms this watchdog looks at the transactions tagged with the
-     * guard's metadata (`app`), and only those: they run in READ mode, so stopping their
-     * thread loses no write. A guard query is stopped when it outlives its termination mark
-     * or its timeout by a grace period, or, when the old generation holds more than a
-     * fraction of the heap, when it is the guard query whose thread allocated the most
-     * since it started. Stopping = mark for termination, close the query's connection,
-     * then Thread.stop() on the Bolt worker serving it. And a guard query whose memory,
-     * as Neo4j itself estimates it, passes the guard's limit is marked for termination
-     * (db.memory.transaction.max must stay high enough for ingest's write batches).
+     * Every 25 ms this watchdog looks at the transactions tagged with the guard's metadata
+     * (`app`), and only those: they run in READ mode, so stopping them loses no write.
+     *
+     * A guard query is stopped when it outlives its termination mark or its timeout by a
+     * grace period, or, when the old generation still holds more than a fraction of the
+     * heap after a collection, when it is the guard query whose thread allocated the most
+     * since it started. Stopping = mark for termination, close the query's connection, and
+     * Thread.stop() on the Bolt worker serving it while it computes (stopIfComputing). A
+     * guard query whose memory, as Neo4j itself estimates it, passes the guard's share is
+     * only marked: tracked operators check the mark (db.memory.transaction.max itself must
+     * stay high enough for ingest's write batches).
      */
     static final class GuardWatchdog extends Thread {
         private static final long MONITOR_NANOS = 2_000_000_000L;
@@ -184,6 +186,7 @@ public final class TwinsightNeo4j {
          *  stay listed for a moment while they unwind). */
         private final Set<Long> closed = new HashSet<>();
         private final Set<Long> stopped = new HashSet<>();
+        private long lastCollection = System.nanoTime();
 
         GuardWatchdog(DatabaseManagementService dbms, String app, long graceMs, double heapFraction,
                       long minAllocBytes, long txMemoryBytes) {
@@ -291,6 +294,17 @@ public final class TwinsightNeo4j {
             baseline = seen;
             stopped.retainAll(live);
             closed.retainAll(live);
+            if (heaviest != null && now - lastCollection > 250_000_000L) {
+                // The old generation may be full of garbage a mixed collection has not reached
+                // yet: collect once, and stop a query only if the heap is still full after it.
+                System.gc();
+                lastCollection = System.nanoTime();
+                retained = oldGen != null ? oldGen.getUsage().getUsed()
+                        : Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+                if (retained <= heapFraction * heapMax) {
+                    return;
+                }
+            }
             if (heaviest != null) {
                 stop(heaviest, heaviestQuery, heaviestThread, Status.General.TransactionMemoryLimit,
                         "allocated " + (heaviestAlloc >> 20) + " MiB while the old generation held "
