@@ -668,10 +668,14 @@ class Guard:
         if exceeded == "bytes":
             return GuardError("limit", f"the result is larger than {max_bytes} bytes; return fewer rows or "
                                        "smaller values (LIMIT, fewer columns, no long lists)")
-        try:
-            self.driver.verify_connectivity()
-        except (DriverError, Neo4jError):
-            return GuardError("unavailable", f"the twin cannot be reached: {_neo_message(exc)}")
+        for attempt in range(3):  # a server busy unwinding the stopped query may answer late
+            try:
+                self.driver.verify_connectivity()
+                break
+            except (DriverError, Neo4jError):
+                if attempt == 2:
+                    return GuardError("unavailable", f"the twin cannot be reached: {_neo_message(exc)}")
+                time.sleep(1.0)
         if exceeded == "time":
             return GuardError("timeout", f"the query ran longer than {timeout:g}s and was stopped")
         return GuardError("limit", "the server stopped the query and closed its connection: it took more memory "
