@@ -26,6 +26,12 @@ def add_usage(a: Usage | None, b: Usage | None) -> Usage:
     return (a or Usage()).add(b or Usage())
 
 
+def merge_markers(a: list[str] | None, b: list[str] | None) -> list[str]:
+    """Injection markers from the alert (intake) and the twin (every stage, the parallel
+    ones included), each once."""
+    return list(dict.fromkeys([*(a or []), *(b or [])]))[:30]
+
+
 class InvestigationState(BaseModel):
     investigation_id: str
     alert_doc: dict[str, Any]
@@ -39,7 +45,7 @@ class InvestigationState(BaseModel):
     mentions: list[Mention] = Field(default_factory=list)
     entities: list[EntityRef] = Field(default_factory=list)
     absent: list[str] = Field(default_factory=list)
-    injection: list[str] = Field(default_factory=list)
+    injection: Annotated[list[str], merge_markers] = Field(default_factory=list)
 
     # agents
     context: ContextFindings | None = None

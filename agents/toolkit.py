@@ -12,6 +12,7 @@ import neo4j
 from pydantic import BaseModel
 
 from agents.models import ToolCallRecord
+from agents.prompts import twin_injection_markers
 from graph.tools.base import Limits, Toolbox, openai_tools
 
 
@@ -25,14 +26,23 @@ class Toolkit:
         self.toolbox = Toolbox(driver, database, as_of=as_of, limits=limits)
         self._extra_queries = 0
         self.last_summary = ""
+        # Instruction-like text met in the twin's answers (see agents.prompts).
+        self.injection: list[str] = []
 
     def call(self, name: str, **args: Any) -> BaseModel:
         """A typed tool call from our own code (analyst rules, intake)."""
-        return self.toolbox.call(name, args)
+        return self._screened(self.toolbox.call(name, args))
 
     def call_tool(self, name: str, arguments_json: str | dict | None) -> dict:
         """An LLM's tool call: malformed arguments come back as an error object."""
-        return self.toolbox.call_tool(name, arguments_json)
+        return self._screened(self.toolbox.call_tool(name, arguments_json))
+
+    def _screened(self, result: Any) -> Any:
+        """Every answer from the twin passes here on its way to a rule or a model."""
+        for marker in twin_injection_markers(result):
+            if marker not in self.injection:
+                self.injection.append(marker)
+        return result
 
     def tool_schemas(self, names: list[str] | None = None) -> list[dict]:
         return openai_tools(names)

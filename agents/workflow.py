@@ -97,6 +97,7 @@ def build_graph(rt: Runtime) -> StateGraph:
             update.setdefault("usage", Usage())
             update["usage"] = update["usage"].add(Usage(cypher_queries=kit.query_count))
             update["audit"] = kit.audit_records()
+            update["injection"] = [*update.get("injection", []), *kit.injection]
             update["stages_done"] = [name]
             _progress(name, kit.last_summary or "done")
             return update

@@ -459,7 +459,10 @@ class Bot:
         self.settings = settings
         self.policy = settings.policy
         self.state = state if state is not None else StateStore(settings.state_path)
-        self.redact = redactor or Redactor()
+        if redactor is None:  # the CLI passes the logs' own; a bare Bot scrubs the same secrets
+            redactor = Redactor()
+            redactor.add_from_env()
+        self.redact = redactor
         self.limiter = RateLimiter(burst=settings.rate_burst, per_minute=settings.rate_per_minute, clock=clock)
         self._long = ThreadPoolExecutor(settings.workers, thread_name_prefix="twinsight-investigate")
         self._quick = ThreadPoolExecutor(4, thread_name_prefix="twinsight-command")
@@ -605,19 +608,22 @@ class Bot:
     def _open(self, msg: Message) -> Thread:
         if msg.thread.root is not None:
             return msg.thread
-        return self.chat.open_thread(msg.room, msg.user, msg.text)
+        # The thread's first message quotes the command ("X asked: ..."): a token pasted
+        # into a command is scrubbed here exactly as it is in the logs.
+        return self.chat.open_thread(msg.room, msg.user, self.redact(msg.text))
 
     def _answer_now(self, msg: Message, text: str) -> Future:
         try:
             thread = self._open(msg)
-            self.chat.send(thread, text)
+            self.chat.send(thread, self.redact(text))
         except Exception as exc:
             log.error("reply failed in %s: %s", msg.room, exc)
         return _done(None)
 
     def _answer(self, thread: Thread, text: str) -> Future:
+        """A short reply; it may quote what was typed (a usage error), so it is scrubbed."""
         try:
-            self.chat.send(thread, text)
+            self.chat.send(thread, self.redact(text))
         except Exception as exc:
             log.error("reply failed in %s: %s", thread.room, exc)
         return _done(None)

@@ -118,6 +118,41 @@ class RateLimiter:
             return (cost - bucket.tokens) * 60.0 / self.per_minute
 
 
+class ReplayGuard:
+    """Signed requests accepted once: a signature seen inside the replay window is refused.
+
+    Slack's signature covers the body and its timestamp, and the timestamp check only
+    bounds a replay to five minutes; within them, a captured request (an approval, an
+    investigation) would run again. Every signature accepted is remembered until its
+    timestamp leaves the window (plus the clock skew Slack's check allows), so memory is
+    bounded by the signed traffic of one window. Call it only for requests whose
+    signature verified, or a forger could fill it.
+    """
+
+    def __init__(self, window_s: float = 300.0, clock: Callable[[], float] = time.time):
+        self.window_s = window_s
+        self.clock = clock
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def first_time(self, signature: str, timestamp: str) -> bool:
+        """True the first time (signature, timestamp) is presented; False for a replay."""
+        now = self.clock()
+        try:
+            stamp = float(timestamp)
+        except ValueError:
+            stamp = now
+        key = f"{timestamp}:{signature}"
+        with self._lock:
+            if len(self._seen) > 1000:
+                self._seen = {k: exp for k, exp in self._seen.items() if exp > now}
+            expires = self._seen.get(key)
+            if expires is not None and expires > now:
+                return False
+            self._seen[key] = max(stamp, now) + 2 * self.window_s
+            return True
+
+
 # --- secrets out of logs ---------------------------------------------------------------
 
 # Running a pattern over text it already scrubbed must leave it alone (records pass

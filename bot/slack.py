@@ -7,19 +7,23 @@ a thread under a short "X asked: …" message the bot posts. Summaries are Block
 pending response actions get Approve/Deny buttons wired to the core's decision path.
 
 HTTP mode is bolt's own request verification (HMAC of the signing secret over the raw
-body and timestamp, requests older than five minutes refused) behind a small threaded
-server; Socket Mode is bolt's built-in, dependency-free websocket client.
+body and timestamp, requests older than five minutes refused), each signature accepted
+once (a replay inside those five minutes is refused too), behind a small threaded server
+with read timeouts and a connection cap; Socket Mode is bolt's built-in, dependency-free websocket client.
 `SLACK_API_URL` points the Web API client elsewhere (a proxy, or a test server).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
 import os
 import re
+import socket
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections import OrderedDict
@@ -32,11 +36,12 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
 
 from agents.service import InvestigationService, PendingAction
 from bot import render
 from bot.core import Attachment, Bot, BotSettings, Message
-from bot.safety import Redactor
+from bot.safety import Redactor, ReplayGuard
 from bot.state import Thread
 
 log = logging.getLogger("twinsight.bot.slack")
@@ -44,6 +49,12 @@ log = logging.getLogger("twinsight.bot.slack")
 APPROVE, DENY = "twinsight_approve", "twinsight_deny"
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1_000_000  # Slack's own payloads are far smaller; anything bigger is not Slack
+# A connection that sends nothing for READ_TIMEOUT_S, or has not sent a whole request
+# after REQUEST_DEADLINE_S, is closed; at most MAX_CONNECTIONS are served at once (a
+# slow-body client cannot pile up threads).
+READ_TIMEOUT_S = 10.0
+REQUEST_DEADLINE_S = 30.0
+MAX_CONNECTIONS = 64
 
 
 @dataclass
@@ -205,6 +216,76 @@ class SlackChat:
         return f"{_MENTION_MARK}@{user}{_MENTION_MARK}" if re.fullmatch(r"[A-Z0-9]+", user or "") else user
 
 
+class _Reaper:
+    """Hangs up connections that have not delivered a whole request by their deadline.
+
+    A read timeout alone does not bound a request: a client dribbling one byte every few
+    seconds never trips it. One thread for all connections (not a timer each)."""
+
+    def __init__(self, deadline_s: float) -> None:
+        self.deadline_s = deadline_s
+        self._due: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, name="twinsight-slack-reaper", daemon=True).start()
+
+    def watch(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._due[conn] = time.monotonic() + self.deadline_s
+
+    def forget(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._due.pop(conn, None)
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            now = time.monotonic()
+            with self._lock:
+                late = [c for c, due in self._due.items() if due <= now]
+                for c in late:
+                    del self._due[c]
+            for c in late:
+                with contextlib.suppress(OSError):
+                    c.shutdown(socket.SHUT_RDWR)
+
+
+class _BoundedHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, at most MAX_CONNECTIONS of them (past that a new
+    connection is closed at once rather than given a thread to wait on), each hung up
+    when its request is not in after REQUEST_DEADLINE_S."""
+
+    daemon_threads = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.reaper = _Reaper(REQUEST_DEADLINE_S)
+
+    def server_close(self) -> None:
+        self.reaper.close()
+        super().server_close()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning("refused a connection from %s: %d already open", client_address[0], MAX_CONNECTIONS)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 class SlackBot:
     """The bolt App, its listeners, and the two ways of receiving events."""
 
@@ -236,6 +317,7 @@ class SlackBot:
         self._seen_lock = threading.Lock()
         self._socket: SocketModeHandler | None = None
         self._http: ThreadingHTTPServer | None = None
+        self._replays = ReplayGuard()
         self._register()
 
     # --- listeners ---
@@ -318,9 +400,20 @@ class SlackBot:
         if not self.slack.signing_secret:
             raise ValueError("the HTTP Events API needs SLACK_SIGNING_SECRET (unsigned requests would be trusted)")
         app = self.app
+        verifier = SignatureVerifier(self.slack.signing_secret)
+        replays = self._replays
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = READ_TIMEOUT_S  # applied to every read of the socket
+
+            def setup(self) -> None:
+                super().setup()
+                self.server.reaper.watch(self.connection)  # type: ignore[attr-defined]
+
+            def finish(self) -> None:
+                self.server.reaper.forget(self.connection)  # type: ignore[attr-defined]
+                super().finish()
 
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.debug("http: " + fmt, *args)
@@ -344,7 +437,14 @@ class SlackBot:
                     self._send(413, {}, "")
                     return
                 body = self.rfile.read(length).decode("utf-8", "replace")
+                self.server.reaper.forget(self.connection)  # type: ignore[attr-defined]  # the request is in
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                stamp = headers.get("x-slack-request-timestamp", "")
+                signature = headers.get("x-slack-signature", "")
+                if verifier.is_valid(body, stamp, signature) and not replays.first_time(signature, stamp):
+                    log.warning("refused a replayed request (signature already used at %s)", stamp)
+                    self._send(401, {}, "replayed request")
+                    return
                 resp = app.dispatch(BoltRequest(body=body, query=query, headers=headers))
                 self._send(resp.status, resp.headers, resp.body)
 
@@ -357,11 +457,12 @@ class SlackBot:
                     for value in values if isinstance(values, list | tuple) else [values]:
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
+                self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(data)
+                self.close_connection = True  # one request per connection: the deadline covers it
 
-        server = ThreadingHTTPServer((host or self.slack.host, port), Handler)
-        server.daemon_threads = True
+        server = _BoundedHTTPServer((host or self.slack.host, port), Handler)
         threading.Thread(target=server.serve_forever, args=(0.1,), name="twinsight-slack-http", daemon=True).start()
         self._http = server
         return server

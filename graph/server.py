@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from graph.db import TwinConnectionError
 from graph.settings import Neo4jSettings
@@ -234,14 +235,21 @@ def _start_locked(s: Neo4jSettings, quiet: bool) -> str:
     p["data"].mkdir(parents=True, exist_ok=True)
     p["ready"].unlink(missing_ok=True)
     p["log"].parent.mkdir(parents=True, exist_ok=True)
+    memory = transaction_memory_mb(s)
+    # No -XX:+ExitOnOutOfMemoryError: a read that asks for one impossible allocation (a
+    # list of 300M values) fails alone, as Neo4j's OutOfMemoryError to its client, instead
+    # of ending the server; a heap filled bit by bit is the launcher's GuardWatchdog's.
     cmd = [
-        "java", f"-Xmx{s.heap}", f"-Xms{s.heap}", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
+        "java", f"-Xmx{s.heap}", f"-Xms{s.heap}", "-XX:+UseG1GC",
         "-Dfile.encoding=UTF-8",
         f"-Dtwinsight.home={p['data']}",
         "-Dtwinsight.host=127.0.0.1",
         f"-Dtwinsight.port={port}",
         f"-Dtwinsight.pagecache_mb={_mb(s.pagecache)}",
         f"-Dtwinsight.tx_timeout_s={s.tx_timeout_s}",
+        f"-Dtwinsight.tx_memory_mb={memory.per_tx}",
+        f"-Dtwinsight.tx_memory_total_mb={memory.total}",
+        f"-Dtwinsight.guard_tx_memory_mb={memory.guard}",
         f"-Dtwinsight.user={s.user}",
         f"-Dtwinsight.ready_file={p['ready']}",
         "-cp", f"{p['lib']}/*{os.pathsep}{p['classes']}",
@@ -328,3 +336,26 @@ def ensure_running(s: Neo4jSettings) -> None:
         start(s)
     except ServerError as exc:
         raise TwinConnectionError(str(exc)) from None
+
+
+
+class TxMemory(NamedTuple):
+    """Memory limits (MB) of the local server's transactions."""
+
+    per_tx: int  # db.memory.transaction.max: any one transaction
+    total: int  # dbms.memory.transaction.total.max: all of them together
+    guard: int  # one guard (agents' read) transaction, enforced by the launcher's watchdog
+
+
+def transaction_memory_mb(s: Neo4jSettings) -> TxMemory:
+    """How much memory transactions may hold on the local server, past which Neo4j (or
+    the watchdog, for the guard's reads) refuses them instead of letting them take the
+    heap. Any transaction: TWINSIGHT_NEO4J_TX_MEMORY, else half the heap, because
+    ingest's 10k-row write batches need a third of a 1 GB heap (331 MB measured on a
+    1000-host generated enterprise) and must not fail; all together: 70% of the heap.
+    Neo4j has no per-transaction setting a client can ask for, so the guard's tighter
+    bound (an eighth of the heap) is kept by the watchdog from the server's own estimate
+    of each transaction's memory."""
+    heap = _mb(s.heap)
+    per_tx = _mb(s.tx_memory) if s.tx_memory else heap // 2
+    return TxMemory(per_tx=per_tx, total=max(per_tx, heap * 7 // 10), guard=min(per_tx, max(16, heap // 8)))

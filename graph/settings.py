@@ -81,6 +81,8 @@ class Neo4jSettings(BaseModel):
     heap: str = "2g"
     pagecache: str = "1g"
     tx_timeout_s: int = 120
+    # Memory one transaction may hold on the local server ("512m"); default a quarter of the heap.
+    tx_memory: str | None = None
     start_timeout_s: float = 120.0
 
     @property
@@ -110,6 +112,7 @@ class Neo4jSettings(BaseModel):
             ("TWINSIGHT_NEO4J_HEAP", "heap"),
             ("TWINSIGHT_NEO4J_PAGECACHE", "pagecache"),
             ("TWINSIGHT_NEO4J_TX_TIMEOUT", "tx_timeout_s"),
+            ("TWINSIGHT_NEO4J_TX_MEMORY", "tx_memory"),
             ("TWINSIGHT_NEO4J_START_TIMEOUT", "start_timeout_s"),
         ):
             if env.get(name):

@@ -161,6 +161,82 @@ def test_tampered_body_is_refused(api, http):
     assert status == 401
 
 
+def test_a_signed_request_is_accepted_once(api, http, service):
+    """A captured request replayed inside the five-minute window is refused."""
+    body = urllib.parse.urlencode(slash("status"))
+    ts = str(int(time.time()))
+    sig = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
+    assert post(http, body, timestamp=int(ts), signature=sig)[0] == 200
+    api.wait_for(lambda calls: any("Twinsight status" in c["params"].get("text", "") for c in calls))
+    assert post(http, body, timestamp=int(ts), signature=sig)[0] == 401
+    assert post(http, body, timestamp=int(ts), signature=sig)[0] == 401
+    time.sleep(0.3)
+    assert len(service.called("status")) == 1
+    # a new request (new timestamp, new signature) is of course fine
+    assert post(http, body, timestamp=int(ts) + 1)[0] == 200
+
+
+def test_slash_command_text_is_scrubbed_before_it_is_echoed(api, http):
+    """The "X asked: ..." message quotes the command; a token pasted into it is
+    redacted as it is in the logs, and so are replies that quote what was typed."""
+    leaked = ["xoxb-1234567890-abcdefghijkl", "hunter2-is-the-password", "sk-abcdefghijklmnopqrst"]
+    text = f"whatif {leaked[0]} password={leaked[1]} {leaked[2]}"
+    assert post(http, urllib.parse.urlencode(slash(text)))[0] == 200
+    api.wait_for(lambda calls: len([c for c in calls if c["method"] == "chat.postMessage"]) >= 2)
+    time.sleep(0.3)
+    said = json.dumps(posts(api))
+    assert "[REDACTED]" in posts(api)[0]["text"]
+    assert not [t for t in leaked if t in said], said
+
+
+def test_slow_clients_are_cut_off_and_cannot_pile_up_threads(api, service, tmp_path, monkeypatch):
+    """A connection that stops sending is closed after the read timeout, one that
+    dribbles is closed at the request deadline, and connections past the cap get no
+    thread at all."""
+    import socket as socketlib
+    import threading
+
+    import bot.slack as slack_mod
+
+    monkeypatch.setattr(slack_mod, "READ_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(slack_mod, "REQUEST_DEADLINE_S", 2.0)
+    monkeypatch.setattr(slack_mod, "MAX_CONNECTIONS", 4)
+    slack = SlackSettings(bot_token=api.bot_token, signing_secret=SECRET, api_url=api.url)
+    bot = SlackBot(service, BotSettings(state_path=tmp_path / "s.json"), slack)
+    server = bot.serve_http(0, "127.0.0.1")
+    port = server.server_address[1]
+    head = (b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+            b"Content-Type: application/json\r\n\r\n")
+    try:
+        threads_before = threading.active_count()
+        stalled = socketlib.create_connection(("127.0.0.1", port))
+        stalled.sendall(head + b"0123456789")  # then nothing
+        stalled.settimeout(8)
+        t0 = time.monotonic()
+        assert stalled.recv(1024) == b""  # the server hung up
+        assert time.monotonic() - t0 < 4
+
+        dribbler = socketlib.create_connection(("127.0.0.1", port))
+        dribbler.sendall(head)
+        t0 = time.monotonic()
+        with pytest.raises(OSError):
+            for _ in range(40):  # a byte every 0.5 s never trips the read timeout
+                dribbler.sendall(b"x")
+                time.sleep(0.5)
+        assert time.monotonic() - t0 < 8
+
+        crowd = [socketlib.create_connection(("127.0.0.1", port)) for _ in range(12)]
+        time.sleep(0.5)
+        assert threading.active_count() - threads_before <= 4 + 1
+        for c in crowd:
+            c.close()
+        time.sleep(1.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as resp:
+            assert resp.status == 200
+    finally:
+        bot.close()
+
+
 def test_url_verification_and_limits(http):
     status, text = post(http, json.dumps({"type": "url_verification", "challenge": "c-123", "token": "t"}),
                         content_type="application/json")

@@ -5,10 +5,15 @@ Three independent locks, because each alone has a known hole:
 1. A static screen of the text. EXPLAIN calls `LOAD CSV` (reads server files),
    `SHOW TRANSACTIONS` (leaks other sessions' queries) and `TERMINATE TRANSACTIONS`
    "read" queries, so some things must be refused before the server sees them. The
-   screen tokenises the text itself (strings, backtick names, comments) so that a
-   keyword inside a string is not mistaken for a clause, and a clause hidden behind
-   a comment or a second statement is still seen; a few phrases are also searched
-   in the raw text in case the tokeniser and Neo4j ever disagree on a boundary.
+   screen decides on the text the server will parse: Neo4j resolves `\\uXXXX` escapes
+   in the whole query before it lexes it (so `\\u0027` closes a string, `\\u002a/` a
+   comment, `\\u004cOAD` is LOAD), hence escapes are resolved first, as Neo4j does,
+   and refused outside string literals or when they spell a quote, a backslash, a
+   comment delimiter or a line break (resolve_escapes). The screen then tokenises the
+   text itself (strings, backtick names, comments) so that a keyword inside a string
+   is not mistaken for a clause, and a clause hidden behind a comment or a second
+   statement is still seen; a few phrases are also searched in the raw text in case
+   the tokeniser and Neo4j ever disagree on a boundary.
 2. `EXPLAIN` on the server: the planner's query type must be `r`. It is decided by
    the text alone, so the verdict is cached per text (tools reuse a handful of
    fixed queries; the cache keeps the guard's cost near a raw driver call).
@@ -20,8 +25,13 @@ Three independent locks, because each alone has a known hole:
    (RUN+PULL) instead of two or three, which for the tools' millisecond look-ups is
    the difference between the guard costing more than the query and costing nothing.
 
-Values reach the server only as parameters. Rows are capped: at most cap+1 are
-pulled, so the caller learns the answer was cut without the server streaming it all.
+Values reach the server only as parameters. Every run is bounded: rows (at most cap+1
+are pulled, so the caller learns the answer was cut without the server streaming it
+all), bytes read back (graph/tools/result_budget.py: one record can be huge) and time
+(the transaction timeout, which the server enforces, and a client deadline after it).
+What the server cannot stop by itself (an expression that fills the heap or loops
+inside one row) the local server's watchdog stops (graph/neo4j_embedded/): the guard
+then reports a `limit` or `timeout`, never a dead twin.
 """
 
 from __future__ import annotations
@@ -43,12 +53,19 @@ from neo4j.exceptions import (
     Forbidden,
     Neo4jError,
     ServiceUnavailable,
+    SessionExpired,
 )
+
+from graph.tools.result_budget import budget
 
 MAX_QUERY_CHARS = 20_000
 MAX_PARAM_BYTES = 1_000_000
 DEFAULT_ROW_CAP = 1000
 DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+# The client gives up this long after the server should have stopped a query itself
+# (a server without the local watchdog may not: see graph/neo4j_embedded/).
+CLIENT_SLACK_S = 15.0
 
 # Read-only procedures a query may CALL: the schema look-ups expert_cypher needs.
 READ_PROCEDURES: frozenset[str] = frozenset({
@@ -126,7 +143,8 @@ class GuardError(Exception):
     """A query the guard refused or that failed; `reason` is one line for a person or an LLM.
 
     `code`: `refused` (static screen), `not_read_only` (EXPLAIN), `syntax`,
-    `params`, `timeout`, `unavailable` or `failed` (any other server error)."""
+    `params`, `limit` (more memory or result bytes than a read may take), `timeout`,
+    `unavailable` or `failed` (any other server error)."""
 
     def __init__(self, code: str, reason: str, query: str | None = None) -> None:
         reason = " ".join(str(reason).split())[:400]
@@ -137,7 +155,7 @@ class GuardError(Exception):
 
     @property
     def refused(self) -> bool:
-        return self.code in {"refused", "not_read_only", "params"}
+        return self.code in {"refused", "not_read_only", "params", "limit"}
 
     def as_dict(self) -> dict:
         return {"code": self.code, "reason": self.reason}
@@ -148,6 +166,7 @@ class Token:
     kind: str  # word | quoted | string | number | param | sym
     text: str
     pos: int
+    end: int = -1  # offset after the token in the text (string tokens: after the closing quote)
 
 
 _LEXER = re.compile(
@@ -195,7 +214,7 @@ def tokenize(text: str) -> list[Token]:
         kind = m.lastgroup or ""
         tok = m.group(0)
         if kind == "string":
-            out.append(Token("string", tok[1:-1], i))
+            out.append(Token("string", tok[1:-1], i, m.end()))
         elif kind == "quoted":
             name = tok[1:-1].replace("``", "`")
             if not name.isascii():
@@ -208,6 +227,99 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(kind, tok, i))
         i = m.end()
     return out
+
+
+@dataclass(frozen=True)
+class Escape:
+    """One unicode escape in a query text: where it starts, how long it is, what it means."""
+
+    pos: int
+    length: int
+    char: str
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+# What an escape may not spell, because the screen's tokens would no longer be the
+# server's: a quote or backtick ends a literal or a name, a backslash changes what the
+# next character means, `/` and `*` make comment delimiters, a line break ends a `//`
+# comment, and a control character is never needed in a query.
+_ESCAPE_UNSAFE = frozenset("'\"`\\/*")
+
+
+def find_escapes(text: str) -> list[Escape]:
+    """The unicode escapes Neo4j resolves in the whole query text before it lexes it.
+
+    As Neo4j 5.26's UnicodeEscapeReplacementReader does (checked against the server in
+    tests/test_guard_attacks.py): a backslash followed by `u` starts an escape unless the
+    backslash is itself escaped by an odd run of backslashes before it; the four
+    characters after `u` are the code. Neo4j reads them with Integer.parseInt(_, 16),
+    which also takes `+041`, `-041` and non-ASCII digits (`\\u٠٠٢٧` is a quote), so a
+    code that is not four ASCII hex digits is refused rather than decoded. `\\U` with
+    eight digits is a string escape of later Cypher versions (5.26 keeps it as text); it
+    is reported too, so that what it would spell is screened like the rest.
+    """
+    out: list[Escape] = []
+    escaped = False
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\" and not escaped and i + 1 < n and text[i + 1] in "uU":
+            width = 4 if text[i + 1] == "u" else 8
+            code = text[i + 2 : i + 2 + width]
+            if len(code) != width or not all(h in _HEX for h in code):
+                if width == 8:  # not an escape at all: `\\U` and text, as 5.26 reads it
+                    escaped = False
+                    i += 2
+                    continue
+                raise GuardError("refused", f"malformed unicode escape {text[i : i + 6]!r} at offset {i}: "
+                                            "expected \\u and four hexadecimal digits")
+            value = int(code, 16)
+            if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+                raise GuardError("refused", f"unicode escape {text[i : i + 2 + width]!r} at offset {i} is not a character")
+            out.append(Escape(i, 2 + width, chr(value)))
+            escaped = False
+            i += 2 + width
+            continue
+        escaped = c == "\\" and not escaped
+        i += 1
+    return out
+
+
+def resolve_escapes(text: str) -> str:
+    """The text the server will lex: every `\\uXXXX` replaced by its character, after
+    refusing escapes that would make the server's tokens differ from the screen's (an
+    escape outside a string literal, or one that spells a quote, a backslash, a comment
+    delimiter, a line break or a control character)."""
+    escapes = find_escapes(text)
+    if not escapes:
+        return text
+    for e in escapes:
+        code = text[e.pos : e.pos + e.length]
+        if e.char in _ESCAPE_UNSAFE or unicodedata.category(e.char) in {"Cc", "Cf", "Zl", "Zp"}:
+            raise GuardError("refused", f"unicode escape {code} at offset {e.pos} spells {e.char!r}, which would "
+                                        "change where a string, name or comment ends; write the character itself")
+    # Where the string literals are, with each escape masked by as many harmless
+    # characters: escapes spell nothing that moves a boundary, so these are the server's.
+    masked = list(text)
+    for e in escapes:
+        masked[e.pos : e.pos + e.length] = "_" * e.length
+    spans = [(t.pos, t.end) for t in tokenize("".join(masked)) if t.kind == "string"]
+    for e in escapes:
+        if not any(lo < e.pos and e.pos + e.length < hi for lo, hi in spans):
+            code = text[e.pos : e.pos + e.length]
+            raise GuardError("refused", f"unicode escape {code} at offset {e.pos} is outside a string literal "
+                                        f"(the server would read {e.char!r} there)")
+    parts: list[str] = []
+    last = 0
+    for e in escapes:
+        if e.length != 6:
+            continue  # \\U is left to the server's lexer, inside the string it belongs to
+        parts += [text[last : e.pos], e.char]
+        last = e.pos + e.length
+    resolved = "".join(parts) + text[last:]
+    if any(e.length == 6 for e in find_escapes(resolved)):
+        raise GuardError("refused", "unicode escapes that spell further escapes")
+    return resolved
 
 
 def _is_keyword_position(tokens: list[Token], idx: int) -> bool:
@@ -254,6 +366,7 @@ def _screen(text: str) -> str:
         raise GuardError("refused", f"query longer than {MAX_QUERY_CHARS} characters")
     if not text.strip():
         raise GuardError("refused", "empty query")
+    text = resolve_escapes(text)
     stripped = text.lstrip(_WHITESPACE)
     if stripped.startswith(":"):
         raise GuardError("refused", "client commands (:use, :param, :begin, ...) are not queries")
@@ -272,6 +385,8 @@ def _screen(text: str) -> str:
         if not tokens:
             raise GuardError("refused", "empty query")
     for k, tok in enumerate(tokens):
+        if tok.kind == "quoted":
+            _screen_function(tokens, k)
         if tok.kind != "word":
             continue
         upper = tok.text.upper()
@@ -292,51 +407,69 @@ def _screen(text: str) -> str:
                     f"procedure {name} is not allowed (allowed: db.labels, db.relationshipTypes, "
                     "db.propertyKeys, db.schema.*)",
                 )
-        # namespaced function calls: a.b(...) where `a` does not follow a dot
-        if (k == 0 or tokens[k - 1].text != ".") and k + 2 < len(tokens) and tokens[k + 1].text == ".":
-            name, end = _dotted_name(tokens, k)
-            if end < len(tokens) and tokens[end].kind == "sym" and tokens[end].text == "(":
-                prev = tokens[k - 1] if k > 0 else None
-                if prev is not None and prev.kind == "word" and prev.text.upper() == "CALL":
-                    continue
-                ns, _, fn = name.lower().rpartition(".")
-                allowed = FUNCTION_NAMESPACES.get(ns, frozenset())
-                if ns not in FUNCTION_NAMESPACES or (allowed is not None and fn not in allowed):
-                    raise GuardError("refused", f"function {name}() is not allowed (plugins and dbms functions are off)")
+        _screen_function(tokens, k)
     return text
 
 
+def _screen_function(tokens: list[Token], k: int) -> None:
+    """A namespaced function call `a.b(...)` starting at tokens[k] must be one of the
+    pure ones (FUNCTION_NAMESPACES); names in backticks count alike (`dbms`.`x`())."""
+    if k > 0 and tokens[k - 1].text == ".":
+        return
+    name, end = _dotted_name(tokens, k)
+    if "." not in name or end >= len(tokens) or tokens[end].kind != "sym" or tokens[end].text != "(":
+        return
+    prev = tokens[k - 1] if k > 0 else None
+    if prev is not None and prev.kind == "word" and prev.text.upper() == "CALL":
+        return  # a procedure: screened by the CALL rule
+    ns, _, fn = name.lower().rpartition(".")
+    allowed = FUNCTION_NAMESPACES.get(ns, frozenset())
+    if ns not in FUNCTION_NAMESPACES or (allowed is not None and fn not in allowed):
+        raise GuardError("refused", f"function {name}() is not allowed (plugins and dbms functions are off)")
+
+
 def check_params(params: dict[str, Any] | None) -> dict[str, Any]:
-    """Parameters are data: plain JSON-like values under identifier names."""
+    """Parameters are data: plain JSON-like values under identifier names, at most
+    MAX_PARAM_BYTES in all (numbers count 8 bytes each, so a list of ten million
+    integers is as refused as ten megabytes of text)."""
     params = dict(params or {})
     size = [0]
+
+    def add(n: int) -> None:
+        size[0] += n
+        if size[0] > MAX_PARAM_BYTES:
+            raise GuardError("params", f"parameters are larger than {MAX_PARAM_BYTES} bytes")
 
     def walk(v: Any, depth: int, where: str) -> None:
         if depth > 8:
             raise GuardError("params", f"parameter {where} is nested too deeply")
         if v is None or isinstance(v, bool):
+            add(1)
             return
         if isinstance(v, int):
             if not -(2**63) <= v < 2**63:
                 raise GuardError("params", f"parameter {where} is outside the 64-bit integer range")
+            add(8)
             return
         if isinstance(v, float):
             if math.isnan(v) or math.isinf(v):
                 raise GuardError("params", f"parameter {where} is not a finite number")
+            add(8)
             return
         if isinstance(v, str):
-            size[0] += len(v)
-            if size[0] > MAX_PARAM_BYTES:
-                raise GuardError("params", "parameters are too large")
+            add(len(v))
             return
         if isinstance(v, (list, tuple)):
+            add(1)
             for i, x in enumerate(v):
                 walk(x, depth + 1, f"{where}[{i}]")
             return
         if isinstance(v, dict):
+            add(1)
             for key, x in v.items():
                 if not isinstance(key, str):
                     raise GuardError("params", f"parameter {where} has a non-text key")
+                add(len(key))
                 walk(x, depth + 1, f"{where}.{key}")
             return
         raise GuardError("params", f"parameter {where} has unsupported type {type(v).__name__}")
@@ -416,6 +549,7 @@ class Guard:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         row_cap: int = DEFAULT_ROW_CAP,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         audit: list[AuditRecord] | None = None,
         plan_cache_size: int = 512,
     ) -> None:
@@ -423,6 +557,7 @@ class Guard:
         self.database = database
         self.timeout_s = timeout_s
         self.row_cap = row_cap
+        self.max_bytes = max_bytes
         self.audit: list[AuditRecord] = audit if audit is not None else []
         self._plans: OrderedDict[str, str] = OrderedDict()
         # (query, params) of every query that reached the server, when a caller wants
@@ -449,12 +584,16 @@ class Guard:
         tool: str = "query",
         row_cap: int | None = None,
         timeout_s: float | None = None,
+        max_bytes: int | None = None,
         raw: bool = False,
     ) -> GuardResult:
         """Screen, EXPLAIN, run read-only; every call leaves an AuditRecord, refused or not.
+        Bounded in rows (`row_cap`), in bytes read back (`max_bytes`) and in time
+        (`timeout_s`, enforced by the server; the client gives up CLIENT_SLACK_S later).
         `raw=True` keeps driver values (nodes, paths) for tools that read them directly."""
         cap = max(1, int(row_cap if row_cap is not None else self.row_cap))
         timeout = float(timeout_s if timeout_s is not None else self.timeout_s)
+        limit = max(1024, int(max_bytes if max_bytes is not None else self.max_bytes))
         record = AuditRecord(tool=tool, parameters=_audit_params(params), query=str(query)[:MAX_QUERY_CHARS])
         t0 = time.perf_counter()
         try:
@@ -462,7 +601,7 @@ class Guard:
             checked = check_params(params)
             if self.trace is not None:
                 self.trace.append((text, checked))
-            rows, columns, truncated = self._execute(text, checked, cap, timeout, raw)
+            rows, columns, truncated = self._execute(text, checked, cap, timeout, limit, raw)
         except GuardError as exc:
             record.ok, record.error = False, f"{exc.code}: {exc.reason}"
             record.ms = round((time.perf_counter() - t0) * 1000, 3)
@@ -474,64 +613,96 @@ class Guard:
         self.audit.append(record)
         return GuardResult(rows=rows, columns=columns, truncated=truncated, audit=record)
 
-    def _execute(self, text: str, params: dict, cap: int, timeout: float, raw: bool):
+    def _execute(self, text: str, params: dict, cap: int, timeout: float, max_bytes: int, raw: bool):
         cached = self._cached_type(text)
-        try:
-            with self.driver.session(
-                database=self.database,
-                default_access_mode=neo4j.READ_ACCESS,
-                fetch_size=cap + 1,
-                notifications_min_severity="OFF",
-            ) as session:
-                if cached is None:
-                    explain = neo4j.Query("EXPLAIN " + text, timeout=timeout, metadata=_TX_METADATA)  # type: ignore[arg-type]
-                    qtype = session.run(explain, params).consume().query_type
-                    if qtype != "r":
-                        raise GuardError(
-                            "not_read_only",
-                            f"EXPLAIN says the query is of type {qtype!r}, not read-only ('r')",
-                        )
-                    self._remember(text, qtype)
-                result = session.run(neo4j.Query(text, timeout=timeout, metadata=_TX_METADATA), params)  # type: ignore[arg-type]
-                keys = list(result.keys())
-                records: list = []
-                truncated = False
-                for rec in result:
-                    if len(records) >= cap:
-                        truncated = True
-                        break
-                    records.append(rec)
-        except GuardError:
-            raise
-        except CypherSyntaxError as exc:
-            raise GuardError("syntax", _neo_message(exc)) from None
-        except Forbidden as exc:
-            raise GuardError("not_read_only", _neo_message(exc)) from None
-        except ClientError as exc:
-            code = exc.code or ""
-            if "AccessMode" in code or "Forbidden" in code or "Security" in code:
-                raise GuardError("not_read_only", _neo_message(exc)) from None
-            if "TransactionTimedOut" in code or "Terminated" in code:
-                raise GuardError("timeout", f"the query ran longer than {timeout:g}s and was stopped") from None
-            if "ParameterMissing" in code or "Parameter" in code:
-                raise GuardError("params", _neo_message(exc)) from None
-            if "SyntaxError" in code or "Statement" in code:
-                raise GuardError("syntax", _neo_message(exc)) from None
-            raise GuardError("failed", _neo_message(exc)) from None
-        except ServiceUnavailable as exc:
-            raise GuardError("unavailable", f"the twin cannot be reached: {_neo_message(exc)}") from None
-        except Neo4jError as exc:
-            code = exc.code or ""
-            if "TransactionTimedOut" in code or "Terminated" in code:
-                raise GuardError("timeout", f"the query ran longer than {timeout:g}s and was stopped") from None
-            raise GuardError("failed", _neo_message(exc)) from None
-        except DriverError as exc:
-            raise GuardError("failed", _neo_message(exc)) from None
+        started = time.monotonic()
+        with budget(max_bytes, timeout + CLIENT_SLACK_S) as spent:
+            try:
+                keys, records, truncated = self._pull(text, params, cap, timeout, cached)
+            except GuardError:
+                raise
+            except (ServiceUnavailable, SessionExpired) as exc:
+                exceeded = spent.exceeded or ("time" if time.monotonic() - started >= timeout else None)
+                raise self._lost(exc, exceeded, timeout, max_bytes) from None
+            except Neo4jError as exc:
+                raise _server_error(exc, timeout) from None
+            except DriverError as exc:
+                raise GuardError("failed", _neo_message(exc)) from None
         if raw:
             rows = [dict(zip(keys, rec.values(), strict=True)) for rec in records]
         else:
             rows = [{k: to_plain(v) for k, v in zip(keys, rec.values(), strict=True)} for rec in records]
         return rows, keys, truncated
+
+    def _pull(self, text: str, params: dict, cap: int, timeout: float, cached: str | None):
+        with self.driver.session(
+            database=self.database,
+            default_access_mode=neo4j.READ_ACCESS,
+            fetch_size=cap + 1,
+            notifications_min_severity="OFF",
+        ) as session:
+            if cached is None:
+                explain = neo4j.Query("EXPLAIN " + text, timeout=timeout, metadata=_TX_METADATA)  # type: ignore[arg-type]
+                qtype = session.run(explain, params).consume().query_type
+                if qtype != "r":
+                    raise GuardError(
+                        "not_read_only",
+                        f"EXPLAIN says the query is of type {qtype!r}, not read-only ('r')",
+                    )
+                self._remember(text, qtype)
+            result = session.run(neo4j.Query(text, timeout=timeout, metadata=_TX_METADATA), params)  # type: ignore[arg-type]
+            keys = list(result.keys())
+            records: list = []
+            truncated = False
+            for rec in result:
+                if len(records) >= cap:
+                    truncated = True
+                    break
+                records.append(rec)
+        return keys, records, truncated
+
+    def _lost(self, exc: Exception, exceeded: str | None, timeout: float, max_bytes: int) -> GuardError:
+        """The connection ended under the query: our own budget closed it, the server's
+        watchdog did (the server is still up: past the timeout it was the time, before
+        it the memory), or the server is gone."""
+        if exceeded == "bytes":
+            return GuardError("limit", f"the result is larger than {max_bytes} bytes; return fewer rows or "
+                                       "smaller values (LIMIT, fewer columns, no long lists)")
+        for attempt in range(3):  # a server busy unwinding the stopped query may answer late
+            try:
+                self.driver.verify_connectivity()
+                break
+            except (DriverError, Neo4jError):
+                if attempt == 2:
+                    return GuardError("unavailable", f"the twin cannot be reached: {_neo_message(exc)}")
+                time.sleep(1.0)
+        if exceeded == "time":
+            return GuardError("timeout", f"the query ran longer than {timeout:g}s and was stopped")
+        return GuardError("limit", "the server stopped the query and closed its connection: it took more memory "
+                                   "than a read may; ask for fewer or smaller values")
+
+
+_MEMORY_CODES = ("MemoryLimit", "MemoryPoolOutOfMemory", "OutOfMemory", "TransactionMemory")
+
+
+def _server_error(exc: Neo4jError, timeout: float) -> GuardError:
+    """A server error as the GuardError a caller (or a model) can act on."""
+    code = exc.code or ""
+    if isinstance(exc, CypherSyntaxError):
+        return GuardError("syntax", _neo_message(exc))
+    if isinstance(exc, Forbidden) or "AccessMode" in code or "Forbidden" in code or "Security" in code:
+        return GuardError("not_read_only", _neo_message(exc))
+    if any(m in code for m in _MEMORY_CODES):
+        return GuardError("limit", f"the query needs more memory than a read may use ({code.rsplit('.', 1)[-1]}); "
+                                   "ask for fewer or smaller values")
+    if "TransactionTimedOut" in code or "Terminated" in code:
+        return GuardError("timeout", f"the query ran longer than {timeout:g}s and was stopped")
+    if isinstance(exc, ClientError):
+        if "ParameterMissing" in code or "Parameter" in code:
+            return GuardError("params", _neo_message(exc))
+        if "SyntaxError" in code or "Statement" in code:
+            return GuardError("syntax", _neo_message(exc))
+    return GuardError("failed", _neo_message(exc))
 
 
 def _neo_message(exc: BaseException) -> str:
