@@ -17,7 +17,6 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote, unquote
 
@@ -130,23 +129,6 @@ def number_or_none(value: object) -> float | None:
         return None
     value = float(value)
     return value if value == value and abs(value) != float("inf") else None
-
-
-def parse_time(value: object) -> int | None:
-    """ISO 8601 / RFC 3339 (Go writes up to 9 fractional digits) -> epoch seconds."""
-    text = text_or_none(value)
-    if not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    try:
-        return int(dt.timestamp())
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 # ---------------------------------------------------------------- package URLs

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 import neo4j
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from graph.timestamps import parse_time
 from graph.tools.guard import AuditRecord, Guard, GuardError, GuardResult
 
 
@@ -47,35 +48,6 @@ AS_OF_DOC = (
     "Sessions, IP leases, connections, events and alerts are taken as they were then. "
     "Omit to use the toolbox's time (usually the alert's)."
 )
-
-
-def parse_time(value: AsOf) -> int | None:
-    """ISO 8601 or epoch (seconds, or milliseconds when it is that large) -> epoch seconds."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError("a time must be ISO 8601 text or epoch seconds, not a boolean")
-    if isinstance(value, (int, float)):
-        v = float(value)
-    else:
-        text = str(value).strip()
-        try:
-            v = float(text)
-        except ValueError:
-            if text.endswith(("Z", "z")):
-                text = text[:-1] + "+00:00"
-            try:
-                parsed = dt.datetime.fromisoformat(text)
-            except ValueError:
-                raise ValueError(f"{value!r} is neither ISO 8601 nor epoch seconds") from None
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=dt.UTC)
-            return int(parsed.timestamp())
-    if v > 1e11:  # milliseconds
-        v /= 1000.0
-    if not 0 <= v < 32503680000:
-        raise ValueError(f"{value!r} is not a plausible time")
-    return int(v)
 
 
 def iso(ts: int | float | None) -> str | None:

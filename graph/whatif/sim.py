@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
-from graph.tools.base import parse_time
+from graph.timestamps import parse_time
 from graph.tools.exploit import exploit_rows
 from graph.whatif.errors import WhatIfError, WhatIfInputError
 from graph.whatif.grammar import Action
