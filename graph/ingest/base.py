@@ -309,8 +309,9 @@ class Connector:
     """A source format. `sniff(name, head)` says whether a file looks like it (head is
     the first 64 KiB decoded leniently, its `.json` the top-level JSON structure: see
     graph.ingest._jsonhead); `transform(source, ctx)` returns a Batch or
-    raises BadFile; `post_load(writer, ctx)` derives edges once the rows are in
-    (e.g. DCSync from GetChanges + GetChangesAll)."""
+    raises BadFile; `post_load(writer, ctx)` finishes the run's loads once the rows are in
+    (SharpHound's deferred edges, Trivy's pruned scopes). Edges derived from the whole
+    twin (DCSync, CanExploit) are not a connector's: graph/derive runs them."""
 
     name: str
     sniff: Callable[[str, str], bool]
@@ -318,8 +319,9 @@ class Connector:
     post_load: Callable[[TwinWriter, IngestContext], None] | None = None
     # Lower loads first when several formats arrive in one run (AD before events).
     order: int = 50
-    # Derivations that depend on data from other sources (hosts in zones, DCSync)
-    # run after every ingest, whichever formats it carried; they must be idempotent.
+    # A post-load step that depends on data from other sources (hosts in zones, events
+    # tied to hosts) runs after every ingest, whichever formats it carried; it must be
+    # idempotent.
     always_post_load: bool = False
     # Order of this format's files within a run, lower first (Zeek: DNS logs, whose
     # answers name hosts, before the logs that only know addresses); file order otherwise.

@@ -20,6 +20,7 @@ import neo4j
 from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
 import graph.ingest as package
+from graph.derive import DERIVATIONS
 from graph.ingest._jsonhead import Head
 from graph.ingest.base import (
     BadFile,
@@ -242,13 +243,19 @@ def ingest(
         if cleanup:
             to_clean.setdefault(conn.name, []).append(loaded)
         used[conn.name] = conn
-    derive = {n: c for n, c in table.items() if c.always_post_load and c.post_load}
+    always = {n: c for n, c in table.items() if c.always_post_load and c.post_load}
     try:
-        for conn in sorted({**used, **derive}.values(), key=lambda c: c.order):
+        for conn in sorted({**used, **always}.values(), key=lambda c: c.order):
             if conn.post_load:
                 writer = TwinWriter(driver, source=conn.name, database=database, now=ctx.now)
                 conn.post_load(writer, ctx)
                 report.stats.add(writer.stats)
+        # Derived edges depend on the whole twin, not on this run's files: after every
+        # ingest, once every load and post-load step above is done (graph/derive).
+        for derivation in DERIVATIONS:
+            writer = TwinWriter(driver, source=derivation.source, database=database, now=ctx.now)
+            derivation.run(writer)
+            report.stats.add(writer.stats)
         # Cleanup once per connector, after the whole run (files of one collection arrive
         # one by one: cleaning after the first would drop what a later file re-adds).
         for items in to_clean.values():

@@ -149,8 +149,8 @@ _BY_OBJECTID = NodeRef(TWIN_LABEL, "objectid")
 
 
 @cache
-def rel_schema(rel_type: str, derived: bool = False) -> RelSchema:
-    return RelSchema(rel_type, _BY_OBJECTID, _BY_OBJECTID, snapshot=not derived)
+def rel_schema(rel_type: str) -> RelSchema:
+    return RelSchema(rel_type, _BY_OBJECTID, _BY_OBJECTID)
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -1159,89 +1159,6 @@ def _absorb(writer: TwinWriter, rk: _Rekey) -> None:
     )
 
 
-def _sync_derived(writer: TwinWriter, rel_type: str, pairs: set[tuple[str, str]]) -> None:
-    """Write the derived edges and drop this source's edges of the type no longer derived."""
-    schema = rel_schema(rel_type, derived=True)
-    if pairs:
-        writer.rels(schema, [{"src": a, "dst": b, "props": {"isacl": False}} for a, b in sorted(pairs)])
-    current = _run(
-        writer,
-        f"MATCH (a)-[r:{check_identifier(rel_type)}]->(b) WHERE r.source = $source "
-        "RETURN a.objectid AS a, b.objectid AS b, elementId(r) AS id",
-        source=writer.source,
-    )
-    stale = [rec["id"] for rec in current if (rec["a"], rec["b"]) not in pairs]
-    if stale:
-        _run(writer, "UNWIND $ids AS id MATCH ()-[r]->() WHERE elementId(r) = id DELETE r", ids=stale)
-        writer.stats.deleted += len(stale)
-
-
-def _members_closure(writer: TwinWriter, seeds: set[str]) -> set[str]:
-    """Seeds and every transitive `MemberOf` member of them, one query per nesting level."""
-    seen = set(seeds)
-    frontier = list(seeds)
-    while frontier:
-        recs = _run(
-            writer,
-            f"UNWIND $ids AS id MATCH (g:{TWIN_LABEL} {{objectid: id}})<-[:MemberOf]-(m) "
-            "WHERE m.objectid IS NOT NULL RETURN DISTINCT m.objectid AS m",
-            ids=frontier,
-        )
-        frontier = [r["m"] for r in recs if r["m"] not in seen]
-        seen.update(frontier)
-    return seen
-
-
-def _derive_dcsync(writer: TwinWriter) -> None:
-    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for rec in _run(
-        writer,
-        "MATCH (p)-[r:GetChanges|GetChangesAll]->(d:Domain) "
-        "WHERE p.objectid IS NOT NULL AND d.objectid IS NOT NULL "
-        "RETURN d.objectid AS d, type(r) AS t, collect(DISTINCT p.objectid) AS ps",
-    ):
-        holders[(rec["d"], rec["t"])].update(rec["ps"])
-    pairs: set[tuple[str, str]] = set()
-    for (domain, right), direct in holders.items():
-        if right != "GetChanges" or (domain, "GetChangesAll") not in holders:
-            continue
-        both = _members_closure(writer, direct) & _members_closure(writer, holders[(domain, "GetChangesAll")])
-        pairs.update((p, domain) for p in both if p != domain)
-    _sync_derived(writer, "DCSync", pairs)
-
-
-def _derive_adcs(writer: TwinWriter) -> None:
-    cas = _run(
-        writer,
-        "MATCH (n) WHERE (n:EnterpriseCA OR n:RootCA OR n:NTAuthStore) AND n.objectid IS NOT NULL "
-        "RETURN n.objectid AS oid, [l IN labels(n) WHERE l IN ['EnterpriseCA','RootCA','NTAuthStore']][0] AS kind, "
-        "n.certthumbprint AS tp, n.certchain AS chain, n.certthumbprints AS tps",
-    )
-    by_tp: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for rec in cas:
-        if isinstance(rec["tp"], str) and rec["tp"]:
-            by_tp[(rec["kind"], rec["tp"].upper())].add(rec["oid"])
-    ca_for: set[tuple[str, str]] = set()
-    signed: set[tuple[str, str]] = set()
-    ntauth: set[tuple[str, str]] = set()
-    for rec in cas:
-        tp = rec["tp"].upper() if isinstance(rec["tp"], str) else ""
-        if rec["kind"] == "EnterpriseCA" and tp:
-            ca_for.update((rec["oid"], root) for root in by_tp.get(("RootCA", tp), ()))
-        chain = rec["chain"]
-        if rec["kind"] in ("EnterpriseCA", "RootCA") and isinstance(chain, list) and len(chain) > 1:
-            parent = str(chain[1]).upper()
-            for kind in ("EnterpriseCA", "RootCA"):
-                signed.update((rec["oid"], p) for p in by_tp.get((kind, parent), ()) if p != rec["oid"])
-        if rec["kind"] == "NTAuthStore" and isinstance(rec["tps"], list):
-            for t in rec["tps"]:
-                if isinstance(t, str) and t:
-                    ntauth.update((eca, rec["oid"]) for eca in by_tp.get(("EnterpriseCA", t.upper()), ()))
-    _sync_derived(writer, "EnterpriseCAFor", ca_for)
-    _sync_derived(writer, "IssuedSignedBy", signed)
-    _sync_derived(writer, "TrustedForNTAuth", ntauth)
-
-
 def _write_deferred(writer: TwinWriter, state: _RunState) -> None:
     """Placeholders for what the whole run named but nobody defined, then the edges that
     waited for their ends."""
@@ -1270,8 +1187,6 @@ def post_load(writer: TwinWriter, ctx: IngestContext) -> None:
     if state is not None:
         _apply_rekeys(writer, state.rekeys)
         _write_deferred(writer, state)
-    _derive_adcs(writer)
-    _derive_dcsync(writer)
 
 
 CONNECTOR = Connector(
@@ -1280,5 +1195,4 @@ CONNECTOR = Connector(
     transform=transform,
     post_load=post_load,
     order=10,
-    always_post_load=True,
 )

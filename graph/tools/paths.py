@@ -12,7 +12,7 @@ paths are always in it.
 
 Edges crossed (graph/tools/vocab.py, with costs): BloodHound CE's traversable set,
 `InZone` (host -> its zone: a foothold in the zone), the derived `CanExploit`
-(graph/tools/exploit.py: reachability on the port of a remotely exploitable service),
+(graph/derive/exploit.py: reachability on the port of a remotely exploitable service),
 `ConnectedTo` (observed traffic) and, as the last hop only, `HostedOn` backwards (a
 data asset falls with its host). `CanReach` is not crossed on its own: zone-to-zone
 flows are not transitive for an attacker and say nothing about a listening,
