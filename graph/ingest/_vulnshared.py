@@ -433,12 +433,10 @@ class HostIndex:
                 keys.add(text.upper())
             else:
                 shorts.add(text.upper())
-        if ctx is None or ctx.driver is None or not (keys or shorts or ips):
+        if ctx is None or not ctx.reader or not (keys or shorts or ips):
             return index
-        records = ctx.driver.execute_query(
-            _LOOKUP, keys=sorted(keys), shorts=sorted(shorts), ips=sorted(ips),
-            props=list(props), database_=ctx.database,
-        ).records
+        records = ctx.reader.rows(_LOOKUP, keys=sorted(keys), shorts=sorted(shorts), ips=sorted(ips),
+                                  props=list(props))
         for rec in records:
             key = rec["key"]
             index.props[key] = dict(zip(props, rec["vals"], strict=True))
@@ -488,12 +486,12 @@ class TimedFacts:
         self.stamps = {f"{g}_time" for g in groups}
         self.held: dict[tuple[str, str], int] = {}
         keys = sorted(set(keys))
-        if ctx is None or ctx.driver is None or not keys:
+        if ctx is None or not ctx.reader or not keys:
             return
-        for rec in ctx.driver.execute_query(
+        for rec in ctx.reader.rows(
             "UNWIND $keys AS k MATCH (n:Twin {key: k}) RETURN k, [s IN $stamps | n[s]] AS times",
-            keys=keys, stamps=sorted(self.stamps), database_=ctx.database, routing_="r",
-        ).records:
+            keys=keys, stamps=sorted(self.stamps),
+        ):
             for stamp, t in zip(sorted(self.stamps), rec["times"], strict=True):
                 if isinstance(t, int):
                     self.held[(rec["k"], stamp)] = t

@@ -327,9 +327,7 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         elif created is not None:
             host_row = {"key": hosted_on, "props": created, "firstseen": t, "lastseen": t}
 
-    held = ctx.driver.execute_query(
-        "MATCH (a:Twin {key: $k}) RETURN a.sbom_time AS s", k=app_key, database_=ctx.database,
-    ).records if ctx.driver is not None else []
+    held = ctx.reader.rows("MATCH (a:Twin {key: $k}) RETURN a.sbom_time AS s", k=app_key)
     stamp = held[0]["s"] if held and isinstance(held[0]["s"], int) else t
     if stamp > t:  # a newer SBOM of it is loaded: its description stands
         app_props = {}

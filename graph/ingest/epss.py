@@ -94,10 +94,8 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         raise BadFile("no 'cve,epss,percentile' header: not an EPSS file")
 
     score_date = meta.get("score_date") or datetime.fromtimestamp(ctx.now, UTC).isoformat()
-    if ctx.driver is not None:
-        held = ctx.driver.execute_query(
-            "MATCH (e:Twin {key: $k}) RETURN e.score_date AS d", k=CATALOG_KEY, database_=ctx.database,
-        ).records
+    if ctx.reader:
+        held = ctx.reader.rows("MATCH (e:Twin {key: $k}) RETURN e.score_date AS d", k=CATALOG_KEY)
         if held and held[0]["d"]:
             new, old = to_epoch(score_date), to_epoch(held[0]["d"])
             if new is not None and old is not None and new < old:

@@ -210,8 +210,7 @@ def ingest(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     report = IngestReport()
-    ctx = IngestContext(driver=driver, database=database, now=int(now or time.time()))
-    ctx.state["tag"] = tag  # derivations that touch existing nodes keep to the tag's own
+    ctx = IngestContext(driver=driver, database=database, now=int(now or time.time()), tag=tag)
     planned: list[tuple[Connector, Source]] = []
     for source in iter_sources(paths, limits):
         try:
@@ -233,7 +232,7 @@ def ingest(
         if progress:
             progress(f"{conn.name}: {source.name}")
         try:
-            loaded = _load_one(conn, source, ctx, report, limits, tag)
+            loaded = _load_one(conn, source, ctx, driver, database, report, limits)
         except _LOST as exc:
             raise IngestInterrupted(source.name, exc, report) from exc
         finally:
@@ -262,15 +261,16 @@ def ingest(
             for writer, batch in items:
                 cleanup_batch(writer, batch)
                 report.stats.deleted += writer.stats.deleted
-        report.unresolved = ctx.state.get("unresolved")
+        report.unresolved = ctx.unresolved
     except _LOST as exc:
         raise IngestInterrupted("the derivations after the files", exc, report) from exc
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _load_one(conn: Connector, source: Source, ctx: IngestContext, report: IngestReport,
-              limits: IngestLimits, tag: str | None) -> tuple[TwinWriter, Batch] | None:
+def _load_one(conn: Connector, source: Source, ctx: IngestContext, driver: neo4j.Driver,
+              database: str | None, report: IngestReport,
+              limits: IngestLimits) -> tuple[TwinWriter, Batch] | None:
     """Transform one input whole, then write it; a file refused whole leaves nothing."""
     try:
         batch: Batch = conn.transform(source, ctx)
@@ -287,7 +287,7 @@ def _load_one(conn: Connector, source: Source, ctx: IngestContext, report: Inges
     report.formats[conn.name] = report.formats.get(conn.name, 0) + 1
     if batch.nodes or batch.rels:
         report.loaded_files += 1
-    writer = TwinWriter(ctx.driver, source=f"{conn.name}#{tag}" if tag else conn.name, database=ctx.database,
+    writer = TwinWriter(driver, source=f"{conn.name}#{ctx.tag}" if ctx.tag else conn.name, database=database,
                         now=ctx.now, max_property_bytes=limits.property_bytes)
     try:
         load_batch(writer, batch)
