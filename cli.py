@@ -258,14 +258,10 @@ def generate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Write a seeded synthetic enterprise in the real formats of contract section 3."""
-    import inspect
-
     from graph.generate import generate
 
-    kwargs = {"hosts": hosts, "users": users, "groups": groups, "ops": ops}
-    accepted = inspect.signature(generate).parameters
     try:
-        summary = generate(out, seed, **{k: v for k, v in kwargs.items() if k in accepted})
+        summary = generate(out, seed, hosts=hosts, users=users, groups=groups, ops=ops)
     except ValueError as exc:
         fail(str(exc), 2)
     if json_out:

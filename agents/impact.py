@@ -20,6 +20,7 @@ from agents.toolkit import Toolkit
 from graph.evidence import existing_keys
 from graph.tools.base import ToolError
 from graph.tools.guard import GuardError
+from graph.whatif import rank
 
 DIRECTORY_FAMILIES = {"dcsync", "credential_dump"}
 
@@ -106,10 +107,6 @@ def recommend(st: InvestigationState, kit: Toolkit, footholds: list[str], blast:
     footholds to what they threaten, least breakage first among ties."""
     target = (blast["crown_jewels"] or blast["tier0"] or [None])[0]
     if not target or not footholds:
-        return []
-    try:
-        from graph.whatif import rank
-    except ImportError:
         return []
     try:
         ranked = rank(kit.driver, kit.database, target=target, top=5, sources=footholds)

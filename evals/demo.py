@@ -28,10 +28,7 @@ def run_demo(driver: neo4j.Driver, database: str | None, out: Path, state_dir: P
     out.mkdir(parents=True, exist_ok=True)
     ent_dir = out / "enterprise"
     say(f"1/4 generating a synthetic enterprise (seed {seed}, {hosts} hosts) in {ent_dir}")
-    import inspect
-
-    kw = {"ops": True} if "ops" in inspect.signature(generate).parameters else {}
-    generate(ent_dir, seed, hosts, **kw)
+    generate(ent_dir, seed, hosts, ops=True)
     ent = build_enterprise(seed, hosts)
     from evals.build_scenarios import _extra_inventory, _nmap_fallback
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from graph.schema import TWIN_LABEL
+# Every node of the twin carries this label beside its kind: one key constraint covers them all.
+TWIN_LABEL = "Twin"
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import neo4j
 
 from graph.identity import is_ip, is_sid, short_hostname, split_user
+from graph.reader import TwinReader
 
 INTERNET_KEY = "INTERNET"
 
@@ -150,14 +151,17 @@ class TwinIndex:
 
     @classmethod
     def load(cls, driver: neo4j.Driver | None, database: str | None = None) -> TwinIndex:
+        return cls.read(TwinReader(driver, database))
+
+    @classmethod
+    def read(cls, reader: TwinReader) -> TwinIndex:
         """Five read queries: hosts, leases, users, groups, domains."""
         index = cls()
-        if driver is not None:
-            index.refresh(driver, database)
+        if reader:
+            index.refresh(reader)
         return index
 
-    def refresh(self, driver: neo4j.Driver, database: str | None = None,
-                keys: list[str] | None = None) -> None:
+    def refresh(self, reader: TwinReader, keys: list[str] | None = None) -> None:
         """Read hosts, leases, users, groups and domains from the twin into the index:
         all of them, or only the nodes with `keys` (nodes new since the index was loaded:
         `add_*` appends, so a node already in the index must not be read twice). Each
@@ -166,8 +170,7 @@ class TwinIndex:
         where = "" if keys is None else " WHERE {v}.key IN $keys"
 
         def rows(query: str) -> list:
-            return driver.execute_query(query, keys=keys, database_=database,
-                                        routing_="r").records[0]["rows"]
+            return reader.rows(query, keys=keys)[0]["rows"]
 
         for key, short, oid, ip, ips, ls, domain in rows(
             "MATCH (c:Computer)" + where.format(v="c")
@@ -563,15 +566,12 @@ class TwinIndex:
         return None
 
 
-def existing_keys(driver: neo4j.Driver | None, keys: list[str],
-                  database: str | None = None) -> set[str]:
+def existing_keys(reader: TwinReader, keys: list[str]) -> set[str]:
     """Which of `keys` name a node of the twin (one query)."""
-    if driver is None or not keys:
+    if not reader or not keys:
         return set()
-    recs = driver.execute_query(
-        "UNWIND $keys AS k MATCH (n:Twin {key: k}) RETURN collect(k) AS found",
-        keys=sorted(set(keys)), database_=database, routing_="r",
-    ).records
+    recs = reader.rows("UNWIND $keys AS k MATCH (n:Twin {key: k}) RETURN collect(k) AS found",
+                       keys=sorted(set(keys)))
     return set(recs[0]["found"]) if recs else set()
 
 
@@ -611,13 +611,14 @@ RETURN e.key AS key ORDER BY e.timestamp DESC LIMIT 1
 """
 
 
-def resolve_alert(alert, index: TwinIndex, driver: neo4j.Driver | None = None,
-                  database: str | None = None, *, slack_s: int = 300) -> AlertResolution:
+def resolve_alert(alert, index: TwinIndex, reader: TwinReader | None = None, *,
+                  slack_s: int = 300) -> AlertResolution:
     """Resolve a `graph.alert_model.ParsedAlert`'s mentions against the twin, never
     creating anything: hosts by FQDN / short name / IP at the activity's time, users by
     any name form or SID, IPs to the host holding them then (and to their `IP` node),
     processes and hashes to the latest matching process event on the alert's hosts
-    (queries, so only with a driver)."""
+    (queries, so only with a twin to read)."""
+    reader = reader or TwinReader()
     out = AlertResolution()
     ts = alert.activity_timestamp
     seen: set[tuple[str, str]] = set()
@@ -635,8 +636,8 @@ def resolve_alert(alert, index: TwinIndex, driver: neo4j.Driver | None = None,
             hosts.append(key)
         else:
             out.absent.append(m)
-    ip_nodes = existing_keys(driver, [f"IP:{i.address}" for m in alert.ips
-                                      if (i := classify_ip(m.raw))] + [INTERNET_KEY], database)
+    ip_nodes = existing_keys(reader, [f"IP:{i.address}" for m in alert.ips
+                                      if (i := classify_ip(m.raw))] + [INTERNET_KEY])
     for m in alert.ips:
         info = classify_ip(m.raw)
         if info is None or info.kind == "ignore":
@@ -664,24 +665,23 @@ def resolve_alert(alert, index: TwinIndex, driver: neo4j.Driver | None = None,
         else:
             out.absent.append(m)
     hosts = sorted(set(hosts))
-    if driver is None or not hosts:
+    if not reader or not hosts:
         out.absent.extend(alert.processes)
         out.absent.extend(alert.hashes)
         return out
     until = alert.timestamp + slack_s
     for m in alert.processes:
         name = m.raw.lower() if m.raw and not m.raw.isdigit() else None
-        recs = driver.execute_query(
+        recs = reader.rows(
             _PROCESS_QUERY, hosts=hosts, until=until, pid=m.pid,
             path=m.path.lower() if m.path else None, name=name,
-            tail=("\\" + name) if name else None, database_=database, routing_="r").records
+            tail=("\\" + name) if name else None)
         if recs:
             add(recs[0]["key"], m.role, m.raw)
         else:
             out.absent.append(m)
     for m in alert.hashes:
-        recs = driver.execute_query(_HASH_QUERY, hosts=hosts, until=until, hash=m.raw.lower(),
-                                    database_=database, routing_="r").records
+        recs = reader.rows(_HASH_QUERY, hosts=hosts, until=until, hash=m.raw.lower())
         if recs:
             add(recs[0]["key"], "hash", m.raw)
         else:

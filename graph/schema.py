@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import neo4j
 
-TWIN_LABEL = "Twin"
+from graph.model import TWIN_LABEL
 
 CONSTRAINTS = [
     f"CREATE CONSTRAINT twin_key IF NOT EXISTS FOR (n:{TWIN_LABEL}) REQUIRE n.key IS UNIQUE",

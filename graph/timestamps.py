@@ -36,6 +36,37 @@ def epoch_seconds(value: object) -> float | None:
     return read[0] if read else None
 
 
+def to_epoch(value: object) -> int | None:
+    """`epoch_seconds` in whole seconds: a report's or an SBOM's own time, where an
+    unreadable one falls back to the ingest time."""
+    read = read_time(value)
+    return int(read[0]) if read else None
+
+
+def parse_time(value: object) -> int | None:
+    """A time someone asks about (a tool's `as_of`, a what-if's, an alert's): the same
+    reading as the data's, but a value that is not a time is an error to tell them,
+    not a gap (ValueError, one readable line). None or "" is no time at all."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a time must be ISO 8601 text or epoch seconds, not a boolean")
+    read = read_time(value)
+    if read is not None:
+        return int(read[0])
+    if isinstance(value, (int, float)) or _is_number(value):
+        raise ValueError(f"{value!r} is not a plausible time")
+    raise ValueError(f"{value!r} is neither ISO 8601 nor epoch seconds")
+
+
+def _is_number(value: object) -> bool:
+    try:
+        float(str(value).strip())
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
 def read_time(value: object) -> tuple[float, bool] | None:
     """`(epoch seconds, zoned)`: zoned when the value says its own zone (a `Z` or an
     offset, or an epoch number); naive text is read as UTC and is not zoned."""

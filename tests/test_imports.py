@@ -14,21 +14,10 @@ import ast
 from collections.abc import Iterable
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import REPO
 
 PACKAGES = ("agents", "graph", "evals", "bot")
 MODULES = ("cli",)
-
-# graph/tools/base.py's `_load_tools` (the `_LOADED` flag) imports the tool modules so
-# they register themselves, and every tool module imports graph.tools.base for
-# `@tool`. Fixing it is graph/tools' owner's; until then it is the one cycle allowed.
-KNOWN_TOOLS_CYCLE = frozenset({
-    "graph.tools.base", "graph.tools.context", "graph.tools.events", "graph.tools.expert",
-    "graph.tools.observed", "graph.tools.paths", "graph.tools.radius", "graph.tools.resolve",
-})
-
 
 def project_modules(root: Path, packages: Iterable[str], modules: Iterable[str]) -> dict[str, Path]:
     """Dotted module name -> file, for every .py file of the packages and the top-level modules."""
@@ -205,15 +194,6 @@ def test_the_graph_covers_the_project():
     assert "graph.db" in graph["cli"]
 
 
-def test_no_import_cycle_but_the_known_tools_one():
-    graph = import_graph(REPO)
-    new = [c for c in cycles(graph) if not c <= KNOWN_TOOLS_CYCLE]
-    assert not new, _describe(new, graph)
-
-
-@pytest.mark.xfail(strict=True, reason="graph/tools/base.py's _load_tools (the _LOADED flag) imports the tool "
-                                       "modules, which import graph.tools.base: graph/tools' owner fixes it; "
-                                       "then drop this mark and KNOWN_TOOLS_CYCLE")
 def test_no_import_cycle_at_all():
     graph = import_graph(REPO)
     found = cycles(graph)

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from graph.derive.dcsync import derive_dcsync
 from graph.ingest import sharphound
 from graph.ingest.base import BadFile, IngestContext, Source
 from graph.ingest.registry import ingest
@@ -290,12 +291,10 @@ def test_dcsync_derived_through_nested_membership(twin):
     assert twin.value("MATCH (c:Computer {isdc: true})-[:DCSync]->(:Domain) RETURN count(c)") >= 1
     # derivation is idempotent, and follows the rights when they go away
     before = twin.snapshot()
-    sharphound.post_load(TwinWriter(twin.driver, "sharphound", database=twin.database, now=NOW),
-                         IngestContext(twin.driver, twin.database, NOW))
+    derive_dcsync(TwinWriter(twin.driver, "sharphound", database=twin.database, now=NOW))
     assert twin.snapshot() == before
     twin.run("MATCH ()-[r:GetChangesAll]->(:Domain) DELETE r")
-    sharphound.post_load(TwinWriter(twin.driver, "sharphound", database=twin.database, now=NOW + 1),
-                         IngestContext(twin.driver, twin.database, NOW + 1))
+    derive_dcsync(TwinWriter(twin.driver, "sharphound", database=twin.database, now=NOW + 1))
     assert twin.value("MATCH ()-[r:DCSync]->() RETURN count(r)") == 0
 
 

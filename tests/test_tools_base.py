@@ -60,6 +60,22 @@ def test_openai_tools_are_valid_and_flat():
     assert json.loads(json.dumps(tools)) == tools  # round-trips as JSON
 
 
+def test_every_marked_tool_is_registered():
+    """TOOLS is written out by hand (graph/tools/base.py): a new `@tool` that is not listed
+    there would never reach an agent."""
+    import importlib
+    import pkgutil
+
+    import graph.tools as package
+
+    marked = set()
+    for mod in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"graph.tools.{mod.name}")
+        marked |= {fn.spec.name for fn in vars(module).values()
+                   if callable(fn) and getattr(fn, "spec", None) is not None and fn.__module__ == module.__name__}
+    assert marked == set(TOOLS) == EXPECTED
+
+
 ARGS = {
     "resolve_entities": {"names": ["WS07", "CORP\\alice"], "as_of": "2023-11-14T22:13:20Z"},
     "entity_context": {"key": "WS07.CORP.LOCAL", "as_of": T0, "max_items": 5},

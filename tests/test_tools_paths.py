@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from graph.derive.exploit import (
+    compute_exploit_edges,
+    covers,
+    derive_exploit_edges,
+    parse_port_spec,
+)
 from graph.schema import reset_twin
 from graph.tools.base import Toolbox, ToolError
-from graph.tools.exploit import compute_exploit_edges, covers, derive_exploit_edges, parse_port_spec
 from graph.tools.fixtures import DAY, T0, corp_twin
 from graph.tools.paths import build_path_query
 from tests.conftest import Twin

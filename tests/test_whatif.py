@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from graph.derive.exploit import compute_exploit_edges, exploit_rows
 from graph.schema import reset_twin
-from graph.tools.exploit import compute_exploit_edges, exploit_rows
 from graph.tools.fixtures import T0, TwinBuilder, corp_twin, synthetic_twin
 from graph.whatif import (
     Action,
@@ -122,7 +122,7 @@ def shop_twin(driver, database) -> None:
         b.node("DataAsset", name, name=name, crown_jewel=True, criticality="critical")
         b.edge(name, "HostedOn", host)
     b.write(driver, database)
-    from graph.tools.exploit import derive_exploit_edges
+    from graph.derive.exploit import derive_exploit_edges
 
     derive_exploit_edges(driver, database, now=T0)
 

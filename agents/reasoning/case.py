@@ -13,7 +13,7 @@ from typing import Any
 
 from agents.reasoning.families import FAMILIES, Family, credential_target, family_of
 from agents.reasoning.roles import DocFact, Names, facts_for
-from graph.tools.base import parse_time
+from graph.timestamps import parse_time
 
 ADMIN_EDGES = ("AdminTo", "CanPSRemote", "CanRDP", "ExecuteDCOM", "SQLAdmin")
 DC_GROUPS = ("DOMAIN CONTROLLERS@", "ENTERPRISE DOMAIN CONTROLLERS@", "ENTERPRISE READ-ONLY DOMAIN CONTROLLERS@",

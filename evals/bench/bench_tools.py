@@ -31,7 +31,7 @@ from graph.schema import apply_schema, reset_twin
 from graph.settings import Neo4jSettings
 from graph.tools.base import Toolbox
 from graph.tools.fixtures import T0, synthetic_twin
-from graph.tools.paths import _PRECIOUS, _T, _TIME, build_path_query, path_params
+from graph.tools.paths import LIVE_EDGE, PRECIOUS, TRAVERSE, build_path_query, path_params
 
 CONTEXT_TOOLS = {"resolve_entities", "entity_context", "observed_path", "expert_cypher"}
 
@@ -113,16 +113,16 @@ def bench_engines(driver, db, info, iterations: int, seed: int) -> list[dict]:
     rng = random.Random(seed + 1)
     users = info["users"]
     target = info["domain_admins"]
-    precious = _PRECIOUS.format(v="t")
+    precious = PRECIOUS.format(v="t")
     sp_source = (f"MATCH (s:Twin {{key: $src}}), (t:Twin) WHERE {precious}\n"
-                 f"MATCH p = {{fn}}((s)-[:{_T}*1..6]->(t))\n"
+                 f"MATCH p = {{fn}}((s)-[:{TRAVERSE}*1..6]->(t))\n"
                  "RETURN [x IN nodes(p) | x.key] AS nodes LIMIT 200")
     sp_entry = ("MATCH (t:Twin {key: $target})\n"
                 "MATCH (s:Twin) WHERE s:Internet OR (s:User AND coalesce(s.enabled, false) "
                 "AND NOT coalesce(s.admincount, false))\n"
-                f"MATCH p = {{fn}}((s)-[:{_T}*1..6]->(t))\n"
+                f"MATCH p = {{fn}}((s)-[:{TRAVERSE}*1..6]->(t))\n"
                 "WITH p LIMIT 200 RETURN [x IN nodes(p) | x.key] AS nodes")
-    shortest_source = (f"MATCH (s:Twin {{key: $src}})\nMATCH p = SHORTEST 1 (s)-[r:{_T} WHERE {_TIME}]->{{1,6}}(t:Twin)\n"
+    shortest_source = (f"MATCH (s:Twin {{key: $src}})\nMATCH p = SHORTEST 1 (s)-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->{{1,6}}(t:Twin)\n"
                        f"WHERE {precious}\nRETURN [x IN nodes(p) | x.key] AS nodes LIMIT 200")
     cases = {
         "source->tier0": [

@@ -8,7 +8,7 @@ yet: one domain with nested groups, admin rights, sessions (1% of workstations h
 Domain Admin's session), four zones with firewall flows, a DMZ of internet-facing web
 servers, servers and databases with vulnerable services (findings per package
 version, with Trivy-style fixed versions, some in CISA KEV), observed flows, and
-crown-jewel data on database hosts. CanExploit is derived by graph/tools/exploit.py.
+crown-jewel data on database hosts. CanExploit is derived by graph/derive/exploit.py.
 `--reuse` skips the build when the twin already holds it (same parameters).
 
 Measured, each against a baseline taken in the same run on the same server:
@@ -155,7 +155,7 @@ def enterprise_twin(driver: neo4j.Driver, database: str | None, *, hosts: int, u
         src, dst = rng.choice(by_zone["corp"]), rng.choice(by_zone["srv"])
         b.edge(src, "ConnectedTo", dst, ports=["445/tcp"], count=rng.randint(1, 50), firstseen=T0 - 86400, lastseen=T0)
     b.write(driver, database, source="bench")
-    from graph.tools.exploit import derive_exploit_edges
+    from graph.derive.exploit import derive_exploit_edges
 
     derived = derive_exploit_edges(driver, database, now=T0)
     return {"jewels": jewels, "dmz": by_zone["dmz"], "srv": by_zone["srv"], "db": by_zone["db"],

@@ -12,8 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-import neo4j
-
+from graph.reader import TwinReader
 from graph.resolve import classify_ip
 
 
@@ -30,13 +29,9 @@ def broadcasts(cidrs: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
-def subnet_broadcasts(driver: neo4j.Driver | None, database: str | None = None) -> frozenset[str]:
+def subnet_broadcasts(reader: TwinReader) -> frozenset[str]:
     """Broadcast addresses of the subnets the twin knows (one query)."""
-    if driver is None:
-        return frozenset()
-    rows = driver.execute_query("MATCH (s:Subnet) RETURN collect(s.key) AS keys",
-                                database_=database, routing_="r").records
-    return broadcasts(rows[0]["keys"] if rows else [])
+    return broadcasts(reader.value("MATCH (s:Subnet) RETURN collect(s.key) AS keys") or [])
 
 
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})

@@ -18,9 +18,8 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-import neo4j
-
 from graph.model import check_identifier
+from graph.reader import TwinReader
 
 try:  # orjson ships with the LangGraph stack; it parses JSON lines ~4x faster
     import orjson
@@ -56,11 +55,11 @@ def file_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
-def existing_edges(driver: neo4j.Driver | None, database: str | None, rel_type: str,
-                   pairs: Iterable[tuple[str, str]], chunk: int = 10_000) -> dict[tuple[str, str], dict]:
+def existing_edges(reader: TwinReader, rel_type: str, pairs: Iterable[tuple[str, str]],
+                   chunk: int = 10_000) -> dict[tuple[str, str], dict]:
     """Properties of the `rel_type` edges the twin already has between these key pairs."""
     pairs = list(pairs)
-    if driver is None or not pairs:
+    if not reader or not pairs:
         return {}
     # Both ends by index first, then Expand(Into) inside the subquery: left to itself the
     # planner may expand from a server's thousand inbound edges for every pair.
@@ -72,7 +71,7 @@ def existing_edges(driver: neo4j.Driver | None, database: str | None, rel_type: 
     found: dict[tuple[str, str], dict] = {}
     for i in range(0, len(pairs), chunk):
         part = [list(p) for p in pairs[i:i + chunk]]
-        for rec in driver.execute_query(query, pairs=part, database_=database, routing_="r").records:
+        for rec in reader.rows(query, pairs=part):
             found[(rec["a"], rec["b"])] = dict(rec["props"])
     return found
 

@@ -17,7 +17,6 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote, unquote
 
@@ -130,23 +129,6 @@ def number_or_none(value: object) -> float | None:
         return None
     value = float(value)
     return value if value == value and abs(value) != float("inf") else None
-
-
-def parse_time(value: object) -> int | None:
-    """ISO 8601 / RFC 3339 (Go writes up to 9 fractional digits) -> epoch seconds."""
-    text = text_or_none(value)
-    if not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    try:
-        return int(dt.timestamp())
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 # ---------------------------------------------------------------- package URLs
@@ -451,12 +433,10 @@ class HostIndex:
                 keys.add(text.upper())
             else:
                 shorts.add(text.upper())
-        if ctx is None or ctx.driver is None or not (keys or shorts or ips):
+        if ctx is None or not ctx.reader or not (keys or shorts or ips):
             return index
-        records = ctx.driver.execute_query(
-            _LOOKUP, keys=sorted(keys), shorts=sorted(shorts), ips=sorted(ips),
-            props=list(props), database_=ctx.database,
-        ).records
+        records = ctx.reader.rows(_LOOKUP, keys=sorted(keys), shorts=sorted(shorts), ips=sorted(ips),
+                                  props=list(props))
         for rec in records:
             key = rec["key"]
             index.props[key] = dict(zip(props, rec["vals"], strict=True))
@@ -506,12 +486,12 @@ class TimedFacts:
         self.stamps = {f"{g}_time" for g in groups}
         self.held: dict[tuple[str, str], int] = {}
         keys = sorted(set(keys))
-        if ctx is None or ctx.driver is None or not keys:
+        if ctx is None or not ctx.reader or not keys:
             return
-        for rec in ctx.driver.execute_query(
+        for rec in ctx.reader.rows(
             "UNWIND $keys AS k MATCH (n:Twin {key: k}) RETURN k, [s IN $stamps | n[s]] AS times",
-            keys=keys, stamps=sorted(self.stamps), database_=ctx.database, routing_="r",
-        ).records:
+            keys=keys, stamps=sorted(self.stamps),
+        ):
             for stamp, t in zip(sorted(self.stamps), rec["times"], strict=True):
                 if isinstance(t, int):
                     self.held[(rec["k"], stamp)] = t

@@ -12,7 +12,7 @@ and the addresses its host used (`HasIP`); an event naming an account of a domai
 twin did not know (`AccountUnresolved`) gets its `ByUser` / `TargetsUser`; an event from
 an address gets its `FromHost`. With nothing labelled, the step costs three counts from
 the count store.
-What stays unresolved is counted into `ctx.state["unresolved"]` for `ingest --json`.
+What stays unresolved is counted into `ctx.unresolved` for `ingest --json`.
 
 The rows shared with the connector (logon counts, learned leases) are built here so
 that both paths write the same graph: loading A then B equals loading B then A.
@@ -20,12 +20,11 @@ that both paths write the same graph: loading A then B equals loading B then A.
 
 from __future__ import annotations
 
-import neo4j
-
 from graph.identity import short_hostname
 from graph.ingest._live import existing_edges
 from graph.loader import TwinWriter
 from graph.model import NodeSchema, RelSchema
+from graph.reader import TwinReader
 from graph.resolve import existing_keys
 
 HOST_UNRESOLVED = "HostUnresolved"
@@ -56,12 +55,11 @@ _CHUNK = 5_000
 _MINE = "($mine IS NULL OR $mine IN e.sources)"
 
 
-def logged_on_rows(driver: neo4j.Driver | None, database: str | None,
-                   fresh: dict[tuple[str, str], list]) -> list[dict]:
+def logged_on_rows(reader: TwinReader, fresh: dict[tuple[str, str], list]) -> list[dict]:
     """`LoggedOn` rows adding logons never counted before (`fresh`: (user, host) ->
     [logon types, count, first, last]) to what the twin holds: `count` is the number of
     distinct 4624 events of that user on that host, however many files carried them."""
-    old = existing_edges(driver, database, "LoggedOn", fresh.keys())
+    old = existing_edges(reader, "LoggedOn", fresh.keys())
     rows = []
     for (user, host), (types, count, first, last) in fresh.items():
         prev = old.get((user, host)) or {}
@@ -84,11 +82,10 @@ def count_logon(table: dict, user: str, host: str, logon_type: int | None, ts: f
         entry[2], entry[3] = min(entry[2], ts), max(entry[3], ts)
 
 
-def has_ip_rows(driver: neo4j.Driver | None, database: str | None,
-                bindings: dict[tuple[str, str], list]) -> list[dict]:
+def has_ip_rows(reader: TwinReader, bindings: dict[tuple[str, str], list]) -> list[dict]:
     """`HasIP` rows for addresses the events show a host using ((host, `IP:` key) ->
     [first, last, evidence kinds]), the kinds united with what the edge already says."""
-    old = existing_edges(driver, database, "HasIP", bindings.keys())
+    old = existing_edges(reader, "HasIP", bindings.keys())
     rows = []
     for (host, ip_key), (first, last, kinds) in bindings.items():
         prev = (old.get((host, ip_key)) or {}).get("evidence")
@@ -144,35 +141,32 @@ RETURN count(*) AS n
 
 def relink(writer: TwinWriter, ctx) -> None:
     """Tie labelled events to hosts and source hosts the twin knows now (module doc),
-    then count what is still untied into `ctx.state["unresolved"]`."""
-    driver, database = ctx.driver, ctx.database
-    if driver is None:
+    then count what is still untied into `ctx.unresolved`."""
+    if writer.driver is None:
         return
+    reader = TwinReader(writer.driver, writer.database)
     moved = named = tied = 0
-    if any(_count(driver, database, lb) for lb in (HOST_UNRESOLVED, ACCOUNT_UNRESOLVED, IP_UNRESOLVED)):
-        tag = ctx.state.get("tag")
-        mine = f"{writer.source}#{tag}" if tag else None
-        own = TwinWriter(driver, mine, database=database, now=writer.now) if mine else writer
+    if any(_count(reader, lb) for lb in (HOST_UNRESOLVED, ACCOUNT_UNRESOLVED, IP_UNRESOLVED)):
+        mine = f"{writer.source}#{ctx.tag}" if ctx.tag else None
+        own = TwinWriter(writer.driver, mine, database=writer.database, now=writer.now) if mine else writer
         index = ctx.twin_index()
-        moved, bindings = _relink_hosts(own, ctx, index, mine)
+        moved, bindings = _relink_hosts(own, reader, index, mine)
         for (host, ip_key), (first, last, _) in bindings.items():
             index.learn_lease(ip_key[3:], host, first, last)
-        named = _relink_accounts(own, ctx, index, mine)
-        tied = _relink_ips(own, ctx, index, mine)
+        named = _relink_accounts(own, reader, index, mine)
+        tied = _relink_ips(own, reader, index, mine)
         if own is not writer:
             writer.stats.add(own.stats)
-    ctx.state["unresolved"] = unresolved_summary(driver, database) | {
+    ctx.unresolved = unresolved_summary(reader) | {
         "relinked": {"event_hosts": moved, "event_accounts": named, "event_ips": tied}}
 
 
-def _count(driver: neo4j.Driver, database: str | None, label: str) -> int:
-    return driver.execute_query(f"MATCH (e:{label}) RETURN count(e) AS n", database_=database,
-                                routing_="r").records[0]["n"]
+def _count(reader: TwinReader, label: str) -> int:
+    return reader.value(f"MATCH (e:{label}) RETURN count(e) AS n")
 
 
-def _rows(driver: neo4j.Driver, database: str | None, query: str, mine: str | None = None,
-          **params) -> list:
-    return driver.execute_query(query, params, mine=mine, database_=database, routing_="r").records
+def _rows(reader: TwinReader, query: str, mine: str | None = None, **params) -> list:
+    return reader.rows(query, mine=mine, **params)
 
 
 def _write(writer: TwinWriter, query: str, rows: list) -> None:
@@ -185,17 +179,16 @@ def _write(writer: TwinWriter, query: str, rows: list) -> None:
         writer.stats.deleted += counters.nodes_deleted
 
 
-def _relink_hosts(writer: TwinWriter, ctx, index, mine: str | None) -> tuple[int, dict]:
-    driver, database = ctx.driver, ctx.database
+def _relink_hosts(writer: TwinWriter, reader: TwinReader, index, mine: str | None) -> tuple[int, dict]:
     # a name, with what the events' own machine account said about its domain
     named = [(r["name"], tuple(r["doms"] or ())) for r in _rows(
-        driver, database, f"MATCH (e:HostUnresolved) WHERE {_MINE} "
+        reader, f"MATCH (e:HostUnresolved) WHERE {_MINE} "
         "RETURN DISTINCT e.host AS name, e.host_domains AS doms", mine)]
     resolved = {(name, doms): hk for name, doms in named if isinstance(name, str)
                 and (hk := index.event_host(name, machine_domains=list(doms)))}
     if not resolved:
         return 0, {}
-    events = _rows(driver, database,
+    events = _rows(reader,
                    f"MATCH (e:HostUnresolved) WHERE e.host IN $names AND {_MINE} "
                    "OPTIONAL MATCH (e)-[:TargetsUser]->(u:User) "
                    "RETURN e.key AS key, e.host AS name, e.host_domains AS doms, e.timestamp AS ts, "
@@ -207,7 +200,7 @@ def _relink_hosts(writer: TwinWriter, ctx, index, mine: str | None) -> tuple[int
         prefix = f"EVT:{r['name']}:"
         if found and r["key"].startswith(prefix):
             renamed[r["key"]] = (f"EVT:{found[0]}:{r['key'][len(prefix):]}", found[0])
-    taken = existing_keys(driver, [new for new, _ in renamed.values()], database)
+    taken = existing_keys(reader, [new for new, _ in renamed.values()])
     spans: dict[str, list] = {}
     logons: dict[tuple[str, str], list] = {}
     sessions: dict[tuple[str, str], list] = {}
@@ -235,14 +228,14 @@ def _relink_hosts(writer: TwinWriter, ctx, index, mine: str | None) -> tuple[int
     _write(writer, _MERGE, merges)
     writer.rels(HAS_SESSION, [{"src": h, "dst": u, "firstseen": int(f), "lastseen": int(la)}
                               for (h, u), (f, la) in sessions.items()])
-    writer.rels(LOGGED_ON, logged_on_rows(driver, database, logons))
+    writer.rels(LOGGED_ON, logged_on_rows(reader, logons))
     addresses: dict[str, list] = {}
     for (_, ip_key), (first, last, _) in bindings.items():
         span = addresses.setdefault(ip_key, [first, last])
         span[0], span[1] = min(span[0], first), max(span[1], last)
     writer.nodes(IP, [{"key": k, "firstseen": int(f), "lastseen": int(la), "props": {"address": k[3:]}}
                       for k, (f, la) in sorted(addresses.items())])
-    writer.rels(HAS_IP, has_ip_rows(driver, database, bindings))
+    writer.rels(HAS_IP, has_ip_rows(reader, bindings))
     return len(moves) + len(merges), bindings
 
 
@@ -262,12 +255,11 @@ RETURN e.key AS key, e.host AS name, h.key AS host, e.event_id AS eid, e.status 
 """
 
 
-def _relink_accounts(writer: TwinWriter, ctx, index, mine: str | None) -> int:
+def _relink_accounts(writer: TwinWriter, reader: TwinReader, index, mine: str | None) -> int:
     """Accounts an event named before the twin knew their domain (`THESHIRE\\pgustavo`
     ahead of any THESHIRE.LOCAL): linked as the connector links them, once they resolve."""
-    driver, database = ctx.driver, ctx.database
     known = {}
-    for r in _rows(driver, database, _PENDING_ACCOUNTS, mine):
+    for r in _rows(reader, _PENDING_ACCOUNTS, mine):
         name, sid = r["a"]
         short = short_hostname(r["host"] or "")
         acct = index.resolve_account(name, None, sid, host_short=short)
@@ -280,7 +272,7 @@ def _relink_accounts(writer: TwinWriter, ctx, index, mine: str | None) -> int:
     logons: dict[tuple[str, str], list] = {}
     sessions: dict[tuple[str, str], list] = {}
     done = []
-    for r in _rows(driver, database, _ACCOUNT_EVENTS, mine):
+    for r in _rows(reader, _ACCOUNT_EVENTS, mine):
         short, ts = short_hostname(r["name"] or ""), r["ts"] or 0
         pending = False
         for rel, (name, sid), linked in (("ByUser", r["subject"], r["by"]), ("TargetsUser", r["target"], r["targets"])):
@@ -312,22 +304,21 @@ def _relink_accounts(writer: TwinWriter, ctx, index, mine: str | None) -> int:
     writer.rels(TARGETS_USER, links["TargetsUser"])
     writer.rels(HAS_SESSION, [{"src": h, "dst": u, "firstseen": int(f), "lastseen": int(la)}
                               for (h, u), (f, la) in sessions.items()])
-    writer.rels(LOGGED_ON, logged_on_rows(driver, database, logons))
+    writer.rels(LOGGED_ON, logged_on_rows(reader, logons))
     _write(writer, "UNWIND $rows AS k MATCH (e:Twin {key: k}) REMOVE e:AccountUnresolved "
            "RETURN count(*) AS n", done)
     return len(links["ByUser"]) + len(links["TargetsUser"])
 
 
-def _relink_ips(writer: TwinWriter, ctx, index, mine: str | None) -> int:
-    driver, database = ctx.driver, ctx.database
-    ips = [r["ip"] for r in _rows(driver, database,
+def _relink_ips(writer: TwinWriter, reader: TwinReader, index, mine: str | None) -> int:
+    ips = [r["ip"] for r in _rows(reader,
                                   f"MATCH (e:IpUnresolved) WHERE {_MINE} RETURN DISTINCT e.ip AS ip", mine)]
     known = sorted(ip for ip in ips if isinstance(ip, str)
                    and (ip in index.leases or ip in index.static_ips))
     if not known:
         return 0
     links = []
-    for r in _rows(driver, database, f"MATCH (e:IpUnresolved) WHERE e.ip IN $ips AND {_MINE} "
+    for r in _rows(reader, f"MATCH (e:IpUnresolved) WHERE e.ip IN $ips AND {_MINE} "
                    "RETURN e.key AS key, e.ip AS ip, e.timestamp AS ts", mine, ips=known):
         host = index.host_for_ip(r["ip"], r["ts"])
         if host:
@@ -338,7 +329,7 @@ def _relink_ips(writer: TwinWriter, ctx, index, mine: str | None) -> int:
     return len(links)
 
 
-def unresolved_summary(driver: neo4j.Driver, database: str | None, examples: int = 5) -> dict:
+def unresolved_summary(reader: TwinReader, examples: int = 5) -> dict:
     """Events still without their host or source host, distinct names and addresses,
     and a few of each to name in the warning."""
     out: dict = {"event_hosts": 0, "hosts": 0, "event_ips": 0, "ips": 0, "event_accounts": 0,
@@ -347,9 +338,9 @@ def unresolved_summary(driver: neo4j.Driver, database: str | None, examples: int
             (HOST_UNRESOLVED, "host", "event_hosts", "hosts"), (IP_UNRESOLVED, "ip", "event_ips", "ips"),
             (ACCOUNT_UNRESOLVED, "coalesce(e.subject_user, e.target_user, e.subject_sid, e.target_sid)",
              "event_accounts", "accounts")):
-        if not _count(driver, database, label):
+        if not _count(reader, label):
             continue
-        rec = _rows(driver, database,
+        rec = _rows(reader,
                     f"MATCH (e:{label}) WITH {prop if '(' in prop else 'e.' + prop} AS v, count(*) AS n "
                     "RETURN sum(n) AS events, count(v) AS distinct, collect(v) AS values")[0]
         out[events], out[distinct] = rec["events"], rec["distinct"]

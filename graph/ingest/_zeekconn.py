@@ -276,7 +276,7 @@ class ConnAggregator:
             self.ep.mark(dst, first, last)
         if not self.pairs:
             return
-        old = existing_edges(ctx.driver, ctx.database, "ConnectedTo", self.pairs.keys())
+        old = existing_edges(ctx.reader, "ConnectedTo", self.pairs.keys())
         rels = []
         for (src, dst), (ports, count, nbytes, first, last, out) in self.pairs.items():
             props = accumulate(

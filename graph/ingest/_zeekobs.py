@@ -434,7 +434,7 @@ class Observations:
             pairs = self.edges[kind]
             if not pairs:
                 continue
-            old = existing_edges(ctx.driver, ctx.database, kind, pairs.keys())
+            old = existing_edges(ctx.reader, kind, pairs.keys())
             rels = []
             for (src, dst), agg in pairs.items():
                 self.ep.mark(src, agg["first"], agg["last"])

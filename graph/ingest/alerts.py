@@ -95,7 +95,7 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         }
         nodes.append({"key": alert.id, "firstseen": ts, "lastseen": ts, "props": props})
         roles: dict[str, list[str]] = {}
-        for inv in resolve_alert(alert, index, ctx.driver, ctx.database).involved:
+        for inv in resolve_alert(alert, index, ctx.reader).involved:
             roles.setdefault(inv.key, [])
             if inv.role not in roles[inv.key]:
                 roles[inv.key].append(inv.role)

@@ -20,15 +20,16 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import neo4j
 
 from graph.loader import TwinWriter
 from graph.model import NodeSchema, RelSchema
+from graph.reader import TwinReader
 from graph.resolve import TwinIndex
 from graph.settings import IngestLimits
 
@@ -39,6 +40,7 @@ SNIFF_BYTES = 65536
 # file of repeated keys compresses a hundredfold and costs nothing).
 RATIO_FLOOR = 1 << 20
 _READ_CHUNK = 1 << 20
+S = TypeVar("S")
 
 
 class BadFile(Exception):
@@ -251,22 +253,43 @@ class Batch:
 
 @dataclass
 class IngestContext:
-    """Shared state for one `ingest` run: the driver (for connectors that resolve
-    against what the twin already holds, e.g. IP -> host) and the run's clock."""
+    """What one `ingest` run gives its transforms: the twin to read (a TwinReader, never a
+    driver: a transform cannot write), the run's clock and tag, and the run state a
+    connector keeps between its files and its post_load (`run_state`)."""
 
-    driver: neo4j.Driver | None
-    database: str | None
+    driver: InitVar[neo4j.Driver | None]
+    database: InitVar[str | None]
     now: int
-    # Per-run scratch space for connectors whose files arrive one by one (SharpHound).
-    state: dict = field(default_factory=dict)
-    _index: TwinIndex | None = None
+    # Marks the run's provenance (`source#tag`): post-load steps that touch existing nodes
+    # keep to the tag's own.
+    tag: str | None = None
+    reader: TwinReader = field(init=False)
+    # What the event post-load step could not tie (events without host / source host).
+    unresolved: dict | None = field(default=None, init=False)
+    _states: dict[type, object] = field(default_factory=dict, init=False, repr=False)
+    _index: TwinIndex | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self, driver: neo4j.Driver | None, database: str | None) -> None:
+        self.reader = TwinReader(driver, database)
+
+    def run_state(self, kind: type[S]) -> S:
+        """This run's one instance of a connector's state class, made on first use: files
+        of one collection arrive one by one and their post_load finishes what they began."""
+        state = self._states.get(kind)
+        if state is None:
+            state = self._states[kind] = kind()
+        return state  # type: ignore[return-value]
+
+    def take_state(self, kind: type[S]) -> S | None:
+        """The run's state of that class, if any file made one; the run keeps none after."""
+        return self._states.pop(kind, None)  # type: ignore[return-value]
 
     def twin_index(self) -> TwinIndex:
         """The twin's hosts, leases and accounts for resolving one file: read once per
         run (24 hourly Zeek logs would otherwise read 140k nodes 24 times), kept true to
         the twin by `loaded`, and handed out as a copy so one file's learning stays its own."""
         if self._index is None:
-            self._index = TwinIndex.load(self.driver, self.database)
+            self._index = TwinIndex.read(self.reader)
         return self._index.copy()
 
     def loaded(self, batch: Batch) -> None:
@@ -276,7 +299,7 @@ class IngestContext:
         to be read whole again when next needed. Rows that only move a known host's
         lastseen keep it (that time only breaks ties between hosts claiming one address)."""
         index = self._index
-        if index is None or self.driver is None:
+        if index is None or not self.reader:
             return
         new: set[str] = set()
         for schema, rows in batch.nodes:
@@ -301,7 +324,7 @@ class IngestContext:
             self._index = None
             return
         if new:
-            index.refresh(self.driver, self.database, keys=sorted(new))
+            index.refresh(self.reader, keys=sorted(new))
 
 
 @dataclass(frozen=True)
@@ -309,8 +332,9 @@ class Connector:
     """A source format. `sniff(name, head)` says whether a file looks like it (head is
     the first 64 KiB decoded leniently, its `.json` the top-level JSON structure: see
     graph.ingest._jsonhead); `transform(source, ctx)` returns a Batch or
-    raises BadFile; `post_load(writer, ctx)` derives edges once the rows are in
-    (e.g. DCSync from GetChanges + GetChangesAll)."""
+    raises BadFile; `post_load(writer, ctx)` finishes the run's loads once the rows are in
+    (SharpHound's deferred edges, Trivy's pruned scopes). Edges derived from the whole
+    twin (DCSync, CanExploit) are not a connector's: graph/derive runs them."""
 
     name: str
     sniff: Callable[[str, str], bool]
@@ -318,8 +342,9 @@ class Connector:
     post_load: Callable[[TwinWriter, IngestContext], None] | None = None
     # Lower loads first when several formats arrive in one run (AD before events).
     order: int = 50
-    # Derivations that depend on data from other sources (hosts in zones, DCSync)
-    # run after every ingest, whichever formats it carried; they must be idempotent.
+    # A post-load step that depends on data from other sources (hosts in zones, events
+    # tied to hosts) runs after every ingest, whichever formats it carried; it must be
+    # idempotent.
     always_post_load: bool = False
     # Order of this format's files within a run, lower first (Zeek: DNS logs, whose
     # answers name hosts, before the logs that only know addresses); file order otherwise.

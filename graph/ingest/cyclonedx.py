@@ -61,7 +61,6 @@ from graph.ingest._vulnshared import (
     mark_unknown_kev,
     number_or_none,
     parse_cvss_vector,
-    parse_time,
     purl_key,
     purl_props,
     severity_from_score,
@@ -73,6 +72,7 @@ from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.ingest.trivy import owner_of
 from graph.loader import TwinWriter
 from graph.model import NodeSchema
+from graph.timestamps import to_epoch
 
 HOST_PROPERTIES = ("twinsight:host", "twinsight:hosted_on", "cdx:host")
 _CONSTRAINT_NAMES = ("twinsight:version_constraint", "twinsight:requires", "cdx:version_constraint")
@@ -212,7 +212,7 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
     app_key = purl_key(mc.get("purl")) or f"app:{app_name}@{app_version or ''}".rstrip("@")
     if len(app_key) > MAX_KEY:
         raise BadFile(f"metadata.component names an application {len(app_key)} characters long")
-    t = parse_time(metadata.get("timestamp")) or ctx.now
+    t = to_epoch(metadata.get("timestamp")) or ctx.now
     batch = Batch()
 
     app_props = purl_props(app_key) if app_key.startswith("pkg:") else {"name": app_name, "version": app_version}
@@ -327,9 +327,7 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         elif created is not None:
             host_row = {"key": hosted_on, "props": created, "firstseen": t, "lastseen": t}
 
-    held = ctx.driver.execute_query(
-        "MATCH (a:Twin {key: $k}) RETURN a.sbom_time AS s", k=app_key, database_=ctx.database,
-    ).records if ctx.driver is not None else []
+    held = ctx.reader.rows("MATCH (a:Twin {key: $k}) RETURN a.sbom_time AS s", k=app_key)
     stamp = held[0]["s"] if held and isinstance(held[0]["s"], int) else t
     if stamp > t:  # a newer SBOM of it is loaded: its description stands
         app_props = {}

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from graph.ingest._vulnshared import CVE_RE, parse_time
+from graph.ingest._vulnshared import CVE_RE
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.loader import TwinWriter, sources_with
 from graph.model import NodeSchema
+from graph.timestamps import to_epoch
 
 CATALOG = NodeSchema("EpssCatalog", snapshot=False)
 CATALOG_KEY = "EPSS:CATALOG"
@@ -93,12 +94,10 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         raise BadFile("no 'cve,epss,percentile' header: not an EPSS file")
 
     score_date = meta.get("score_date") or datetime.fromtimestamp(ctx.now, UTC).isoformat()
-    if ctx.driver is not None:
-        held = ctx.driver.execute_query(
-            "MATCH (e:Twin {key: $k}) RETURN e.score_date AS d", k=CATALOG_KEY, database_=ctx.database,
-        ).records
+    if ctx.reader:
+        held = ctx.reader.rows("MATCH (e:Twin {key: $k}) RETURN e.score_date AS d", k=CATALOG_KEY)
         if held and held[0]["d"]:
-            new, old = parse_time(score_date), parse_time(held[0]["d"])
+            new, old = to_epoch(score_date), to_epoch(held[0]["d"])
             if new is not None and old is not None and new < old:
                 raise BadFile(f"scores dated {score_date} are older than the EPSS scores the twin holds "
                               f"({held[0]['d']}); nothing loaded")

@@ -30,11 +30,10 @@ import csv
 import io
 import re
 
-import neo4j
-
 from graph.identity import host_key, is_ip, normalize_ip, short_hostname, user_key
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.model import NodeSchema, RelSchema
+from graph.reader import TwinReader
 
 COLUMNS = ("name", "type", "criticality", "crown_jewel", "owner", "hosted_on", "tags")
 TYPES = ("host", "data", "service", "user")
@@ -162,12 +161,11 @@ def _name_probe(row: dict) -> dict:
     return {"keys": sorted(keys), "short": None, "ip": None, "ipkey": None}
 
 
-def _lookup(driver: neo4j.Driver | None, database: str | None, probes: dict[str, dict]) -> dict[str, dict]:
-    if driver is None or not probes:
+def _lookup(reader: TwinReader, probes: dict[str, dict]) -> dict[str, dict]:
+    if not reader or not probes:
         return {}
     items = [{"id": pid, **p} for pid, p in probes.items()]
-    records = driver.execute_query(_LOOKUP, items=items, database_=database,
-                                   routing_=neo4j.RoutingControl.READ).records
+    records = reader.rows(_LOOKUP, items=items)
     return {r["id"]: {"byKey": r["byKey"], "byShort": r["byShort"], "byIp": r["byIp"]} for r in records}
 
 
@@ -263,7 +261,7 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         probes[f"n{line}"] = _name_probe(row)
         if row["hosted_on"]:
             probes[f"h{line}"] = _host_probe(row["hosted_on"])
-    found = _lookup(ctx.driver, ctx.database, probes)
+    found = _lookup(ctx.reader, probes)
 
     # Pass 1: what each row names (existing node, or the node it creates).
     targets: list[tuple[int, dict, str, bool]] = []  # line, row, key, exists

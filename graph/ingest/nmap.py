@@ -247,7 +247,7 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         proto = (info.get("protocol") or "").lower()
         scanned.setdefault(proto, []).extend(parse_ranges(info.get("services")))
 
-    not_hosts = subnet_broadcasts(ctx.driver, ctx.database) | broadcasts(_CIDR.findall(root.get("args") or ""))
+    not_hosts = subnet_broadcasts(ctx.reader) | broadcasts(_CIDR.findall(root.get("args") or ""))
     hosts: list[_Host] = []
     for i, el in enumerate(root.findall("host")):
         batch.records += 1
@@ -274,9 +274,9 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
             h.key = resolved or host_key(h.ips[0][0])
 
     existing: dict[str, dict] = {}
-    if ctx.driver is not None and hosts:
+    if ctx.reader and hosts:
         prefixes = sorted({service_host_part(h.key) + ":" for h in hosts})
-        for rec in ctx.driver.execute_query(_EXISTING_SERVICES, prefixes=prefixes, database_=ctx.database).records:
+        for rec in ctx.reader.rows(_EXISTING_SERVICES, prefixes=prefixes):
             existing[rec["key"]] = dict(rec)
 
     facts = TimedFacts(ctx, [h.key for h in hosts if h.key], ("nmap_os", "mac", "hostnames"))

@@ -20,6 +20,7 @@ import neo4j
 from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
 import graph.ingest as package
+from graph.derive import DERIVATIONS
 from graph.ingest._jsonhead import Head
 from graph.ingest.base import (
     BadFile,
@@ -209,8 +210,7 @@ def ingest(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     report = IngestReport()
-    ctx = IngestContext(driver=driver, database=database, now=int(now or time.time()))
-    ctx.state["tag"] = tag  # derivations that touch existing nodes keep to the tag's own
+    ctx = IngestContext(driver=driver, database=database, now=int(now or time.time()), tag=tag)
     planned: list[tuple[Connector, Source]] = []
     for source in iter_sources(paths, limits):
         try:
@@ -232,7 +232,7 @@ def ingest(
         if progress:
             progress(f"{conn.name}: {source.name}")
         try:
-            loaded = _load_one(conn, source, ctx, report, limits, tag)
+            loaded = _load_one(conn, source, ctx, driver, database, report, limits)
         except _LOST as exc:
             raise IngestInterrupted(source.name, exc, report) from exc
         finally:
@@ -242,28 +242,35 @@ def ingest(
         if cleanup:
             to_clean.setdefault(conn.name, []).append(loaded)
         used[conn.name] = conn
-    derive = {n: c for n, c in table.items() if c.always_post_load and c.post_load}
+    always = {n: c for n, c in table.items() if c.always_post_load and c.post_load}
     try:
-        for conn in sorted({**used, **derive}.values(), key=lambda c: c.order):
+        for conn in sorted({**used, **always}.values(), key=lambda c: c.order):
             if conn.post_load:
                 writer = TwinWriter(driver, source=conn.name, database=database, now=ctx.now)
                 conn.post_load(writer, ctx)
                 report.stats.add(writer.stats)
+        # Derived edges depend on the whole twin, not on this run's files: after every
+        # ingest, once every load and post-load step above is done (graph/derive).
+        for derivation in DERIVATIONS:
+            writer = TwinWriter(driver, source=derivation.source, database=database, now=ctx.now)
+            derivation.run(writer)
+            report.stats.add(writer.stats)
         # Cleanup once per connector, after the whole run (files of one collection arrive
         # one by one: cleaning after the first would drop what a later file re-adds).
         for items in to_clean.values():
             for writer, batch in items:
                 cleanup_batch(writer, batch)
                 report.stats.deleted += writer.stats.deleted
-        report.unresolved = ctx.state.get("unresolved")
+        report.unresolved = ctx.unresolved
     except _LOST as exc:
         raise IngestInterrupted("the derivations after the files", exc, report) from exc
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _load_one(conn: Connector, source: Source, ctx: IngestContext, report: IngestReport,
-              limits: IngestLimits, tag: str | None) -> tuple[TwinWriter, Batch] | None:
+def _load_one(conn: Connector, source: Source, ctx: IngestContext, driver: neo4j.Driver,
+              database: str | None, report: IngestReport,
+              limits: IngestLimits) -> tuple[TwinWriter, Batch] | None:
     """Transform one input whole, then write it; a file refused whole leaves nothing."""
     try:
         batch: Batch = conn.transform(source, ctx)
@@ -280,7 +287,7 @@ def _load_one(conn: Connector, source: Source, ctx: IngestContext, report: Inges
     report.formats[conn.name] = report.formats.get(conn.name, 0) + 1
     if batch.nodes or batch.rels:
         report.loaded_files += 1
-    writer = TwinWriter(ctx.driver, source=f"{conn.name}#{tag}" if tag else conn.name, database=ctx.database,
+    writer = TwinWriter(driver, source=f"{conn.name}#{ctx.tag}" if ctx.tag else conn.name, database=database,
                         now=ctx.now, max_property_bytes=limits.property_bytes)
     try:
         load_batch(writer, batch)

@@ -114,6 +114,7 @@ from graph.ingest._jsonhead import Large, json_head
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.loader import TwinWriter
 from graph.model import NodeRef, NodeSchema, RelSchema, check_identifier
+from graph.reader import TwinReader
 from graph.schema import TWIN_LABEL
 
 SOURCE = "sharphound"
@@ -149,8 +150,8 @@ _BY_OBJECTID = NodeRef(TWIN_LABEL, "objectid")
 
 
 @cache
-def rel_schema(rel_type: str, derived: bool = False) -> RelSchema:
-    return RelSchema(rel_type, _BY_OBJECTID, _BY_OBJECTID, snapshot=not derived)
+def rel_schema(rel_type: str) -> RelSchema:
+    return RelSchema(rel_type, _BY_OBJECTID, _BY_OBJECTID)
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -850,11 +851,11 @@ def _finish_props(label: str, oid: str, props: dict) -> dict:
 # --------------------------------------------------------------------------- twin look-up
 
 
-def _lookup(driver, database: str | None, oids: Iterable[str]) -> dict[str, tuple[str, bool]]:
+def _lookup(reader: TwinReader, oids: Iterable[str]) -> dict[str, tuple[str, bool]]:
     """Objectid -> (key, is placeholder) of what the twin already holds; one indexed query per
     20k ids. Where two nodes share an objectid, the real one wins."""
     found: dict[str, tuple[str, bool]] = {}
-    if driver is None:
+    if not reader:
         return found
     ids = list(oids)
     query = (
@@ -862,10 +863,7 @@ def _lookup(driver, database: str | None, oids: Iterable[str]) -> dict[str, tupl
         "RETURN id, n.key AS key, coalesce(n.placeholder, false) AS ph ORDER BY ph, key"
     )
     for start in range(0, len(ids), _LOOKUP_CHUNK):
-        records = driver.execute_query(
-            query, ids=ids[start : start + _LOOKUP_CHUNK], database_=database
-        ).records
-        for rec in records:
+        for rec in reader.rows(query, ids=ids[start : start + _LOOKUP_CHUNK]):
             found.setdefault(rec["id"], (rec["key"], rec["ph"]))
     return found
 
@@ -879,9 +877,10 @@ class _Rekey:
 
 
 @dataclass
-class _RunState:
-    """What one run's transforms leave for its post_load: keys to fix, and the edges whose
-    ends were not known yet (defined by a later file of the run, or by nobody)."""
+class SharpHoundRun:
+    """What one run's transforms leave for its post_load (IngestContext.run_state): keys to
+    fix, and the edges whose ends were not known yet (defined by a later file of the run,
+    or by nobody)."""
 
     rekeys: list[_Rekey] = field(default_factory=list)
     rels: dict[str, dict[tuple[str, str], dict]] = field(default_factory=lambda: defaultdict(dict))
@@ -893,21 +892,15 @@ class _RunState:
     fresh: bool | None = None
 
 
-_STATE = "_sharphound_run"
-
-
-def _state(ctx: IngestContext) -> _RunState:
-    # The run's context is the only object transform and post_load share (see the report).
-    state = ctx.__dict__.setdefault(_STATE, _RunState())
+def _state(ctx: IngestContext) -> SharpHoundRun:
+    state = ctx.run_state(SharpHoundRun)
     if state.fresh is None:
-        state.fresh = ctx.driver is None or not ctx.driver.execute_query(
-            f"RETURN EXISTS {{ MATCH (n:{TWIN_LABEL}) WHERE n.objectid IS NOT NULL }} AS any",
-            database_=ctx.database,
-        ).records[0]["any"]
+        state.fresh = not ctx.reader or not ctx.reader.value(
+            f"RETURN EXISTS {{ MATCH (n:{TWIN_LABEL}) WHERE n.objectid IS NOT NULL }} AS any")
     return state
 
 
-def _known(driver, database: str | None, state: _RunState, oids: Iterable[str]):
+def _known(reader: TwinReader, state: SharpHoundRun, oids: Iterable[str]):
     """What the twin holds for these objectids: this run's own writes from memory, the rest
     by look-up unless the run began on a twin without AD objects."""
     found: dict[str, tuple[str, bool]] = {}
@@ -919,7 +912,7 @@ def _known(driver, database: str | None, state: _RunState, oids: Iterable[str]):
         else:
             ask.append(oid)
     if ask and not state.fresh:
-        found.update(_lookup(driver, database, ask))
+        found.update(_lookup(reader, ask))
     return found
 
 
@@ -1008,7 +1001,7 @@ def _emit(parsed: _Parsed, ctx: IngestContext) -> None:
     batch = parsed.batch
     state = _state(ctx)
     missing = [oid for oid in parsed.refs if oid not in parsed.nodes]
-    twin = _known(ctx.driver, ctx.database, state, [*parsed.nodes, *missing])
+    twin = _known(ctx.reader, state, [*parsed.nodes, *missing])
     ids = parsed.nodes.keys() | parsed.refs.keys()
     # Nodes the twin holds stay where they are (edges find them by objectid); their key is
     # fixed in post_load. New ones take their proper key unless something else holds it, or
@@ -1159,93 +1152,10 @@ def _absorb(writer: TwinWriter, rk: _Rekey) -> None:
     )
 
 
-def _sync_derived(writer: TwinWriter, rel_type: str, pairs: set[tuple[str, str]]) -> None:
-    """Write the derived edges and drop this source's edges of the type no longer derived."""
-    schema = rel_schema(rel_type, derived=True)
-    if pairs:
-        writer.rels(schema, [{"src": a, "dst": b, "props": {"isacl": False}} for a, b in sorted(pairs)])
-    current = _run(
-        writer,
-        f"MATCH (a)-[r:{check_identifier(rel_type)}]->(b) WHERE r.source = $source "
-        "RETURN a.objectid AS a, b.objectid AS b, elementId(r) AS id",
-        source=writer.source,
-    )
-    stale = [rec["id"] for rec in current if (rec["a"], rec["b"]) not in pairs]
-    if stale:
-        _run(writer, "UNWIND $ids AS id MATCH ()-[r]->() WHERE elementId(r) = id DELETE r", ids=stale)
-        writer.stats.deleted += len(stale)
-
-
-def _members_closure(writer: TwinWriter, seeds: set[str]) -> set[str]:
-    """Seeds and every transitive `MemberOf` member of them, one query per nesting level."""
-    seen = set(seeds)
-    frontier = list(seeds)
-    while frontier:
-        recs = _run(
-            writer,
-            f"UNWIND $ids AS id MATCH (g:{TWIN_LABEL} {{objectid: id}})<-[:MemberOf]-(m) "
-            "WHERE m.objectid IS NOT NULL RETURN DISTINCT m.objectid AS m",
-            ids=frontier,
-        )
-        frontier = [r["m"] for r in recs if r["m"] not in seen]
-        seen.update(frontier)
-    return seen
-
-
-def _derive_dcsync(writer: TwinWriter) -> None:
-    holders: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for rec in _run(
-        writer,
-        "MATCH (p)-[r:GetChanges|GetChangesAll]->(d:Domain) "
-        "WHERE p.objectid IS NOT NULL AND d.objectid IS NOT NULL "
-        "RETURN d.objectid AS d, type(r) AS t, collect(DISTINCT p.objectid) AS ps",
-    ):
-        holders[(rec["d"], rec["t"])].update(rec["ps"])
-    pairs: set[tuple[str, str]] = set()
-    for (domain, right), direct in holders.items():
-        if right != "GetChanges" or (domain, "GetChangesAll") not in holders:
-            continue
-        both = _members_closure(writer, direct) & _members_closure(writer, holders[(domain, "GetChangesAll")])
-        pairs.update((p, domain) for p in both if p != domain)
-    _sync_derived(writer, "DCSync", pairs)
-
-
-def _derive_adcs(writer: TwinWriter) -> None:
-    cas = _run(
-        writer,
-        "MATCH (n) WHERE (n:EnterpriseCA OR n:RootCA OR n:NTAuthStore) AND n.objectid IS NOT NULL "
-        "RETURN n.objectid AS oid, [l IN labels(n) WHERE l IN ['EnterpriseCA','RootCA','NTAuthStore']][0] AS kind, "
-        "n.certthumbprint AS tp, n.certchain AS chain, n.certthumbprints AS tps",
-    )
-    by_tp: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for rec in cas:
-        if isinstance(rec["tp"], str) and rec["tp"]:
-            by_tp[(rec["kind"], rec["tp"].upper())].add(rec["oid"])
-    ca_for: set[tuple[str, str]] = set()
-    signed: set[tuple[str, str]] = set()
-    ntauth: set[tuple[str, str]] = set()
-    for rec in cas:
-        tp = rec["tp"].upper() if isinstance(rec["tp"], str) else ""
-        if rec["kind"] == "EnterpriseCA" and tp:
-            ca_for.update((rec["oid"], root) for root in by_tp.get(("RootCA", tp), ()))
-        chain = rec["chain"]
-        if rec["kind"] in ("EnterpriseCA", "RootCA") and isinstance(chain, list) and len(chain) > 1:
-            parent = str(chain[1]).upper()
-            for kind in ("EnterpriseCA", "RootCA"):
-                signed.update((rec["oid"], p) for p in by_tp.get((kind, parent), ()) if p != rec["oid"])
-        if rec["kind"] == "NTAuthStore" and isinstance(rec["tps"], list):
-            for t in rec["tps"]:
-                if isinstance(t, str) and t:
-                    ntauth.update((eca, rec["oid"]) for eca in by_tp.get(("EnterpriseCA", t.upper()), ()))
-    _sync_derived(writer, "EnterpriseCAFor", ca_for)
-    _sync_derived(writer, "IssuedSignedBy", signed)
-    _sync_derived(writer, "TrustedForNTAuth", ntauth)
-
-
-def _write_deferred(writer: TwinWriter, state: _RunState) -> None:
+def _write_deferred(writer: TwinWriter, state: SharpHoundRun) -> None:
     """Placeholders for what the whole run named but nobody defined, then the edges that
     waited for their ends."""
-    found = _known(writer.driver, writer.database, state, state.refs)
+    found = _known(TwinReader(writer.driver, writer.database), state, state.refs)
     holders: dict[str, list[dict]] = defaultdict(list)
     for oid, (label, name) in state.refs.items():
         if oid in found:
@@ -1266,12 +1176,10 @@ def _write_deferred(writer: TwinWriter, state: _RunState) -> None:
 
 
 def post_load(writer: TwinWriter, ctx: IngestContext) -> None:
-    state: _RunState | None = ctx.__dict__.pop(_STATE, None)
+    state = ctx.take_state(SharpHoundRun)
     if state is not None:
         _apply_rekeys(writer, state.rekeys)
         _write_deferred(writer, state)
-    _derive_adcs(writer)
-    _derive_dcsync(writer)
 
 
 CONNECTOR = Connector(
@@ -1280,5 +1188,4 @@ CONNECTOR = Connector(
     transform=transform,
     post_load=post_load,
     order=10,
-    always_post_load=True,
 )

@@ -58,7 +58,6 @@ from graph.ingest._vulnshared import (
     mark_unknown_kev,
     number_or_none,
     parse_cvss_vector,
-    parse_time,
     purl_key,
     purl_props,
     severity_from_score,
@@ -69,6 +68,7 @@ from graph.ingest._vulnshared import (
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.loader import TwinWriter
 from graph.model import NodeSchema
+from graph.timestamps import to_epoch
 
 ARTIFACT = NodeSchema("Artifact", snapshot=False)
 
@@ -190,7 +190,7 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         results = []
     if not isinstance(results, list):
         raise BadFile("Results is not a list")
-    t = parse_time(doc.get("CreatedAt")) or ctx.now
+    t = to_epoch(doc.get("CreatedAt")) or ctx.now
 
     lookup = HostIndex.fetch(
         ctx, [name] if (is_ip(name) or looks_like_hostname(name)) else [],

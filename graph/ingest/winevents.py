@@ -646,7 +646,7 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext)
         seen(ips, ip_key, first, {"address": ip_key[3:]})
         seen(ips, ip_key, last, {})
 
-    counted = existing_keys(ctx.driver, [ev.key for ev in events if ev.eid == 4624], ctx.database)
+    counted = existing_keys(ctx.reader, [ev.key for ev in events if ev.eid == 4624])
     for ev in events:
         ts = ev.ts
         its = int(ts)
@@ -753,8 +753,8 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext)
     batch.add_rels(HAS_SESSION, [
         {"src": h, "dst": u, "firstseen": int(f), "lastseen": int(la)}
         for (h, u), (f, la, _) in sessions.items()])
-    batch.add_rels(LOGGED_ON, logged_on_rows(ctx.driver, ctx.database, logons))
-    batch.add_rels(HAS_IP, has_ip_rows(ctx.driver, ctx.database, bindings))
+    batch.add_rels(LOGGED_ON, logged_on_rows(ctx.reader, logons))
+    batch.add_rels(HAS_IP, has_ip_rows(ctx.reader, bindings))
 
 
 def _pick(cands: list[tuple[float, str]], ts: float, own: str) -> str | None:

@@ -22,6 +22,7 @@ in an earlier run stays an IP-keyed node beside the FQDN host a later DNS answer
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from graph.ingest._addresses import subnet_broadcasts
 from graph.ingest._jsonhead import json_head
@@ -159,6 +160,15 @@ def rank(source: Source) -> int:
     return 0 if log_from_name(source.name) == "dns" else 1
 
 
+@dataclass
+class ZeekRun:
+    """What one run's Zeek files share: the broadcast addresses of the twin's subnets (read
+    once), and whether DNS answers moved leases, for post_load."""
+
+    not_hosts: frozenset[str] | None = None
+    dns_leases: bool = False
+
+
 class _File:
     """What one Zeek file becomes while it is read."""
 
@@ -167,9 +177,10 @@ class _File:
         self.ctx = ctx
         self.batch = Batch()
         self.index = ctx.twin_index()
-        if "zeek_not_hosts" not in ctx.state:
-            ctx.state["zeek_not_hosts"] = subnet_broadcasts(ctx.driver, ctx.database)
-        self.not_hosts: frozenset[str] = ctx.state["zeek_not_hosts"]
+        self.run = ctx.run_state(ZeekRun)
+        if self.run.not_hosts is None:
+            self.run.not_hosts = subnet_broadcasts(ctx.reader)
+        self.not_hosts: frozenset[str] = self.run.not_hosts
         self.ep = Endpoints(self.index, self.not_hosts)
         self.conn = ConnAggregator(self.ep)
         self.dns = DnsLeases()
@@ -182,7 +193,7 @@ class _File:
         if not self.dns_done:
             self.dns_done = True
             if self.dns.rows(self.batch, self.index, self.not_hosts):
-                self.ctx.state["zeek_dns_leases"] = True
+                self.run.dns_leases = True
 
     def record(self, log: str, rec: dict, n: int) -> None:
         try:
@@ -393,7 +404,8 @@ def _jsonl(lines: list[str], f: _File) -> None:
 
 def post_load(writer: TwinWriter, ctx: IngestContext) -> None:
     """DNS answers moved leases: hosts' current `ip` / `ips` follow, as after Nmap."""
-    if ctx.state.pop("zeek_dns_leases", False):
+    run = ctx.take_state(ZeekRun)
+    if run is not None and run.dns_leases:
         writer.driver.execute_query(CURRENT_IP, database_=writer.database)
 
 

@@ -7,9 +7,9 @@
     tb.audit                                      # every query: tool, params, ms, rows, truncated
 
 Tools: resolve_entities, entity_context, attack_paths, observed_path, blast_radius,
-choke_points, expert_cypher. Every query goes through graph.tools.guard.Guard.
-`graph.tools.exploit.derive_exploit_edges` is the one writer here: the ingest calls it
-after loading to materialise CanExploit.
+choke_points, expert_cypher, find_events, find_connections, session_chain,
+event_history. Every query goes through graph.tools.guard.Guard; nothing here writes
+(CanExploit, which paths cross, is derived by graph/derive/exploit.py).
 """
 
 from graph.tools.base import (

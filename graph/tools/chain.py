@@ -13,9 +13,14 @@ kind of thing from the same place on earlier days is routine; first seen is not.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
-from graph.tools.base import AsOf, Toolbox, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
+from graph.tools.spec import AsOf, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
+
+if TYPE_CHECKING:
+    from graph.tools.base import Toolbox
 
 # One event and what its links say about where it came from.
 _ORIGIN = """

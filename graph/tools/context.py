@@ -7,12 +7,15 @@ p95). Time-bound facets (sessions, leases, events, alerts) are read at `as_of`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from graph.tools.base import AsOf, Toolbox, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
+from graph.tools.spec import AsOf, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
 from graph.tools.vocab import RIGHT_EDGES, rel_alternation
+
+if TYPE_CHECKING:
+    from graph.tools.base import Toolbox
 
 _RIGHTS = rel_alternation(RIGHT_EDGES)
 _HIDDEN_PROPS = {"fields", "raw", "sources", "aliases", "key"}

@@ -8,20 +8,15 @@ ticket was RC4, which logon came from which host, and when.
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from graph.tools.base import (
-    AsOf,
-    Toolbox,
-    ToolInput,
-    ToolOutput,
-    as_of_field,
-    iso,
-    parse_time,
-    tool,
-)
+from graph.timestamps import parse_time
+from graph.tools.spec import AsOf, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
+
+if TYPE_CHECKING:
+    from graph.tools.base import Toolbox
 
 EventKind = Literal["LogonEvent", "LogonFailureEvent", "ReplicationEvent", "DirectoryAccessEvent",
                     "ProcessEvent", "TicketEvent", "NetworkEvent", "Event"]
@@ -229,8 +224,6 @@ def find_connections(tb: Toolbox, args: FindConnectionsInput) -> FindConnections
     Every real connection has its Zeek record, so no connection here means none was seen.
     """
     if args.src is None and args.dst is None:
-        from graph.tools.base import ToolError
-
         raise ToolError("invalid_arguments", "give src, dst or both")
     t = parse_time(args.as_of) if args.as_of is not None else tb.as_of
     lo = hi = None

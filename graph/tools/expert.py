@@ -16,12 +16,15 @@ the parser cannot place is left alone rather than refused.
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from graph.tools.base import Toolbox, ToolError, ToolInput, ToolOutput, tool
 from graph.tools.guard import GuardError, Token, screen, tokenize
+from graph.tools.spec import ToolError, ToolInput, ToolOutput, tool
+
+if TYPE_CHECKING:
+    from graph.tools.base import Toolbox
 
 _CLAUSE_WORDS = {
     "MATCH", "OPTIONAL", "WHERE", "RETURN", "WITH", "UNWIND", "ORDER", "BY", "LIMIT", "SKIP", "CALL",

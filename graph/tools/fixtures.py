@@ -242,7 +242,7 @@ def corp_twin(driver: neo4j.Driver, database: str | None = None, *, derive: bool
     b.edge("ALERT-DCSYNC-1", "Involves", dc01, role="target")
     b.write(driver, database)
     if derive:
-        from graph.tools.exploit import derive_exploit_edges
+        from graph.derive.exploit import derive_exploit_edges
 
         derive_exploit_edges(driver, database, now=T0)
     return b
@@ -335,7 +335,7 @@ def synthetic_twin(driver: neo4j.Driver, database: str | None = None, *, users: 
         b.event("LogonEvent", h, rec, 4624, ts, target=u, logon_type=rng.choice([2, 3, 10]))
     b.write(driver, database)
     if derive:
-        from graph.tools.exploit import derive_exploit_edges
+        from graph.derive.exploit import derive_exploit_edges
 
         derive_exploit_edges(driver, database, now=T0)
     return {"users": ukeys, "admins": admins, "hosts": hkeys, "groups": gkeys, "jewels": jewels,

@@ -20,11 +20,14 @@ starts where the path ends.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from graph.tools.base import AsOf, Toolbox, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
+from graph.tools.spec import AsOf, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
+
+if TYPE_CHECKING:
+    from graph.tools.base import Toolbox
 
 # Anchored on the entities when there are some (their events only), else the window.
 _EVENTS_OF = """

@@ -12,7 +12,7 @@ paths are always in it.
 
 Edges crossed (graph/tools/vocab.py, with costs): BloodHound CE's traversable set,
 `InZone` (host -> its zone: a foothold in the zone), the derived `CanExploit`
-(graph/tools/exploit.py: reachability on the port of a remotely exploitable service),
+(graph/derive/exploit.py: reachability on the port of a remotely exploitable service),
 `ConnectedTo` (observed traffic) and, as the last hop only, `HostedOn` backwards (a
 data asset falls with its host). `CanReach` is not crossed on its own: zone-to-zone
 flows are not transitive for an attacker and say nothing about a listening,
@@ -35,11 +35,11 @@ data). A path stops at the first such node it meets.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from graph.tools.base import AsOf, Toolbox, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
+from graph.tools.spec import AsOf, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
 from graph.tools.vocab import (
     EDGE_COSTS,
     HOSTED_ON,
@@ -49,7 +49,12 @@ from graph.tools.vocab import (
     rel_alternation,
 )
 
-_T = rel_alternation(TRAVERSABLE)
+if TYPE_CHECKING:
+    from graph.tools.base import Toolbox
+
+# Cypher pieces the other searches share (radius.py, evals/bench): the traversable
+# types, an edge live at the asked time, an entry point `s`, a goal `{v}`, a simple path.
+TRAVERSE = rel_alternation(TRAVERSABLE)
 
 
 def _live(r: str) -> str:
@@ -57,17 +62,17 @@ def _live(r: str) -> str:
     return f"$lo IS NULL OR NOT type({r}) IN $timed OR ({r}.firstseen <= $hi AND {r}.lastseen >= $lo)"
 
 
-_TIME = _live("r")
-_ENTRY = (
+LIVE_EDGE = _live("r")
+ENTRY_POINT = (
     "(($internet AND s:Internet) OR s.key IN $compromised OR "
     "($phish AND s:User AND coalesce(s.enabled, false) AND NOT coalesce(s.admincount, false) "
     "AND NOT coalesce(s.tier0, false)))"
 )
-_PRECIOUS = (
+PRECIOUS = (
     "(coalesce({v}.tier0, false) OR coalesce({v}.crown_jewel, false) "
     "OR EXISTS {{ (:DataAsset {{crown_jewel: true}})-[:HostedOn]->({v}) }})"
 )
-# The same set as _PRECIOUS, found through the tier0 / crown_jewel indexes instead of by
+# The same set as PRECIOUS, found through the tier0 / crown_jewel indexes instead of by
 # testing every node of the twin.
 _GOALS = (
     "CALL () {\n"
@@ -83,7 +88,7 @@ _COST = (
     "reduce(c = 0.0, r IN relationships(p) | c + CASE WHEN type(r) = 'CanExploit' AND coalesce(r.is_kev, false) "
     "THEN $kev_cost ELSE coalesce($costs[type(r)], 1.0) END)"
 )
-_SIMPLE = "all(i IN range(0, size(nodes(p)) - 2) WHERE NOT nodes(p)[i] IN nodes(p)[i + 1..])"
+SIMPLE_PATH = "all(i IN range(0, size(nodes(p)) - 2) WHERE NOT nodes(p)[i] IN nodes(p)[i + 1..])"
 _TAIL = f"""
 WITH goal, p, {_COST} AS cost
 ORDER BY cost, length(p), [x IN nodes(p) | x.key]
@@ -109,7 +114,7 @@ def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops:
     vocabulary enter the text; everything else is a parameter."""
     k = check_int(k, 1, 50, "k")
     h = check_int(max_hops, 1, 10, "max_hops")
-    hop = f"-[r:{_T} WHERE {_TIME}]->{{1,{h}}}"
+    hop = f"-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->{{1,{h}}}"
     goal_from_target = (
         "MATCH (g:Twin {key: $target})\n"
         "OPTIONAL MATCH (g)-[:HostedOn]->(host:Computer) WHERE g:DataAsset\n"
@@ -119,8 +124,8 @@ def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops:
         head = (
             goal_from_target
             + f"MATCH p = SHORTEST {k} (s:Twin){hop}(t)\n"
-            + f"WHERE s <> t AND {_ENTRY}\n"
-            + f"WITH goal, p WHERE {_SIMPLE}\n"
+            + f"WHERE s <> t AND {ENTRY_POINT}\n"
+            + f"WITH goal, p WHERE {SIMPLE_PATH}\n"
             + "WITH goal, p LIMIT $candidates\n"
         )
     elif mode == "source":
@@ -128,15 +133,15 @@ def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops:
         # at the first one it meets instead of walking on through it. Starting from a DC,
         # whose groups are tier 0, that is the difference between a handful of hops and the
         # whole directory behind them.
-        last = f"-[z:{_T} WHERE {_live('z')}]->"
+        last = f"-[z:{TRAVERSE} WHERE {_live('z')}]->"
         head = (
             _GOALS
             + "MATCH (s:Twin) WHERE s.key IN $sources\n"
-            + f"MATCH p = SHORTEST {k} (s) ((a)-[r:{_T} WHERE {_TIME}]->(b) WHERE NOT b IN goals){{0,{h - 1}}}"
+            + f"MATCH p = SHORTEST {k} (s) ((a)-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->(b) WHERE NOT b IN goals){{0,{h - 1}}}"
             + f" (c){last}(t:Twin)\n"
             + "WHERE t <> s AND t IN goals\n"
             + "WITH t, p\n"
-            + f"WHERE {_SIMPLE}\n"
+            + f"WHERE {SIMPLE_PATH}\n"
             + "WITH p, CASE WHEN coalesce(t.tier0, false) OR coalesce(t.crown_jewel, false) THEN t.key\n"
             + "  ELSE COLLECT { MATCH (d:DataAsset {crown_jewel: true})-[:HostedOn]->(t) RETURN d.key ORDER BY d.key }[0]\n"
             + "  END AS goal\n"
@@ -148,7 +153,7 @@ def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops:
             + goal_from_target.replace("WITH g.key AS goal", "WITH s, g.key AS goal")
             + f"MATCH p = SHORTEST {k} (s){hop}(t)\n"
             + "WHERE s <> t\n"
-            + f"WITH goal, p WHERE {_SIMPLE}\n"
+            + f"WITH goal, p WHERE {SIMPLE_PATH}\n"
             + "WITH goal, p LIMIT $candidates\n"
         )
     else:  # pragma: no cover - Literal guards it

@@ -9,12 +9,23 @@ aggregated in Cypher so only counts and a few examples cross the wire.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from graph.tools.base import AsOf, Toolbox, ToolInput, ToolOutput, as_of_field, iso, tool
-from graph.tools.paths import _ENTRY, _PRECIOUS, _SIMPLE, _T, _TIME, check_int, path_params
+from graph.tools.paths import (
+    ENTRY_POINT,
+    LIVE_EDGE,
+    PRECIOUS,
+    SIMPLE_PATH,
+    TRAVERSE,
+    check_int,
+    path_params,
+)
+from graph.tools.spec import AsOf, ToolInput, ToolOutput, as_of_field, iso, tool
+
+if TYPE_CHECKING:
+    from graph.tools.base import Toolbox
 
 _CATEGORY = """CASE
   WHEN coalesce(y.crown_jewel, false) THEN 'crown_jewels'
@@ -32,7 +43,7 @@ def blast_query(max_hops: int) -> str:
     h = check_int(max_hops, 1, 10, "max_hops")
     return f"""
 MATCH (s:Twin {{key: $key}})
-MATCH p = SHORTEST 1 (s)-[r:{_T} WHERE {_TIME}]->{{1,{h}}}(x:Twin)
+MATCH p = SHORTEST 1 (s)-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->{{1,{h}}}(x:Twin)
 WHERE x <> s
 CALL (x, p) {{
   RETURN x AS y, [n IN nodes(p) | n.key] AS ns, [q IN relationships(p) | type(q)] AS es
@@ -102,21 +113,21 @@ def blast_radius(tb: Toolbox, args: BlastInput) -> BlastOutput:
 
 def choke_query(mode: Literal["sources", "entry"], max_hops: int, targeted: bool) -> str:
     h = check_int(max_hops, 1, 10, "max_hops")
-    hop = f"-[r:{_T} WHERE {_TIME}]->{{1,{h}}}"
+    hop = f"-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->{{1,{h}}}"
     if targeted:
         anchor = ("MATCH (g:Twin {key: $target})\n"
                   "OPTIONAL MATCH (g)-[:HostedOn]->(host:Computer) WHERE g:DataAsset\n"
                   "WITH coalesce(host, g) AS t\n")
     else:
-        anchor = f"MATCH (t:Twin) WHERE {_PRECIOUS.format(v='t')}\n"
-    start = "s.key IN $sources" if mode == "sources" else _ENTRY
+        anchor = f"MATCH (t:Twin) WHERE {PRECIOUS.format(v='t')}\n"
+    start = "s.key IN $sources" if mode == "sources" else ENTRY_POINT
     return (
         anchor
         + "CALL (t) {\n"
         + f"  MATCH p = SHORTEST 1 (s:Twin){hop}(t)\n"
         + f"  WHERE s <> t AND {start}\n"
-        + f"  WITH p WHERE {_SIMPLE}"
-        + ("" if targeted else f" AND all(x IN nodes(p)[1..-1] WHERE NOT {_PRECIOUS.format(v='x')})")
+        + f"  WITH p WHERE {SIMPLE_PATH}"
+        + ("" if targeted else f" AND all(x IN nodes(p)[1..-1] WHERE NOT {PRECIOUS.format(v='x')})")
         + "\n  RETURN p LIMIT $per_target\n}\n"
         + "WITH p LIMIT $max_paths\n"
         + "RETURN [x IN nodes(p) | x.key] AS nodes, [q IN relationships(p) | type(q)] AS edges\n"

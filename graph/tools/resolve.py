@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from graph.identity import ip_key, is_ip, is_sid, normalize_ip, split_user
-from graph.tools.base import AsOf, Toolbox, ToolInput, ToolOutput, as_of_field, iso, tool
+from graph.tools.spec import AsOf, ToolInput, ToolOutput, as_of_field, iso, tool
+
+if TYPE_CHECKING:
+    from graph.tools.base import Toolbox
 
 FOUND_SCORE = 0.8  # the best candidate must reach this (and be alone at the top) to be "found"
 

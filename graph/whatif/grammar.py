@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from graph.derive.exploit import parse_port_spec
 from graph.ingest._vulnshared import canonical_vuln_id
-from graph.tools.exploit import parse_port_spec
 from graph.whatif.errors import WhatIfInputError
 
 Verb = Literal["update", "patch", "isolate", "disable", "remove-member", "remove-edge", "block", "expose"]

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
-from graph.tools.base import parse_time
-from graph.tools.exploit import parse_port_spec
+from graph.derive.exploit import parse_port_spec
+from graph.timestamps import parse_time
 from graph.tools.vocab import TRAVERSABLE, rel_alternation
 from graph.whatif.errors import WhatIfError, WhatIfInputError
 from graph.whatif.grammar import Action

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
-from graph.tools.base import parse_time
-from graph.tools.exploit import exploit_rows
+from graph.derive.exploit import exploit_rows
+from graph.timestamps import parse_time
 from graph.whatif.errors import WhatIfError, WhatIfInputError
 from graph.whatif.grammar import Action
 from graph.whatif.models import ExploitEdge, PathOut, WhatIfResult

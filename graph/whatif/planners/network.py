@@ -5,7 +5,7 @@ CanExploit edges to be derived again for the hosts they name."""
 
 from __future__ import annotations
 
-from graph.tools.exploit import covers, parse_port_spec
+from graph.derive.exploit import covers, parse_port_spec
 from graph.whatif.errors import WhatIfInputError
 from graph.whatif.grammar import format_port, port_arg
 from graph.whatif.planners.base import EDGE_ROW, Sim, zone_hosts

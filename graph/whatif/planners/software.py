@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from graph.derive.exploit import covers, service_runs_package
 from graph.ingest._vulnshared import canonical_vuln_id, purl_key, purl_props
-from graph.tools.exploit import covers, service_runs_package
 from graph.whatif.errors import WhatIfInputError
 from graph.whatif.planners.base import EDGE_ROW, Sim
 from graph.whatif.versions import OS_TYPES, compare_versions, fixed_in, release_numbers, satisfies
