@@ -52,6 +52,9 @@ class AttackPath(BaseModel):
     kind: PathKind
     cost: float | None = None
     times: list[int | None] | None = None  # observed paths: when each step happened
+    # The observed path continued from where it ended to crown jewels / tier 0: where the
+    # attacker goes next. Reported only for a true positive (a benign activity leads nowhere).
+    onward: bool = False
 
     def contract(self) -> dict:
         d = {"nodes": self.nodes, "edges": self.edges, "kind": self.kind}

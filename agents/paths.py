@@ -137,6 +137,45 @@ def observed_from_origin(case: Case, found: Found, domains: set[str] | None = No
     return AttackPath(nodes=nodes, edges=edges, kind="observed", times=times), evidence
 
 
+def _hosted_jewels(st: InvestigationState, kit: Toolkit, end: str, notes: list[str]) -> list[str]:
+    """Crown-jewel data the path's last host holds: reached already, no further step needed
+    (the path search starts past its own source, so it never names them)."""
+    ctx = (st.context.entity_context if st.context else {}).get(end)
+    if ctx is None:
+        try:
+            got = kit.call("entity_context", key=end, as_of=st.as_of)
+        except (ToolError, GuardError) as exc:
+            notes.append(f"what {end} holds: {exc}")
+            return []
+        if not got.found:
+            return []
+        ctx = got.model_dump(mode="json")
+    return [h["key"] for h in ctx.get("hosted") or []
+            if h.get("crown_jewel") and "DataAsset" in (h.get("labels") or [])]
+
+
+def _onward(st: InvestigationState, kit: Toolkit, obs: AttackPath, notes: list[str]) -> list[AttackPath]:
+    """Where the observed path leads: crown-jewel data on the host it reached, then the
+    cheapest paths from its last node to crown jewels and tier 0, each joined to the
+    observed steps so the whole route reads source-first."""
+    end = obs.nodes[-1]
+    joined = [AttackPath(nodes=[*obs.nodes, k], edges=[*obs.edges, "HostedOn"], kind="to_crown_jewel",
+                         onward=True) for k in _hosted_jewels(st, kit, end, notes)[:2] if k not in obs.nodes]
+    as_of = st.as_of
+    try:
+        out = kit.call("attack_paths", sources=[end], k=2, as_of=as_of)
+    except (ToolError, GuardError) as exc:
+        notes.append(f"paths onward from {end}: {exc}")
+        return joined
+    for p in out.paths:
+        rest = p.nodes[1:]
+        if p.nodes[:1] != [end] or not rest or set(rest) & set(obs.nodes):
+            continue
+        joined.append(AttackPath(nodes=[*obs.nodes, *rest], edges=[*obs.edges, *p.edges],
+                                 kind="to_crown_jewel", cost=p.cost, onward=True))
+    return joined
+
+
 def hunt(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> PathFindings:
     case = build_case(st)
     _, found = happened(case)
@@ -162,6 +201,8 @@ def hunt(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> P
         claims.append(Claim(text=f"the events show the path {' -> '.join(obs.nodes)}",
                             evidence=[Evidence(node=k) for k in evk[:8]] or [Evidence(node=k) for k in obs.nodes[:6]],
                             agent="path_hunter"))
+    if obs is not None and len(obs.nodes) > 1:
+        paths.extend(_onward(st, kit, obs, notes))
     for t in targets:
         # How the internet reaches the target (an exposed service is how intruders arrive);
         # paths from arbitrary phishable users would name people the alert does not involve.

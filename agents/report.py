@@ -23,6 +23,8 @@ def build_result(st: InvestigationState) -> dict[str, Any]:
     paths: list[AttackPath] = []
     if st.paths:
         paths = [*st.paths.observed, *st.paths.paths]
+        if d.verdict != "true_positive":  # only a real attack goes on from where it was seen
+            paths = [p for p in paths if not p.onward]
     status = "needs_human_review" if st.review_reasons else "complete"
     seconds = round(time.time() - st.started_at, 3) if st.started_at else 0.0
     return {

@@ -86,7 +86,8 @@ def load_scenario(folder: Path) -> Scenario:
         twin=[rel(p, "twin path") for p in doc["twin"]],
         events=[rel(p, "events path") for p in doc.get("events") or []],
         alert=rel(doc["alert"], "alert"), expect=Expect(**doc["expect"]),
-        why=str(doc.get("why") or ""), tags=list(doc.get("tags") or []), raw=doc,
+        # `why` is ours, not the contract's: accepted at the top or inside `expect`.
+        why=str(doc.get("why") or (doc["expect"] or {}).get("why") or ""), tags=list(doc.get("tags") or []), raw=doc,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,27 +25,38 @@ ALERT_ID = "ALERT-TEST-DCSYNC"
 ORDINARY_RSS_MB = 300
 
 
+# The child is started by a small runner that reports the CLI's own peak: Linux counts in a
+# child's ru_maxrss the pages of the process it was forked from (pytest, hundreds of MB late
+# in a full run), so the runner is a fresh, small interpreter and wait4 is called there.
+_PEAK_RUNNER = (
+    "import os, subprocess, sys\n"
+    "p = subprocess.Popen(sys.argv[2:])\n"
+    "_, status, usage = os.wait4(p.pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def run_cli(args: list[str], env: dict | None = None, timeout: float = 300) -> dict:
-    """Run `cli.py ARGS` to the end; its exit code, output, seconds and peak RSS (MiB),
-    the last from wait4 on this very child (not the max over every child of pytest)."""
+    """Run `cli.py ARGS` to the end; its exit code, output, seconds and peak RSS (MiB) of
+    the CLI process alone (see _PEAK_RUNNER)."""
     t0 = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), *args], stdout=out, stderr=err,
-                                cwd=REPO, env={**os.environ, **(env or {})})
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"twinsight {' '.join(args)} did not finish in {timeout}s")
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        proc = subprocess.Popen([sys.executable, "-c", _PEAK_RUNNER, str(peak_file), sys.executable,
+                                 str(REPO / "cli.py"), *args], stdout=out, stderr=err, cwd=REPO,
+                                env={**os.environ, **(env or {})}, start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            pytest.fail(f"twinsight {' '.join(args)} did not finish in {timeout}s")
         out.seek(0)
         err.seek(0)
         return {"code": proc.returncode, "stdout": out.read(), "stderr": err.read(),
-                "seconds": time.perf_counter() - t0, "rss_mb": usage.ru_maxrss / 1024}
+                "seconds": time.perf_counter() - t0, "rss_mb": int(peak_file.read_text()) / 1024}
 
 
 def alert(uid: str, **extra) -> dict:

@@ -25,7 +25,7 @@ from graph.ingest._live import existing_edges
 from graph.loader import TwinWriter
 from graph.model import NodeSchema, RelSchema
 from graph.reader import TwinReader
-from graph.resolve import existing_keys
+from graph.resolve import TwinIndex, existing_keys
 
 HOST_UNRESOLVED = "HostUnresolved"
 IP_UNRESOLVED = "IpUnresolved"
@@ -157,8 +157,33 @@ def relink(writer: TwinWriter, ctx) -> None:
         tied = _relink_ips(own, reader, index, mine)
         if own is not writer:
             writer.stats.add(own.stats)
+    moved_ips = _reresolve_ips(writer, reader, TwinIndex.read(reader))
     ctx.unresolved = unresolved_summary(reader) | {
-        "relinked": {"event_hosts": moved, "event_accounts": named, "event_ips": tied}}
+        "relinked": {"event_hosts": moved, "event_accounts": named, "event_ips": tied,
+                     "event_sources_moved": moved_ips}}
+
+
+def _reresolve_ips(writer: TwinWriter, reader: TwinReader, index: TwinIndex) -> int:
+    """An address two hosts held (or a lease disagreeing with an inventory's address) may
+    resolve to another host once later data adds leases: its events' `FromHost` is decided
+    again on the whole twin's leases, so the graph does not depend on load order."""
+    ips = sorted(ip for ip, leases in index.leases.items()
+                 if len({x.host for x in leases}) > 1
+                 or (ip in index.static_ips and index.static_ips[ip] not in {x.host for x in leases}))
+    if not ips:
+        return 0
+    moves = []
+    for r in reader.rows("MATCH (e:Event)-[:FromHost]->(h:Computer) WHERE e.ip IN $ips "
+                         "RETURN e.key AS key, e.ip AS ip, e.timestamp AS ts, collect(h.key) AS hosts", ips=ips):
+        host = index.host_for_ip(r["ip"], r["ts"])
+        if host and r["hosts"] != [host]:
+            moves.append({"src": r["key"], "dst": host, "firstseen": r["ts"], "lastseen": r["ts"]})
+    if not moves:
+        return 0
+    _write(writer, "UNWIND $rows AS m MATCH (e:Twin {key: m.src})-[r:FromHost]->(h) WHERE h.key <> m.dst "
+           "DELETE r RETURN count(*) AS n", moves)
+    writer.rels(FROM_HOST, moves)
+    return len(moves)
 
 
 def _count(reader: TwinReader, label: str) -> int:
