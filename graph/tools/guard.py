@@ -66,6 +66,7 @@ DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 # The client gives up this long after the server should have stopped a query itself
 # (a server without the local watchdog may not: see graph/neo4j_embedded/).
 CLIENT_SLACK_S = 15.0
+LOST_PATIENCE_S = 10.0  # how long a server that closed a connection under a query may take to answer again
 
 # Read-only procedures a query may CALL: the schema look-ups expert_cypher needs.
 READ_PROCEDURES: frozenset[str] = frozenset({
@@ -668,14 +669,17 @@ class Guard:
         if exceeded == "bytes":
             return GuardError("limit", f"the result is larger than {max_bytes} bytes; return fewer rows or "
                                        "smaller values (LIMIT, fewer columns, no long lists)")
-        for attempt in range(3):  # a server busy unwinding the stopped query may answer late
+        # A server busy unwinding the stopped query (a full collection of a pressed heap)
+        # may answer late: it is given LOST_PATIENCE_S before it is called unreachable.
+        deadline = time.monotonic() + LOST_PATIENCE_S
+        while True:
             try:
                 self.driver.verify_connectivity()
                 break
             except (DriverError, Neo4jError):
-                if attempt == 2:
+                if time.monotonic() >= deadline:
                     return GuardError("unavailable", f"the twin cannot be reached: {_neo_message(exc)}")
-                time.sleep(1.0)
+                time.sleep(0.5)
         if exceeded == "time":
             return GuardError("timeout", f"the query ran longer than {timeout:g}s and was stopped")
         return GuardError("limit", "the server stopped the query and closed its connection: it took more memory "
@@ -692,7 +696,7 @@ def _server_error(exc: Neo4jError, timeout: float) -> GuardError:
         return GuardError("syntax", _neo_message(exc))
     if isinstance(exc, Forbidden) or "AccessMode" in code or "Forbidden" in code or "Security" in code:
         return GuardError("not_read_only", _neo_message(exc))
-    if any(m in code for m in _MEMORY_CODES):
+    if any(m in code for m in _MEMORY_CODES) or _says_out_of_memory(exc):
         return GuardError("limit", f"the query needs more memory than a read may use ({code.rsplit('.', 1)[-1]}); "
                                    "ask for fewer or smaller values")
     if "TransactionTimedOut" in code or "Terminated" in code:
@@ -703,6 +707,14 @@ def _server_error(exc: Neo4jError, timeout: float) -> GuardError:
         if "SyntaxError" in code or "Statement" in code:
             return GuardError("syntax", _neo_message(exc))
     return GuardError("failed", _neo_message(exc))
+
+
+def _says_out_of_memory(exc: Neo4jError) -> bool:
+    """A JVM allocation failure can reach us under a general code (UnknownError,
+    ExecutionFailed) with only its message saying what it was."""
+    msg = (getattr(exc, "message", None) or str(exc) or "").lower()
+    return any(m in msg for m in ("outofmemory", "java heap space", "requested array size exceeds",
+                                  "string length out of range", "memory limit"))
 
 
 def _neo_message(exc: BaseException) -> str:
