@@ -55,7 +55,44 @@ def _domain_candidates(case: Case, keys: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def observed_from_origin(case: Case, found: Found, domains: set[str] | None = None) -> tuple[AttackPath | None, list[str]]:
+# Families where the outside party drives the host (a callback channel, an exploit): the
+# path starts at that address; exfiltration ends there.
+_DRIVEN_FROM_OUTSIDE = {"c2": "ConnectedTo", "reverse_shell": "ConnectedTo", "remote_access": "ConnectedTo",
+                        "exploit": "CanExploit"}
+
+
+def _outside_party(fam: str, nodes: list[str], edges: list[str], peer: str | None) -> None:
+    """Name the outside address the telemetry shows (a node of the twin) instead of the
+    INTERNET aggregate, at the end where the family puts it."""
+    if not peer or peer in nodes:
+        return
+    if fam in _DRIVEN_FROM_OUTSIDE:
+        if nodes and nodes[-1] == "INTERNET":
+            nodes.pop()
+            edges[-1:] = []
+        if nodes and nodes[0] == "INTERNET":
+            nodes.pop(0)
+            edges[:1] = []
+        if nodes:
+            edges.insert(0, _DRIVEN_FROM_OUTSIDE[fam])
+        nodes.insert(0, peer)
+    elif fam == "exfil" and nodes and nodes[-1] == "INTERNET":
+        nodes[-1] = peer
+
+
+def _domain_of_dc(case: Case, fam: str, nodes: list[str], edges: list[str], domains: set[str]) -> None:
+    """Whoever runs code on a domain controller with admin rights, or dumps its
+    directory, holds the domain: the path goes on to it (BloodHound's DCFor)."""
+    if len(nodes) < 2 or not case.is_dc(nodes[-1]) or (fam != "credential_dump" and edges[-1] not in ADMIN_EDGES):
+        return
+    dom = next((d for d in _domain_candidates(case, [nodes[-1]]) if d in domains), None)
+    if dom and dom not in nodes:
+        nodes.append(dom)
+        edges.append("DCFor")
+
+
+def observed_from_origin(case: Case, found: Found, domains: set[str] | None = None,
+                         outside: list[str] | None = None) -> tuple[AttackPath | None, list[str]]:
     """origin host -HasSession-> account -right-> host ... -> target, from the chain the
     context gatherer walked (earliest first), then the family's last step."""
     o = case.origin
@@ -75,8 +112,10 @@ def observed_from_origin(case: Case, found: Found, domains: set[str] | None = No
         host, account, src = step.get("host"), step.get("account"), step.get("from_host")
         if src:
             add(None, src)
-        elif not nodes and step.get("timestamp") is None and host:
-            add(None, host)  # where the account was before its first recorded move
+        elif not nodes and host and (account or step.get("timestamp") is None):
+            # a logon on the host itself (or where the account was before its first
+            # recorded move): the host comes first, the account's session on it next
+            add(None, host)
         if account and "@" in account:
             last = nodes[-1] if nodes else None
             add("HasSession" if last and "Computer" in case.labels(last) or (last and "@" not in last) else None,
@@ -116,7 +155,9 @@ def observed_from_origin(case: Case, found: Found, domains: set[str] | None = No
     elif fam in ("kerberoast", "asrep"):
         if acct and acct not in nodes:
             add("HasSession", acct)
-        for t in [t for t in found.targets if "@" in t][:3]:
+        roasted = [t for t in found.targets if "@" in t]
+        # the account the alert names leads; the others of a burst follow in the telemetry's order
+        for t in sorted(roasted, key=lambda t: t not in case.target_users)[:3]:
             if t != acct:
                 add("Kerberoast" if fam == "kerberoast" else "ASREPRoast", t)
                 break
@@ -128,6 +169,8 @@ def observed_from_origin(case: Case, found: Found, domains: set[str] | None = No
                 add("ForceChangePassword" if fam == "password_reset" else "Changed", t)
             elif acct:
                 add(_right(case, acct, t), t)
+    _outside_party(fam, nodes, edges, (outside or [None])[0])
+    _domain_of_dc(case, fam, nodes, edges, domains or set())
     if len(nodes) < 2:
         if nodes and o is not None and o.host and not any(step.get("from_host") for step in chain):
             # the activity stayed on its host: that host is the whole observed path
@@ -189,12 +232,18 @@ def hunt(st: InvestigationState, kit: Toolkit, roles: dict[str, list[str]]) -> P
     claims: list[Claim] = []
     notes: list[str] = []
     observed: list[AttackPath] = []
-    domains: set[str] = set()
+    cands: list[str] = []
     if case.family.name == "dcsync":
         cands = _domain_candidates(case, [*(found.targets or case.hosts), *(found.actors or case.actors)])
-        domains = existing_keys(kit.driver, cands, kit.database) if cands else set()
+    dcs = [k for k in dict.fromkeys([*found.targets, *case.dst_hosts, *case.hosts]) if case.is_dc(k)]
+    cands += _domain_candidates(case, dcs)
+    peers = [p for p in found.notes.get("peers") or [] if isinstance(p, str)][:3]
+    present = existing_keys(kit.driver, list(dict.fromkeys(cands + peers)), kit.database) if (cands or peers) else set()
+    if cands or peers:
         kit.count_queries(1)
-    obs, ev = observed_from_origin(case, found, domains)
+    domains = {d for d in cands if d in present}
+    outside = [p for p in peers if p in present]
+    obs, ev = observed_from_origin(case, found, domains, outside)
     if obs is not None:
         observed.append(obs)
         evk = [k for k in dict.fromkeys(ev + [e["key"] for e in found.events[:4]]) if k.startswith("EVT:")]

@@ -370,6 +370,12 @@ def _parse_ecs(doc: dict) -> ParsedAlert:
     col.user(f.get("user.name"), f.get("user.domain"), "user", "user.name", sid=f.get("user.id"))
     col.user(f.get("user.target.name"), f.get("user.target.domain"), "target_user",
              "user.target.name")
+    # A service ticket's account (4769 ServiceName) is what a Kerberoast takes; machine
+    # accounts and krbtgt are every ticket's, not a target.
+    code = _s(f.get("event.code")) or _s(f.get("winlog.event_id"))
+    svc = _s(f.get("winlog.event_data.ServiceName"))
+    if code == "4769" and svc and not svc.endswith("$") and svc.lower() not in ("krbtgt", "-"):
+        col.user(svc, f.get("winlog.event_data.TargetDomainName"), "target_user", "winlog.event_data.ServiceName")
     col.host(f.get("source.domain"), "src_host", "source.domain")
     col.ip(f.get("source.ip"), "src_ip", "source.ip")
     col.user(f.get("source.user.name"), f.get("source.user.domain"), "user", "source.user.name")

@@ -1,0 +1,63 @@
+"""The observed path reads source-first, the way an analyst draws it (and BloodHound's
+edges run): the host, the account whose session it holds, what that account reached;
+an outside party that drives a host starts the path, exfiltration ends at its address;
+a domain controller taken with admin rights, or dumped, leads on to its domain."""
+
+from __future__ import annotations
+
+from agents.models import Origin
+from agents.paths import observed_from_origin
+from agents.reasoning.happened import Found
+from tests.test_reasoning import NIGHT, T, case, ctx
+
+WS, SRV, DC = "WS1.X.LOCAL", "SRV1.X.LOCAL", "DC1.X.LOCAL"
+ALICE = "ALICE@X.LOCAL"
+C2 = "203.0.113.9"
+
+
+def _chain_to(target: str) -> Origin:
+    """ALICE logged on at WS1, then over the network onto `target` (latest step first)."""
+    return Origin(host=WS, account=ALICE, chain=[
+        {"host": target, "account": ALICE, "from_host": WS, "timestamp": T, "evidence": ["EVT:2"]},
+        {"host": WS, "account": ALICE, "timestamp": NIGHT, "evidence": ["EVT:1"]},
+    ])
+
+
+def test_a_local_logon_puts_the_host_before_the_account_whose_session_it_holds():
+    c = case("lateral", actors=[ALICE], hosts=[SRV], src=[WS], dst=[SRV], origin=_chain_to(SRV),
+             contexts=[ctx(WS, ["Computer"]), ctx(SRV, ["Computer"]), ctx(ALICE, ["User"])])
+    path, evidence = observed_from_origin(c, Found("corroborated", "", targets=[SRV]))
+    assert path is not None and path.nodes == [WS, ALICE, SRV]
+    assert path.edges[0] == "HasSession" and evidence == ["EVT:1", "EVT:2"]
+
+
+def test_an_outside_party_that_drives_the_host_starts_the_path():
+    c = case("c2", hosts=[WS], src=[WS], contexts=[ctx(WS, ["Computer"])])
+    found = Found("corroborated", "", sources=[WS], notes={"peers": [C2]})
+    path, _ = observed_from_origin(c, found, outside=[C2])
+    assert path is not None and path.nodes == [C2, WS] and path.edges == ["ConnectedTo"]
+    # without the address in the twin the aggregate stands, at the end where it was
+    path, _ = observed_from_origin(c, found, outside=[])
+    assert path is not None and path.nodes == [WS, "INTERNET"]
+
+
+def test_exfiltration_ends_at_the_address_it_went_to():
+    c = case("exfil", hosts=[WS], src=[WS], contexts=[ctx(WS, ["Computer"])])
+    path, _ = observed_from_origin(c, Found("corroborated", "", sources=[WS]), outside=[C2])
+    assert path is not None and path.nodes == [WS, C2]
+
+
+def test_a_dumped_domain_controller_leads_on_to_its_domain_and_a_plain_logon_does_not():
+    contexts = [ctx(WS, ["Computer"]), ctx(DC, ["Computer"], isdc=True, domain="X.LOCAL"), ctx(ALICE, ["User"])]
+    dump = case("credential_dump", actors=[ALICE], hosts=[DC], src=[WS], dst=[DC], origin=_chain_to(DC),
+                contexts=contexts)
+    path, _ = observed_from_origin(dump, Found("corroborated", "", targets=[DC]), domains={"X.LOCAL"})
+    assert path is not None and path.nodes == [WS, ALICE, DC, "X.LOCAL"] and path.edges[-1] == "DCFor"
+    # a logon onto the DC without admin rights is not control of the domain
+    logon = case("lateral", actors=[ALICE], hosts=[DC], src=[WS], dst=[DC], origin=_chain_to(DC),
+                 contexts=contexts)
+    path, _ = observed_from_origin(logon, Found("corroborated", "", targets=[DC]), domains={"X.LOCAL"})
+    assert path is not None and path.nodes == [WS, ALICE, DC]
+    # and the domain is named only when the twin holds it
+    path, _ = observed_from_origin(dump, Found("corroborated", "", targets=[DC]), domains=set())
+    assert path is not None and path.nodes[-1] == DC
