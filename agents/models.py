@@ -203,3 +203,6 @@ class Decision(BaseModel):
     rule: str = ""  # the row of the decision table that fired, when rules decided
     answers: list[Answer] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    # hosts the alert named as the source that the telemetry shows were not (a misfire's
+    # wrong attribution): not involved, so not listed among the result's entities
+    misattributed: list[str] = Field(default_factory=list)

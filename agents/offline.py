@@ -400,7 +400,9 @@ def rule_decision(st: InvestigationState) -> Decision:
     return Decision(verdict=finding.verdict, severity=severity, confidence=finding.confidence,
                     techniques=techniques, reasons=finding.reasons, claims=finding.claims,
                     recommended_actions=actions, decided_by=OfflineAnalyst.label, rule=finding.rule,
-                    answers=finding.answers, timeline=timeline(case, finding.found))
+                    answers=finding.answers, timeline=timeline(case, finding.found),
+                    misattributed=list(finding.found.notes.get("misattributed") or [])
+                    if finding.verdict == "false_positive" else [])
 
 
 def timeline(case: Case, found: Any) -> list[TimelineEntry]:

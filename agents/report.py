@@ -23,8 +23,11 @@ def build_result(st: InvestigationState) -> dict[str, Any]:
     paths: list[AttackPath] = []
     if st.paths:
         paths = [*st.paths.observed, *st.paths.paths]
-        if d.verdict != "true_positive":  # only a real attack goes on from where it was seen
-            paths = [p for p in paths if not p.onward]
+        if d.verdict != "true_positive":
+            # Only a real attack puts anything at risk (evals/IMPACT_RULE.md): a benign or
+            # misfired alert keeps what the events show and how its source reaches its
+            # target, not where an attacker could go from there.
+            paths = [p for p in paths if p.kind != "to_crown_jewel"]
     status = "needs_human_review" if st.review_reasons else "complete"
     seconds = round(time.time() - st.started_at, 3) if st.started_at else 0.0
     return {
@@ -32,7 +35,8 @@ def build_result(st: InvestigationState) -> dict[str, Any]:
         "verdict": d.verdict,
         "confidence": round(float(d.confidence), 3),
         "severity": d.severity,
-        "entities": [{"key": e.key, "labels": e.labels, "role": e.role, "mention": e.mention} for e in st.entities],
+        "entities": [{"key": e.key, "labels": e.labels, "role": e.role, "mention": e.mention} for e in st.entities
+                     if e.key not in d.misattributed],
         "attack_paths": [p.contract() for p in paths],
         # Only a real, unauthorised activity puts assets at risk (evals/IMPACT_RULE.md).
         "impacted_assets": list(st.impact.impacted_assets) if (st.impact and d.verdict == "true_positive") else [],

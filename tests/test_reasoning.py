@@ -200,6 +200,8 @@ def test_a_stale_ip_to_name_mapping_is_a_false_positive():
     c.mentions = m
     f = decide(c)
     assert f.verdict == "false_positive" and "WS40" in f.answers[0].summary
+    # the host the alert wrongly named is said to be misattributed (the result leaves it out)
+    assert f.found.notes.get("misattributed") == [WS]
 
 
 def test_the_lsass_read_by_an_admin_from_the_wrong_host_is_a_true_positive_and_query_rights_a_misfire():

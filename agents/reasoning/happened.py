@@ -815,7 +815,7 @@ def _logon(case: Case) -> Found:
             return Found("contradicted", f"the account's logons came from {', '.join(actual[:3])}"
                          f"{' (' + ', '.join(ips[:2]) + ' at that time)' if ips else ''}, not from "
                          f"{', '.join(named or case.src_ips)} as the alert says: the source is misattributed",
-                         logons[:3], sources=[x for x in actual if x != "?"])
+                         logons[:3], sources=[x for x in actual if x != "?"], notes={"misattributed": named})
         logons = match
     logons = focus(case, logons, span=300)
     actors = sorted({t for e in logons for t in e.get("targets") or []})
@@ -880,7 +880,7 @@ def _stale_source(case: Case) -> Found | None:
         ip_txt = ", ".join(m.text for m in case.mentions if m.role == "src_ip")
         return Found("contradicted", f"at the alert's time {ip_txt} belonged to {', '.join(sorted(ips))}, not to "
                      f"{', '.join(sorted(names))} as the alert says: the activity is attributed to the wrong host",
-                     [], sources=sorted(ips),
+                     [], sources=sorted(ips), notes={"misattributed": sorted(names)},
                      extra=[Claim(text=f"{ip_txt} was leased to {h} at the alert's time",
                                   evidence=[Evidence(node=h)], agent="lead_analyst") for h in sorted(ips)])
     return None
