@@ -17,6 +17,27 @@ from agents.picture import case_mermaid, case_svg
 from agents.state import InvestigationState
 
 
+def _entities(st: InvestigationState, paths: list[AttackPath], misattributed: list[str]) -> list[dict]:
+    """The alert's entities, then what the events show it went through: the nodes of the
+    observed path and the data it reached on its last host (keys the grounding kept)."""
+    out = [{"key": e.key, "labels": e.labels, "role": e.role, "mention": e.mention}
+           for e in st.entities if e.key not in misattributed]
+    have = {e["key"] for e in out} | set(misattributed)
+    contexts = st.context.entity_context if st.context else {}
+    walked: list[str] = []
+    for p in paths:
+        if p.kind == "observed":
+            walked += p.nodes
+        elif p.onward and "HostedOn" in p.edges:
+            walked.append(p.nodes[p.edges.index("HostedOn") + 1])
+    for key in dict.fromkeys(walked):
+        if key not in have:
+            have.add(key)
+            labels = [x for x in (contexts.get(key) or {}).get("labels") or [] if x not in ("Twin", "Base")]
+            out.append({"key": key, "labels": labels, "role": "observed_path", "mention": ""})
+    return out
+
+
 def build_result(st: InvestigationState) -> dict[str, Any]:
     d = st.decision
     assert d is not None, "report without a decision"
@@ -35,8 +56,7 @@ def build_result(st: InvestigationState) -> dict[str, Any]:
         "verdict": d.verdict,
         "confidence": round(float(d.confidence), 3),
         "severity": d.severity,
-        "entities": [{"key": e.key, "labels": e.labels, "role": e.role, "mention": e.mention} for e in st.entities
-                     if e.key not in d.misattributed],
+        "entities": _entities(st, paths, d.misattributed),
         "attack_paths": [p.contract() for p in paths],
         # Only a real, unauthorised activity puts assets at risk (evals/IMPACT_RULE.md).
         "impacted_assets": list(st.impact.impacted_assets) if (st.impact and d.verdict == "true_positive") else [],

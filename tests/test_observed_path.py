@@ -61,3 +61,21 @@ def test_a_dumped_domain_controller_leads_on_to_its_domain_and_a_plain_logon_doe
     # and the domain is named only when the twin holds it
     path, _ = observed_from_origin(dump, Found("corroborated", "", targets=[DC]), domains=set())
     assert path is not None and path.nodes[-1] == DC
+
+
+def test_what_the_events_show_it_went_through_joins_the_entities_once():
+    from types import SimpleNamespace
+
+    from agents.models import AttackPath, EntityRef
+    from agents.report import _entities
+
+    st = SimpleNamespace(entities=[EntityRef(key=SRV, labels=["Computer"], role="host"),
+                                   EntityRef(key="WS9.X.LOCAL", labels=["Computer"], role="src_host")],
+                         context=None)
+    observed = AttackPath(nodes=[WS, ALICE, SRV], edges=["HasSession", "AdminTo"], kind="observed")
+    onward = AttackPath(nodes=[WS, ALICE, SRV, "CUSTOMER-DB"], edges=["HasSession", "AdminTo", "HostedOn"],
+                        kind="to_crown_jewel", onward=True)
+    possible = AttackPath(nodes=[ALICE, "GROUP@X.LOCAL", DC], edges=["MemberOf", "AdminTo"], kind="to_crown_jewel")
+    got = _entities(st, [observed, onward, possible], misattributed=["WS9.X.LOCAL"])
+    assert [e["key"] for e in got] == [SRV, WS, ALICE, "CUSTOMER-DB"]  # not the possible path's, not the wrong source
+    assert {e["role"] for e in got[1:]} == {"observed_path"}
