@@ -7,13 +7,100 @@ is loaded; an agent's own `grounded` flags are never read.
 from __future__ import annotations
 
 import statistics
-from typing import Any
+from typing import Annotated, Any
 
 import neo4j
+from pydantic import BaseModel, ConfigDict, Field
 
+from agents.models import Verdict
 from graph.evidence import check_items, existing_keys
 
 VERDICTS = ("true_positive", "benign_positive", "false_positive")
+
+Rate = Annotated[float, Field(ge=0, le=1)]
+Count = Annotated[int, Field(ge=0)]
+Amount = Annotated[float, Field(ge=0)]
+
+
+class ScenarioScore(BaseModel):
+    """One row of `per_scenario`: what score_scenario found for one scenario."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    title: str
+    expected: Verdict
+    verdict: Verdict | None  # None: the run produced no result
+    correct: bool
+    status: str | None
+    decided_by: str | None
+    rule: str | None
+    entities_expected: Count
+    entities_found: Count
+    paths_found: Count
+    path_hit: bool | None  # None: the scenario lists no attack_path
+    impact_jaccard: Rate | None  # None: the scenario lists no impacted_assets
+    decoys_cited: list[str]
+    claims: Count
+    ungrounded_claims: Count
+    raw_claims: Count
+    raw_ungrounded: Count
+    keys_named: Count
+    keys_missing: list[str]
+    llm_calls: Count
+    tokens: Count
+    cost_usd: Amount
+    seconds: Amount
+    error: str | None
+    tags: list[str]
+    source_expected: Count | None  # None: the scenario names no source
+    source_found: Count | None
+    source_missed: list[str] | None
+    set: str | None = None  # the scenario set, added by the runner
+
+
+class SetMetrics(BaseModel):
+    """Contract section 6's metrics over a group of scenarios (one set, or all of them)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    scenarios: Count
+    triage_accuracy: Rate
+    macro_f1: Rate
+    tp_recall: Rate
+    fpr: Rate
+    entity_recall: Rate
+    path_recall: Rate
+    impact_jaccard: Rate
+    hallucination_rate: Rate
+    entity_hallucination_rate: Rate
+    decoy_citations: Count
+    source_attribution_recall: Rate | None  # None: no scenario lists a source
+    llm_calls_per_alert: Amount
+    tokens_per_alert: Amount
+    cost_usd_per_alert: Amount
+    seconds_p50: Amount
+    seconds_p95: Amount
+    # extra: what the verifier removed, re-checked here (pre-verifier hallucination)
+    raw_claim_hallucination_rate: Rate
+    errors: Count
+    confusion: dict[str, dict[str, int]]  # expected -> predicted ("None": no result) -> count
+
+
+class Metrics(SetMetrics):
+    """OUT/metrics.json. aggregate() fills the scores; the runner adds the fields after
+    `per_scenario` (left out of aggregate()'s dump until it sets them)."""
+
+    model_config = ConfigDict(title="Twinsight evaluation metrics (OUT/metrics.json of twinsight eval run)")
+
+    per_scenario: list[ScenarioScore]
+    sets: dict[str, SetMetrics] = Field(default_factory=dict)  # each set on its own, several sets run
+    mode: str = ""  # offline | openai | replay
+    analyst: str = ""
+    wall_seconds: Amount = 0.0
+    twin_load_seconds: Amount = 0.0
+    twins_loaded: Count = 0
+    skipped: list[str] = Field(default_factory=list)  # scenarios over data absent here
 
 
 def named_keys(result: dict) -> set[str]:
@@ -127,6 +214,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's Metrics, dumped: the runner adds its own fields to the dict."""
     n = len(rows)
     f1s = []
     for v in VERDICTS:
@@ -148,7 +236,7 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     # Pooled over the keys of the scenarios that list a source; none listed: undefined.
     src_exp = sum(r.get("source_expected") or 0 for r in rows)
     src_found = sum(r.get("source_found") or 0 for r in rows)
-    return {
+    metrics = Metrics(**{
         "scenarios": n,
         "triage_accuracy": round(sum(r["correct"] for r in rows) / n, 4) if n else 0.0,
         "macro_f1": round(statistics.fmean(f1s), 4),
@@ -171,4 +259,5 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "errors": sum(1 for r in rows if r["error"]),
         "confusion": {e: {str(p): c for p, c in row.items()} for e, row in confusion.items()},
         "per_scenario": rows,
-    }
+    })
+    return metrics.model_dump(exclude_unset=True)

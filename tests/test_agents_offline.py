@@ -7,25 +7,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from agents.investigate_cmd import load_alert
 from agents.models import Claim, Evidence
 from agents.offline import OfflineAnalyst
+from agents.report import render_html, render_markdown
+from agents.result import InvestigationResult
 from agents.runtime import TwinsightService
 from graph.evidence import check_items
-from graph.tools.fixtures import corp_twin
+from tests.conftest import validate_contract
 
 REPO = Path(__file__).resolve().parents[1]
 ALERTS = REPO / "tests" / "data" / "alerts"
-SCHEMA = REPO.parent / "shared" / "spec" / "investigation.schema.json"
-
-
-@pytest.fixture
-def corp(twin):
-    corp_twin(twin.driver, twin.database)
-    return twin
 
 
 @pytest.fixture
@@ -34,8 +28,12 @@ def service(corp, tmp_path):
 
 
 def validate(result: dict) -> None:
-    if SCHEMA.exists():
-        jsonschema.validate(result, json.loads(SCHEMA.read_text()))
+    """The contract's schema, and the result model: read back, the dump is the same JSON,
+    and a report renders the same from the model as from the dump."""
+    validate_contract("investigation", result)
+    model = InvestigationResult.model_validate(result)
+    assert json.dumps(model.model_dump(), default=str) == json.dumps(result, default=str)
+    assert render_markdown(model) == render_markdown(result) and render_html(model) == render_html(result)
 
 
 def test_dcsync_by_helpdesk_is_a_grounded_true_positive(service, corp):

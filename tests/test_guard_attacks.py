@@ -25,10 +25,8 @@ import pytest
 from neo4j.exceptions import Neo4jError
 
 from graph import server
-from graph.schema import describe_schema, reset_twin
-from graph.tools.fixtures import corp_twin
+from graph.schema import describe_schema
 from graph.tools.guard import Guard, GuardError, find_escapes, resolve_escapes, screen
-from tests.conftest import Twin
 
 Q = "\\u0027"  # an escaped quote, as typed into a query (backslash, u, 0027)
 
@@ -237,13 +235,6 @@ def report():
     path = os.environ.get("TWINSIGHT_GUARD_REPORT")
     if path:
         Path(path).write_text(json.dumps(_TALLY, indent=1, sort_keys=True))
-
-
-@pytest.fixture(scope="module")
-def corp(driver, neo4j_settings):
-    reset_twin(driver, neo4j_settings.database)
-    corp_twin(driver, neo4j_settings.database)
-    return Twin(driver, neo4j_settings.database)
 
 
 @pytest.fixture(scope="module")

@@ -10,18 +10,9 @@ from graph.derive.exploit import (
     derive_exploit_edges,
     parse_port_spec,
 )
-from graph.schema import reset_twin
 from graph.tools.base import Toolbox, ToolError
-from graph.tools.fixtures import DAY, T0, corp_twin
+from graph.tools.fixtures import DAY, T0
 from graph.tools.paths import build_path_query
-from tests.conftest import Twin
-
-
-@pytest.fixture(scope="module")
-def corp(driver, neo4j_settings):
-    reset_twin(driver, neo4j_settings.database)
-    corp_twin(driver, neo4j_settings.database)
-    return Twin(driver, neo4j_settings.database)
 
 
 @pytest.fixture(scope="module")
