@@ -20,10 +20,11 @@ that both paths write the same graph: loading A then B equals loading B then A.
 
 from __future__ import annotations
 
+from graph import catalog
+from graph.catalog import COMPUTER, HAS_IP, HAS_SESSION, IP, USER
 from graph.identity import short_hostname
 from graph.ingest._live import existing_edges
 from graph.loader import TwinWriter
-from graph.model import NodeSchema, RelSchema
 from graph.reader import TwinReader
 from graph.resolve import TwinIndex, existing_keys
 
@@ -31,17 +32,12 @@ HOST_UNRESOLVED = "HostUnresolved"
 IP_UNRESOLVED = "IpUnresolved"
 ACCOUNT_UNRESOLVED = "AccountUnresolved"
 
-COMPUTER = NodeSchema("Computer", snapshot=False)
-USER = NodeSchema("User", snapshot=False)
-IP = NodeSchema("IP", snapshot=False)
-ON_HOST = RelSchema("OnHost", snapshot=False)
-BY_USER = RelSchema("ByUser", snapshot=False)
-TARGETS_USER = RelSchema("TargetsUser", snapshot=False)
-FROM_HOST = RelSchema("FromHost", snapshot=False)
-FROM_IP = RelSchema("FromIP", snapshot=False)
-HAS_IP = RelSchema("HasIP", snapshot=False)
-HAS_SESSION = RelSchema("HasSession", snapshot=False)
-LOGGED_ON = RelSchema("LoggedOn", snapshot=False)
+ON_HOST = catalog.rel("OnHost")
+BY_USER = catalog.rel("ByUser")
+TARGETS_USER = catalog.rel("TargetsUser")
+FROM_HOST = catalog.rel("FromHost")
+FROM_IP = catalog.rel("FromIP")
+LOGGED_ON = catalog.rel("LoggedOn")
 
 # Logon types that leave reusable credentials on the host (interactive, batch, service,
 # unlock, new credentials, remote interactive, cached interactive): what BloodHound's

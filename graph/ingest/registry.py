@@ -248,13 +248,13 @@ def ingest(
             if conn.post_load:
                 writer = TwinWriter(driver, source=conn.name, database=database, now=ctx.now)
                 conn.post_load(writer, ctx)
-                report.stats.add(writer.stats)
+                _written(report, writer, f"({conn.name} post-load)")
         # Derived edges depend on the whole twin, not on this run's files: after every
         # ingest, once every load and post-load step above is done (graph/derive).
         for derivation in DERIVATIONS:
             writer = TwinWriter(driver, source=derivation.source, database=database, now=ctx.now)
             derivation.run(writer)
-            report.stats.add(writer.stats)
+            _written(report, writer, f"({derivation.name} derivation)")
         # Cleanup once per connector, after the whole run (files of one collection arrive
         # one by one: cleaning after the first would drop what a later file re-adds).
         for items in to_clean.values():
@@ -266,6 +266,12 @@ def ingest(
         raise IngestInterrupted("the derivations after the files", exc, report) from exc
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _written(report: IngestReport, writer: TwinWriter, where: str) -> None:
+    """A post-load step's or a derivation's counts, and any row its writer refused."""
+    report.stats.add(writer.stats)
+    report.rejected.extend(Rejected(where, record, why) for record, why in writer.rejected)
 
 
 def _load_one(conn: Connector, source: Source, ctx: IngestContext, driver: neo4j.Driver,

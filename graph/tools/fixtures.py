@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import neo4j
 
+from graph import catalog
 from graph.loader import TwinWriter
 from graph.model import NodeSchema, RelSchema
 
@@ -88,8 +89,11 @@ class TwinBuilder:
               channel: str = "Security", **props) -> str:
         key = f"EVT:{host}:{channel}:{record}"
         fields = {k: v for k, v in props.items() if isinstance(v, (str, int))}
+        # Raw field names (TargetUserName, ...) stay in `fields`, as graph.ingest.winevents keeps them.
+        declared = catalog.properties_of(("Event", kind))
         self.node("Event", key, extra=(kind,), firstseen=ts, lastseen=ts, event_id=event_id, timestamp=ts,
-                  time=_iso(ts), host=host, fields=json.dumps(fields, sort_keys=True), **props)
+                  time=_iso(ts), host=host, fields=json.dumps(fields, sort_keys=True),
+                  **{k: v for k, v in props.items() if k in declared})
         self.edge(key, "OnHost", host, firstseen=ts, lastseen=ts)
         if user:
             self.edge(key, "ByUser", user, firstseen=ts, lastseen=ts)
