@@ -80,6 +80,8 @@ def build_result(st: InvestigationState) -> dict[str, Any]:
         "mentions": [m.model_dump() for m in st.mentions],
         "injection_suspected": st.injection + (st.context.injection if st.context else []),
         "approvals": st.approvals,
+        # per-role view of a model-driven run (agents17); absent from the offline analyst's result
+        **({"roles": {k: v.model_dump() for k, v in st.roles.items()}} if st.roles else {}),
         "audit": [r.model_dump() for r in st.audit],
         "summaries": {
             "context": st.context.summary if st.context else "",
