@@ -91,6 +91,7 @@ def result_model(st: InvestigationState) -> InvestigationResult:
         mentions=st.mentions,
         injection_suspected=st.injection + (st.context.injection if st.context else []),
         approvals=st.approvals,
+        roles={k: v.model_dump() for k, v in st.roles.items()} if st.roles else None,
         audit=st.audit,
         summaries={
             "context": st.context.summary if st.context else "",

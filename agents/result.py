@@ -150,6 +150,8 @@ class InvestigationResult(BaseModel):
     mentions: list[Mention] = Field(default_factory=list)
     injection_suspected: list[str] = Field(default_factory=list)
     approvals: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # per-role view of a model-driven run; absent from the offline analyst's result
+    roles: dict[str, dict[str, Any]] | SkipJsonSchema[None] = Field(default=None, exclude_if=lambda v: v is None)
     audit: list[ToolCallRecord] = Field(default_factory=list)
     summaries: Summaries = Field(default_factory=Summaries)
 

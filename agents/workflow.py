@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send, interrupt
@@ -23,6 +24,7 @@ from langgraph.types import Send, interrupt
 from agents.grounding import verify_claims
 from agents.models import ContextFindings, Decision, ImpactFindings, PathFindings, Usage
 from agents.report import build_result
+from agents.settings import settings_of
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
 
@@ -44,6 +46,31 @@ class Analyst(Protocol):
     def decide(self, st: InvestigationState, kit: Toolkit) -> tuple[Decision, Usage]: ...
 
 
+class Ledger(Protocol):
+    """Where a response handler's call is claimed before it runs (agents.runtime keeps it
+    in the checkpoint database, so it outlives the process)."""
+
+    def once(self, action_id: str, record: dict[str, Any],
+             handler: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]: ...
+
+
+class MemoryLedger:
+    """A ledger for one process (graphs built without a service, tests)."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, dict[str, Any]] = {}
+
+    def once(self, action_id: str, record: dict[str, Any],
+             handler: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        if action_id not in self.done:
+            self.done[action_id] = {"executed": None, "note": "the handler did not answer"}  # claimed first
+            try:
+                self.done[action_id] = handler(record)
+            except Exception as exc:  # reported, not retried behind the approver's back
+                self.done[action_id] = {"executed": None, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        return self.done[action_id]
+
+
 @dataclass
 class Runtime:
     """What nodes need but state cannot carry (it is checkpointed): the twin's driver,
@@ -54,6 +81,20 @@ class Runtime:
     responder: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     fallback: Analyst | None = None  # decides when the analyst cannot (budget, broken output)
     fault: Callable[[str], None] | None = None  # tests inject crashes between stages
+    ledger: Ledger = field(default_factory=MemoryLedger)  # one handler call per approved action
+
+
+def pending_actions(st: InvestigationState) -> list[dict[str, Any]]:
+    """The decision's response actions as approval items, each with a stable id."""
+    return [
+        {"action_id": f"{st.investigation_id}:{i}", "action": a.action, "target": a.target,
+         "args": a.args, "paths_removed": a.paths_removed, "reason": a.why}
+        for i, a in enumerate(st.decision.recommended_actions if st.decision else [])
+    ]
+
+
+def _next_undecided(st: InvestigationState) -> dict[str, Any] | None:
+    return next((a for a in pending_actions(st) if a["action_id"] not in st.approvals), None)
 
 
 def _progress(stage: str, message: str) -> None:
@@ -79,11 +120,12 @@ def check_budget(st: InvestigationState, usage: Usage | None = None) -> None:
 
 def build_graph(rt: Runtime) -> StateGraph:
     def stage(name: str, fn: Callable[[InvestigationState, Toolkit], dict[str, Any]]):
-        def node(st: InvestigationState) -> dict[str, Any]:
+        def node(st: InvestigationState, config: RunnableConfig) -> dict[str, Any]:
             if rt.fault:
                 rt.fault(name)
             _progress(name, "started")
             kit = rt.make_toolkit(st, name)
+            kit.settings = settings_of(config)
             try:
                 check_budget(st)
                 update = fn(st, kit)
@@ -99,6 +141,8 @@ def build_graph(rt: Runtime) -> StateGraph:
             update["audit"] = kit.audit_records()
             update["injection"] = [*update.get("injection", []), *kit.injection]
             update["stages_done"] = [name]
+            if kit.role_run is not None:
+                update["roles"] = {name: kit.role_run}
             _progress(name, kit.last_summary or "done")
             return update
 
@@ -133,25 +177,22 @@ def build_graph(rt: Runtime) -> StateGraph:
         return verify_claims(st, kit)
 
     def approval(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
-        """Pause for a human before any response action; resume with their decisions."""
-        pending = [
-            {"action_id": f"{st.investigation_id}:{i}", "action": a.action, "target": a.target,
-             "args": a.args, "paths_removed": a.paths_removed, "reason": a.why}
-            for i, a in enumerate(st.decision.recommended_actions if st.decision else [])
-        ]
-        if not pending:
+        """Pause for a human before one response action; resume with their decision.
+
+        One action per pass, and the graph comes back here while one is undecided:
+        LangGraph re-runs a node from its top on every resume, so a node that asked for
+        N decisions in a row ran the first one's handler N times. Here a pass holds one
+        interrupt, and the handler runs through the ledger (at most once per action id,
+        across resumes and a process restart that lands inside the handler)."""
+        item = _next_undecided(st)
+        if item is None:
             return {}
-        # One interrupt per action: each approve/deny resumes the node, earlier answers
-        # are replayed by LangGraph in order, and the next action pauses it again.
-        decisions: dict[str, dict[str, Any]] = {}
-        for item in pending:
-            answer = interrupt({"investigation_id": st.investigation_id, **item})
-            answer = answer if isinstance(answer, dict) else {"approved": False, "note": "malformed decision"}
-            record = {**item, "approved": bool(answer.get("approved")), "by": str(answer.get("by", ""))}
-            if record["approved"] and rt.responder:
-                record["response"] = rt.responder(record)
-            decisions[item["action_id"]] = record
-        return {"approvals": decisions}
+        answer = interrupt({"investigation_id": st.investigation_id, **item})
+        answer = answer if isinstance(answer, dict) else {"approved": False, "note": "malformed decision"}
+        record = {**item, "approved": bool(answer.get("approved")), "by": str(answer.get("by", ""))}
+        if record["approved"] and rt.responder:
+            record["response"] = rt.ledger.once(item["action_id"], record, rt.responder)
+        return {"approvals": {**st.approvals, item["action_id"]: record}}
 
     def report(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
         return {"result": build_result(st)}
@@ -178,6 +219,7 @@ def build_graph(rt: Runtime) -> StateGraph:
         lambda st: "approval" if st.respond and st.decision and st.decision.recommended_actions else "report",
         ["approval", "report"],
     )
-    g.add_edge("approval", "report")
+    g.add_conditional_edges(
+        "approval", lambda st: "approval" if _next_undecided(st) is not None else "report", ["approval", "report"])
     g.add_edge("report", END)
     return g
