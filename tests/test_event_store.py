@@ -161,3 +161,17 @@ def test_relinked_hosts_accounts_and_sources_are_patched_into_the_store(twin, st
         assert sum(after.unresolved["relinked"].values()) > 0
         assert store_events(store) == graph_events(twin)
 
+
+def test_evidence_about_an_event_is_checked_in_the_store_when_the_graph_lacks_it(twin, store):
+    """The grounding verifier and the evaluator (graph.evidence) find an `EVT:` key and its
+    edges to the twin wherever the event lives: here only in the store."""
+    from graph.evidence import check_items, existing_keys
+
+    ingest(twin.driver, [EVENTS], database=twin.database)
+    key = "EVT:WS01.CORP.LOCAL:Security:58210"
+    twin.run("MATCH (e:Event {key: $k}) DETACH DELETE e", k=key)
+    items = [{"node": key}, {"edge": [key, "OnHost", "WS01.CORP.LOCAL"]},
+             {"edge": [key, "TargetsUser", "ALICE@CORP.LOCAL"]}, {"edge": [key, "TargetsUser", "BOB@CORP.LOCAL"]},
+             {"edge": [key, "AdminTo", "WS01.CORP.LOCAL"]}, {"node": "EVT:WS01.CORP.LOCAL:Security:1"}]
+    assert check_items(twin.driver, items, twin.database) == [True, True, True, False, False, False]
+    assert existing_keys(twin.driver, [key, "EVT:NOPE:Security:1"], twin.database) == {key}
