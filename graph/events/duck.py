@@ -143,19 +143,19 @@ class DuckEventStore(EventStore):
         return removed
 
     def _write(self, target: Path, rows: list[dict], seq: int) -> None:
-        cols: dict[str, list] = {name: [] for name in _NAMES}
-        for r in rows:
-            for name in _NAMES:
-                if name == "props":
-                    cols[name].append(json.dumps(r.get("props") or {}, sort_keys=True, default=str,
-                                                 ensure_ascii=False))
-                elif name == "seq":
-                    cols[name].append(seq)
-                elif name in _ADDED:
-                    cols[name].append(list(r.get(name) or ()))
-                else:
-                    v = r.get(name)
-                    cols[name].append(v if v is None or isinstance(v, (int, str)) else str(v))
+        dumps = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False).encode
+        cols: dict[str, list] = {}
+        for name in _NAMES:  # column by column: a million rows cost a comprehension each
+            if name == "props":
+                cols[name] = [dumps(r.get("props") or {}) for r in rows]
+            elif name == "seq":
+                cols[name] = [seq] * len(rows)
+            elif name in _ADDED:
+                cols[name] = [r.get(name) or [] for r in rows]
+            else:
+                cols[name] = [r.get(name) for r in rows]
+                if not all(v is None or type(v) in (int, str) for v in cols[name]):
+                    cols[name] = [v if v is None or isinstance(v, (int, str)) else str(v) for v in cols[name]]
         select = ", ".join(f"CAST(unnest(${n}) AS {t}) AS {n}" for n, t in COLUMNS)
         self._copy(f"SELECT {select}", target, cols)
 
