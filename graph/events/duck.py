@@ -116,6 +116,7 @@ class DuckEventStore(EventStore):
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._con = duckdb.connect(":memory:")
+        self._con.execute("SET enable_progress_bar = false")  # stderr is the CLI's, not DuckDB's
         self._lock = threading.Lock()
         self._runs: list[_Run] = []
 
