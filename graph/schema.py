@@ -11,6 +11,7 @@ from __future__ import annotations
 import neo4j
 
 from graph import catalog
+from graph.events import open_store
 from graph.model import TWIN_LABEL
 
 CONSTRAINTS = [
@@ -46,7 +47,10 @@ def describe_schema(driver: neo4j.Driver, database: str | None = None) -> dict:
 
 def reset_twin(driver: neo4j.Driver, database: str | None = None, batch: int = 10000) -> int:
     """Empty the twin, keeping the schema; batched so a large twin does not blow the heap
-    (relationships first: DETACH DELETE of a dense node would take all its edges at once)."""
+    (relationships first: DETACH DELETE of a dense node would take all its edges at once).
+    The event store beside it (graph/events) is emptied first: events never outlive the
+    twin they were resolved against."""
+    open_store(database).reset()
     while True:
         rec = driver.execute_query(
             "MATCH ()-[r]->() WITH r LIMIT $batch DELETE r RETURN count(*) AS c",

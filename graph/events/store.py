@@ -1,0 +1,116 @@
+"""The event store's interface (EventStore, EventRun, EventFilter) and the rows it keeps:
+graph/events/__init__.py says why the store exists, graph/events/duck.py how it is kept."""
+
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# What an event's links say, as the store's columns (NodeSchema.links of Event kinds).
+_LINK_COLUMNS = {"OnHost": "host", "FromHost": "from_host"}
+_LIST_LINKS = {"ByUser": "by_keys", "TargetsUser": "target_keys"}
+
+
+@dataclass
+class EventFilter:
+    """What to keep: every given criterion must hold; within one, any value may match.
+    `hosts` match where the event happened or where it came from, `accounts` who acted
+    or was targeted, `ips` its source or destination address; times are epoch seconds."""
+
+    hosts: list[str] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)
+    ips: list[str] = field(default_factory=list)
+    event_ids: list[int] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    since: int | None = None
+    until: int | None = None
+    limit: int | None = None
+    # Order by distance to this time (the nearest `limit`), else by time.
+    near: int | None = None
+
+
+class EventRun(ABC):
+    """One ingest's rows: appended file by file, invisible until `commit`."""
+
+    @abstractmethod
+    def append(self, rows: list[dict]) -> int:
+        """Write rows (`event_row` shape); returns how many."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make every appended row visible at once."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Drop every appended row."""
+
+    @abstractmethod
+    def patch(self, changes: dict[str, dict]) -> int:
+        """EventStore.patch over the committed rows and this run's own."""
+
+
+class EventStore(ABC):
+    """Append a run's rows, query them by filter or key, forget a tagged run, reset."""
+
+    @abstractmethod
+    def begin(self) -> EventRun: ...
+
+    @abstractmethod
+    def query(self, flt: EventFilter) -> list[dict]:
+        """Rows (dicts of the store's columns, `props` parsed) matching `flt`."""
+
+    def get(self, keys: Iterable[str]) -> dict[str, dict]:
+        wanted = sorted(set(keys))
+        return {r["key"]: r for r in self.query(EventFilter(keys=wanted))} if wanted else {}
+
+    @abstractmethod
+    def patch(self, changes: dict[str, dict]) -> int:
+        """Rewrite stored rows: event key -> new column values (the relink re-keys an event
+        to its host, ties its accounts or source host once the twin knows them)."""
+
+    @abstractmethod
+    def forget(self, tag: str) -> int:
+        """Drop the rows a tagged ingest wrote (source `name#tag`); returns how many."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Drop everything, committed or pending."""
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+
+def event_row(key: str, props: dict, links: Iterable, labels: Iterable[str], source: str) -> dict:
+    """A graph `Event` row (key, props, links to the twin) as the store keeps it: the
+    resolved keys in columns, the normalised fields as JSON, the raw line as written."""
+    row: dict = {"key": key, "by_keys": [], "target_keys": [], "host": None, "from_host": None}
+    for rel, dst in links:
+        if rel in _LINK_COLUMNS:
+            row[_LINK_COLUMNS[rel]] = dst
+        elif rel in _LIST_LINKS:
+            row[_LIST_LINKS[rel]].append(dst)
+    if row["host"] is None:  # not tied yet (HostUnresolved): the name as the event wrote it
+        row["host"] = props.get("host")
+    kinds = [lb for lb in labels if lb != "Event" and lb.endswith("Event")]
+    row.update({"ts": props.get("timestamp"), "event_id": props.get("event_id"),
+                "channel": props.get("channel") or props.get("zeek_log"),
+                "kind": kinds[0] if kinds else "Event",
+                "ip": props.get("ip") or props.get("src_ip"), "dst_ip": props.get("dst_ip"),
+                "source": source, "raw": props.get("fields"),
+                "props": {k: v for k, v in props.items() if k != "fields" and v is not None}})
+    return row
+
+
+def batch_event_rows(batch, source: str) -> list[dict]:
+    """Every `Event` node row of a connector's batch (Windows events, Zeek observations)."""
+    out = []
+    for schema, rows in batch.nodes:
+        if schema.label != "Event":
+            continue
+        labels = schema.labels
+        for r in rows:
+            out.append(event_row(r["key"], r.get("props") or {}, r.get("links") or (), labels, source))
+    return out
