@@ -445,9 +445,14 @@ def test_bomb_is_refused_and_the_server_lives(corp, neo4j_settings, before, name
     assert outcome in ({"truncated", "limit"} if name == "many_rows_wide" else {"limit", "timeout"}), (name, outcome)
     assert seconds < 40, seconds
     time.sleep(0.5)
-    cpu0 = _cpu_s(pid)
-    time.sleep(2.0)
-    burning = (_cpu_s(pid) - cpu0) / 2.0
+    # The JVM may collect what the stopped query allocated for a second or two; a query
+    # still running keeps a core busy in every window. Idle in one of five 2 s windows.
+    for _ in range(5):
+        cpu0 = _cpu_s(pid)
+        time.sleep(2.0)
+        burning = (_cpu_s(pid) - cpu0) / 2.0
+        if burning < 0.6:
+            break
     assert _pid(neo4j_settings) == pid
     assert g.run("MATCH (n:User) RETURN count(n) AS n", tool="after").rows[0]["n"] > 0
     _TALLY["bombs"][name] = {"outcome": outcome, "seconds": round(seconds, 2), "peak_server_rss_mb": peak[0],
