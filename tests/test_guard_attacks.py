@@ -461,6 +461,20 @@ def test_bomb_is_refused_and_the_server_lives(corp, neo4j_settings, before, name
     assert corp.snapshot() == before[0]
 
 
+def test_a_value_that_overflows_an_array_is_a_limit_every_time(corp):
+    """A string doubled past 2^31 chars ends as OutOfMemoryError the first time and, once
+    the JIT has compiled the concatenation, as NegativeArraySizeException (ExecutionFailed,
+    message "-2147483648"): both are the same limit, never a bare `failed` (CI saw it)."""
+    g = Guard(corp.driver, corp.database, timeout_s=10)
+    outcomes = []
+    for _ in range(4):
+        with pytest.raises(GuardError) as info:
+            g.run(BOMBS["reduce_string_doubling"], tool="test")
+        outcomes.append((info.value.code, info.value.reason))
+    assert all(code == "limit" for code, _ in outcomes), outcomes
+    assert g.run("RETURN 1 AS one", tool="after").rows == [{"one": 1}]
+
+
 def test_one_huge_row_is_cut_by_the_byte_budget(corp):
     """A single record is not bounded by the row cap: the client stops reading at
     max_bytes and the query is refused as too large."""
