@@ -29,6 +29,7 @@ from agents.models import (
     Decision,
     EntityRef,
     Evidence,
+    FollowUp,
     ImpactFindings,
     ModelFinding,
     PathFindings,
@@ -69,6 +70,13 @@ class AgentReport(BaseModel):
     claims: list[ClaimOut] = Field(default_factory=list)
 
 
+class AskOut(BaseModel):
+    """A question the lead sends back to one specialist (agents/workflow.py grants it)."""
+
+    role: str = ""
+    question: str = ""
+
+
 class LeadDecision(BaseModel):
     verdict: str
     severity: str = "medium"
@@ -76,6 +84,7 @@ class LeadDecision(BaseModel):
     techniques: list[str] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)
     claims: list[ClaimOut] = Field(default_factory=list)
+    ask: AskOut | None = None
 
 
 class LLMOutputError(ValueError):
@@ -108,7 +117,7 @@ class LLMAnalyst:
 
     # -- the loop ------------------------------------------------------------------------
     def _run(self, role: str, st: InvestigationState, kit: Toolkit, briefing: str,
-             out_model: type[BaseModel]) -> tuple[BaseModel, Usage]:
+             out_model: type[BaseModel], task: str = "") -> tuple[BaseModel, Usage]:
         usage = Usage()
         budget = st.budget
         settings = kit.settings
@@ -117,7 +126,7 @@ class LLMAnalyst:
         tools = kit.tool_schemas(own) if own else None
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system_prompt()},
-            {"role": "user", "content": load(role) + "\n\n" + briefing},
+            {"role": "user", "content": load(role) + ("\n\n" + load(task) if task else "") + "\n\n" + briefing},
         ]
 
         def spent() -> bool:
@@ -187,27 +196,35 @@ class LLMAnalyst:
         return self.base.intake(st, kit)
 
     def _specialist(self, role: str, st: InvestigationState, kit: Toolkit, found: BaseModel,
-                    extra: dict[str, Any], scripted: set[str], merge) -> tuple[Any, Usage]:
+                    question: str = "") -> tuple[Any, Usage, str]:
         """One specialist, model-driven: its own tools and loop, seeded with the scripted
-        role's compact findings. What it reports finding is verified against its call
-        log and the twin and merged (`merge`); a role whose output is unusable keeps the
-        scripted findings alone and says so."""
+        role's compact findings (and, on a follow-up, the lead's question). What it reports
+        finding is verified against its call log and the twin and merged; a role whose
+        output is unusable keeps the findings it had and says so. Returns the findings,
+        the usage and the model's summary (empty when it gave none)."""
         t0 = time.perf_counter()
         run = RoleRun(role=role)
         if not kit.settings.uses_model(role):
             kit.role_run = run.model_copy(update={"decided_by": "offline-rules (the model is not asked in this role)"})
-            return found, Usage()
+            return found, Usage(), ""
+        extra, scripted, merge = _ROLE_VIEW[role](st, found)
+        if question:
+            extra = {"the lead analyst's question": question, **extra}
+        said = ""
         try:
-            out, usage = self._run(role, st, kit, self._briefing(st, extra), AgentReport)
+            out, usage = self._run(role, st, kit, self._briefing(st, extra), AgentReport,
+                                   task="follow_up" if question else "")
         except LLMOutputError as exc:
             why = " ".join(str(exc).split())[:200]
             usage = exc.usage
-            merged = found.model_copy(update={"summary": f"{found.summary} (scripted findings only: {why})"})
+            merged = found if question else \
+                found.model_copy(update={"summary": f"{found.summary} (scripted findings only: {why})"})
             run.decided_by = f"offline-rules (fallback: {why})"
         else:
             judged = verify_findings(kit, role, [f.model_dump() for f in out.found], scripted)
             merged = merge(found, [f for f in judged if f.kept], kit)
-            merged = merged.model_copy(update={"summary": out.summary or found.summary,
+            said = str(out.summary or "")[:600]
+            merged = merged.model_copy(update={"summary": found.summary if question else (said or found.summary),
                                                "claims": found.claims + _claims(out.claims, role)})
             run.decided_by = self.label
             run.found = judged
@@ -222,29 +239,31 @@ class LLMAnalyst:
         run.tool_errors = sum(1 for c in kit.calls if not c.ok)
         run.findings = _count_findings(role, merged)
         kit.role_run = run
-        return merged, usage
+        return merged, usage, said
 
     def gather_context(self, st: InvestigationState, kit: Toolkit) -> tuple[ContextFindings, Usage]:
-        found, _ = self.base.gather_context(st, kit)
-        scripted = {e.key for e in st.entities} | {e.key for e in found.attributed} | \
-            {str(e.get("key")) for e in found.events}
-        return self._specialist("context_gatherer", st, kit, found, {
-            "deterministic context summary": found.summary,
-            "events": [_compact_event(e) for e in found.events[:12]]}, scripted, _merge_context)
+        found, usage, _ = self._specialist("context_gatherer", st, kit, self.base.gather_context(st, kit)[0])
+        return found, usage
 
     def hunt_paths(self, st: InvestigationState, kit: Toolkit) -> tuple[PathFindings, Usage]:
-        found, _ = self.base.hunt_paths(st, kit)
-        scripted = {">".join(p.nodes) for p in [*found.paths, *found.observed]}
-        return self._specialist("path_hunter", st, kit, found, {
-            "paths found": [p.contract() for p in found.paths[:5]],
-            "observed steps": [p.contract() for p in found.observed[:3]]}, scripted, _merge_paths)
+        found, usage, _ = self._specialist("path_hunter", st, kit, self.base.hunt_paths(st, kit)[0])
+        return found, usage
 
     def assess_impact(self, st: InvestigationState, kit: Toolkit) -> tuple[ImpactFindings, Usage]:
-        found, _ = self.base.assess_impact(st, kit)
-        scripted = set(found.impacted_assets) | {" ".join([a.action, a.target, *a.args]) for a in found.actions}
-        return self._specialist("impact_assessor", st, kit, found, {
-            "blast radius": found.blast, "what-if ranking": [a.contract() for a in found.actions[:5]]},
-            scripted, _merge_impact)
+        found, usage, _ = self._specialist("impact_assessor", st, kit, self.base.assess_impact(st, kit)[0])
+        return found, usage
+
+    def follow_up(self, st: InvestigationState, kit: Toolkit, ask: FollowUp) -> tuple[dict[str, Any], FollowUp, Usage]:
+        """The lead's question, answered by the specialist it names with its own tools:
+        what it finds and the verifier keeps joins that role's findings."""
+        field, empty = _ROLE_FINDINGS[ask.role]
+        have = getattr(st, field) or empty()
+        found, usage, said = self._specialist(ask.role, st, kit, have, question=ask.question)
+        run = kit.role_run or RoleRun(role=ask.role)
+        answer = said or ("no answer from the model; its findings stand as they were"
+                          if run.decided_by.startswith("offline-rules") else "the model gave no summary")
+        return {field: found}, ask.model_copy(update={
+            "answer": answer, "decided_by": run.decided_by, "found": run.from_model, "dropped": run.dropped}), usage
 
     def decide(self, st: InvestigationState, kit: Toolkit) -> tuple[Decision, Usage]:
         findings = {
@@ -258,23 +277,31 @@ class LLMAnalyst:
         }
         baseline = rule_decision(st)
         findings["the three questions, answered from the twin"] = [
-            {"question": a.question, "status": a.status, "summary": a.summary} for a in baseline.answers]
+            {"question": a.question, "status": a.status, "summary": a.summary, "open": a.status in _OPEN}
+            for a in baseline.answers]
+        if any(f.sent for f in st.followups):
+            findings["your earlier questions and the specialists' answers"] = [
+                {"asked": f.role, "question": f.question, "answer": f.answer, "new findings": f.found}
+                for f in st.followups if f.sent]
         t0 = time.perf_counter()
-        decision, usage = self._decide(st, kit, findings, baseline)
+        decision, usage, ask = self._decide(st, kit, findings, baseline)
+        if ask is not None and ask.question.strip():
+            kit.ask = FollowUp(round=sum(f.sent for f in st.followups) + 1, role=_role_named(ask.role), question=ask.question,
+                               asked_by=decision.decided_by) if _role_named(ask.role) else None
         kit.role_run = RoleRun(role="lead_analyst", decided_by=decision.decided_by, llm_calls=usage.llm_calls,
                                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                                seconds=round(kit.llm_seconds, 3), wall_seconds=round(time.perf_counter() - t0, 3))
         return decision, usage
 
     def _decide(self, st: InvestigationState, kit: Toolkit, findings: dict[str, Any],
-                baseline: Decision) -> tuple[Decision, Usage]:
+                baseline: Decision) -> tuple[Decision, Usage, AskOut | None]:
         try:
             out, usage = self._run("lead_analyst", st, kit, self._briefing(st, findings), LeadDecision)
             verdict = _verdict_label(out.verdict)
             if verdict not in ("true_positive", "benign_positive", "false_positive"):
                 raise LLMOutputError(f"verdict {out.verdict!r} is not one of the three", usage)
         except LLMOutputError as exc:
-            return baseline.model_copy(update={"decided_by": f"{baseline.decided_by} (fallback: {exc})"}), exc.usage
+            return baseline.model_copy(update={"decided_by": f"{baseline.decided_by} (fallback: {exc})"}), exc.usage, None
         planted = st.injection or (st.context.injection if st.context else [])
         if planted and verdict != "true_positive" and baseline.verdict == "true_positive":
             # Planted instructions pushed toward "harmless" and the twin's evidence says
@@ -283,7 +310,7 @@ class LLMAnalyst:
                 "decided_by": f"{baseline.decided_by} (LLM said {verdict} on an alert carrying planted "
                               "instructions; overridden)",
                 "reasons": [*baseline.reasons, f"the LLM's verdict ({verdict}) was set aside: prompt injection suspected"],
-            }), usage
+            }), usage, None
         severity = out.severity if out.severity in ("informational", "low", "medium", "high", "critical") else baseline.severity
         techniques = [t for t in out.techniques if isinstance(t, str) and _technique_ok(t)] or baseline.techniques
         decision = Decision(
@@ -294,7 +321,36 @@ class LLMAnalyst:
             decided_by=self.label, rule=f"rules would say {baseline.verdict} ({baseline.rule})",
             answers=baseline.answers, timeline=baseline.timeline,
         )
-        return decision, usage
+        return decision, usage, out.ask
+
+
+# Statuses of the three questions that leave something for a specialist to settle.
+_OPEN = {"unverifiable", "not_seen", "unknown", "partial"}
+
+
+def _role_named(text: str) -> str:
+    """The specialist a model meant ("path hunter", "Context_Gatherer"), or ""."""
+    t = str(text).strip().lower().replace(" ", "_").replace("-", "_")
+    return next((r for r in ("context_gatherer", "path_hunter", "impact_assessor") if t.startswith(r)), "")
+
+
+def _context_view(st: InvestigationState, found: ContextFindings):
+    scripted = {e.key for e in st.entities} | {e.key for e in found.attributed} | \
+        {str(e.get("key")) for e in found.events}
+    return ({"deterministic context summary": found.summary,
+             "events": [_compact_event(e) for e in found.events[:12]]}, scripted, _merge_context)
+
+
+def _paths_view(st: InvestigationState, found: PathFindings):
+    scripted = {">".join(p.nodes) for p in [*found.paths, *found.observed]}
+    return ({"paths found": [p.contract() for p in found.paths[:5]],
+             "observed steps": [p.contract() for p in found.observed[:3]]}, scripted, _merge_paths)
+
+
+def _impact_view(st: InvestigationState, found: ImpactFindings):
+    scripted = set(found.impacted_assets) | {" ".join([a.action, a.target, *a.args]) for a in found.actions}
+    return ({"blast radius": found.blast, "what-if ranking": [a.contract() for a in found.actions[:5]]},
+            scripted, _merge_impact)
 
 
 def _merge_context(found: ContextFindings, kept: list[ModelFinding], kit: Toolkit) -> ContextFindings:
@@ -344,6 +400,13 @@ def _merge_impact(found: ImpactFindings, kept: list[ModelFinding], kit: Toolkit)
                                                  why=f"the impact assessor's what-if ({f.call})"))
                 have.add(ident)
     return found.model_copy(update={"impacted_assets": assets, "actions": actions})
+
+
+# Per specialist: what its briefing shows, what its script found (to tell new from
+# confirmed), and how kept items join its findings; and where its findings live in state.
+_ROLE_VIEW = {"context_gatherer": _context_view, "path_hunter": _paths_view, "impact_assessor": _impact_view}
+_ROLE_FINDINGS = {"context_gatherer": ("context", ContextFindings), "path_hunter": ("paths", PathFindings),
+                  "impact_assessor": ("impact", ImpactFindings)}
 
 
 def _dict_with_key(rec: Any, key: str) -> dict | None:

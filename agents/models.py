@@ -236,6 +236,26 @@ class ModelFinding(BaseModel):
     reason: str = ""
 
 
+class FollowUp(BaseModel):
+    """A question the lead analyst sent back to one specialist, and what came of it.
+
+    The lead asks when the three answers leave something open that one specialist's
+    tools could settle ("what connected to this host on 135 just before?"); the
+    specialist answers with its own tools and loop, its verified findings join its
+    role's findings, and the lead decides again. Bounded by `followup_rounds` and the
+    budget (agents/workflow.py)."""
+
+    round: int
+    sent: bool = True  # False: the workflow did not send it (rounds used, a repeat, the budget); `answer` says why
+    role: Literal["context_gatherer", "path_hunter", "impact_assessor"]
+    question: str
+    asked_by: str = ""  # the lead's decided_by (a model's label; the rules never ask)
+    answer: str = ""  # the specialist's summary, or why there is none
+    decided_by: str = ""  # who answered: llm:<model> | offline-rules (...)
+    found: int = 0  # verified items the answer added to the role's findings
+    dropped: int = 0  # items it named that the verifier dropped
+
+
 class RoleRun(BaseModel):
     """What one role did in one investigation: the report's and the metrics' per-role view.
     Counts add up over the role's records (its own pass, then the verifier's count of its

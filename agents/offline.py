@@ -20,6 +20,7 @@ from agents.models import (
     Decision,
     EntityRef,
     Evidence,
+    FollowUp,
     ImpactFindings,
     Origin,
     PathFindings,
@@ -383,7 +384,16 @@ class OfflineAnalyst:
 
     # -- lead analyst --------------------------------------------------------------------
     def decide(self, st: InvestigationState, kit: Toolkit) -> tuple[Decision, Usage]:
+        """The rules never ask back: each role's script already made every call the rules
+        read, so a follow-up could only repeat them."""
         return rule_decision(st), Usage()
+
+    def follow_up(self, st: InvestigationState, kit: Toolkit, ask: FollowUp) -> tuple[dict[str, Any], FollowUp, Usage]:
+        """A model-driven lead's question to a role the model does not play here: the
+        scripted role has nothing beyond its findings, and says so (no call is repeated)."""
+        return {}, ask.model_copy(update={
+            "answer": f"the scripted {ask.role.replace('_', ' ')} has no more than its findings above",
+            "decided_by": self.label}), Usage()
 
 
 def _case(st: InvestigationState, ctx: ContextFindings) -> Case:

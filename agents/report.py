@@ -92,6 +92,7 @@ def result_model(st: InvestigationState) -> InvestigationResult:
         injection_suspected=st.injection + (st.context.injection if st.context else []),
         approvals=st.approvals,
         roles={k: v.model_dump() for k, v in st.roles.items()} if st.roles else None,
+        followups=[f.model_dump() for f in st.followups] if st.followups else None,
         audit=st.audit,
         summaries={
             "context": st.context.summary if st.context else "",
@@ -173,6 +174,12 @@ def render_markdown(result: InvestigationResult | dict[str, Any]) -> str:
         out += ["## The three questions", ""]
         for a in r.answers:
             out += [f"**{QUESTIONS.get(a.question, a.question)}** `{a.status}` — {a.summary}", ""]
+    if r.followups:
+        out += ["## The lead's follow-up questions", ""]
+        out += [f"{f.get('round')}. to the {str(f.get('role', '')).replace('_', ' ')}: {f.get('question')} — "
+                f"*{f.get('answer')}* ({f.get('found', 0)} new finding(s), {f.get('dropped', 0)} dropped; "
+                f"{f.get('decided_by')})" for f in r.followups]
+        out.append("")
     out += ["## Reasons", *[f"- {x}" for x in r.reasons], ""]
     if r.timeline:
         out += ["## Timeline", "", "| time (UTC) | host | account | what | event |", "|---|---|---|---|---|"]

@@ -152,6 +152,8 @@ class InvestigationResult(BaseModel):
     approvals: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # per-role view of a model-driven run; absent from the offline analyst's result
     roles: dict[str, dict[str, Any]] | SkipJsonSchema[None] = Field(default=None, exclude_if=lambda v: v is None)
+    # the lead's questions back to the specialists and their answers (model-driven runs)
+    followups: list[dict[str, Any]] | SkipJsonSchema[None] = Field(default=None, exclude_if=lambda v: v is None)
     audit: list[ToolCallRecord] = Field(default_factory=list)
     summaries: Summaries = Field(default_factory=Summaries)
 

@@ -169,7 +169,7 @@ class TwinsightService:
         # Read from the environment here, at the edge, once; every run gets it in its config.
         self.settings = settings if settings is not None else AgentSettings.from_env()
         self.analyst = analyst or choose_analyst(llm, self.settings)[0]
-        self.budget = budget or Budget()
+        self.budget = budget or self.settings.budget
         self.saver = open_checkpointer(state_dir / "investigations.sqlite")
         self._lock = threading.Lock()
         self._resumed_start: dict[str, float] = {}  # investigation id -> its clock's start

@@ -14,6 +14,7 @@ from agents.models import (
     ContextFindings,
     Decision,
     EntityRef,
+    FollowUp,
     ImpactFindings,
     Mention,
     PathFindings,
@@ -68,6 +69,11 @@ class InvestigationState(BaseModel):
     review_reasons: Annotated[list[str], operator.add] = Field(default_factory=list)
     approvals: dict[str, dict[str, Any]] = Field(default_factory=dict)
     result: dict[str, Any] | None = None
+
+    # the lead's questions back to the specialists (agents/workflow.py): the one waiting
+    # for its answer, and every one asked and answered, in order
+    asking: FollowUp | None = None
+    followups: Annotated[list[FollowUp], operator.add] = Field(default_factory=list)
 
     # what each role did (model-driven runs; agents.llm_analyst)
     roles: Annotated[dict[str, RoleRun], merge_roles] = Field(default_factory=dict)

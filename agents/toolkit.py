@@ -20,7 +20,7 @@ from typing import Any
 import neo4j
 from pydantic import BaseModel, ValidationError
 
-from agents.models import ModelCall, RoleRun, ToolCallRecord
+from agents.models import FollowUp, ModelCall, RoleRun, ToolCallRecord
 from agents.prompts import twin_injection_markers
 from agents.settings import AgentSettings
 from agents.whatif_tools import SIM_TOOLS, run_sim, sim_schema
@@ -68,6 +68,7 @@ class Toolkit:
         self.settings = settings or AgentSettings()
         self.llm_seconds = 0.0  # time in the model, this stage
         self.role_run: RoleRun | None = None  # what a model-driven role did (agents.llm_analyst)
+        self.ask: FollowUp | None = None  # a question the lead sends back (agents.workflow)
         # Instruction-like text met in the twin's answers (see agents.prompts).
         self.injection: list[str] = []
 

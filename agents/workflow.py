@@ -1,6 +1,7 @@
 """The investigation as a LangGraph StateGraph.
 
 intake -> context_gatherer -> (Send) path_hunter || impact_assessor -> lead_analyst
+       [-> follow_up -> lead_analyst, while the lead asks, at most `followup_rounds`]
        -> grounding_verifier -> approval (interrupt, only when response is requested)
        -> report
 
@@ -22,9 +23,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send, interrupt
 
 from agents.grounding import verify_claims
-from agents.models import ContextFindings, Decision, ImpactFindings, PathFindings, Usage
+from agents.models import ContextFindings, Decision, FollowUp, ImpactFindings, PathFindings, Usage
 from agents.report import build_result
-from agents.settings import settings_of
+from agents.settings import SPECIALISTS, AgentSettings, settings_of
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
 
@@ -44,6 +45,7 @@ class Analyst(Protocol):
     def hunt_paths(self, st: InvestigationState, kit: Toolkit) -> tuple[PathFindings, Usage]: ...
     def assess_impact(self, st: InvestigationState, kit: Toolkit) -> tuple[ImpactFindings, Usage]: ...
     def decide(self, st: InvestigationState, kit: Toolkit) -> tuple[Decision, Usage]: ...
+    def follow_up(self, st: InvestigationState, kit: Toolkit, ask: FollowUp) -> tuple[dict[str, Any], FollowUp, Usage]: ...
 
 
 class Ledger(Protocol):
@@ -118,6 +120,25 @@ def check_budget(st: InvestigationState, usage: Usage | None = None) -> None:
         raise BudgetExceeded(f"time budget exhausted ({b.max_seconds:.0f}s)")
 
 
+def grant(st: InvestigationState, ask: FollowUp | None, settings: AgentSettings) -> tuple[FollowUp | None, str]:
+    """Whether the lead's question is sent: to a specialist, within `followup_rounds`,
+    not one already asked of that role, and only while the budget still holds the
+    specialist's loop and the lead's second decision (else the lead's verdict stands)."""
+    if ask is None:
+        return None, ""
+    question = " ".join(ask.question.split())[:400]
+    if ask.role not in SPECIALISTS or not question:
+        return None, "not sent: the question names no specialist or is empty"
+    if sum(f.sent for f in st.followups) >= settings.followup_rounds:
+        return None, f"not sent: {settings.followup_rounds} round(s) used"
+    if any(f.sent and f.role == ask.role and f.question.lower() == question.lower() for f in st.followups):
+        return None, f"not sent: {ask.role} was already asked that"
+    need = settings.tool_rounds + 4  # the specialist's rounds and answer (+repair), the lead's answer
+    if st.usage.llm_calls + need > st.budget.max_llm_calls:
+        return None, f"not sent: the LLM call budget cannot hold it ({need} more calls)"
+    return ask.model_copy(update={"round": sum(f.sent for f in st.followups) + 1, "question": question}), ""
+
+
 def build_graph(rt: Runtime) -> StateGraph:
     def stage(name: str, fn: Callable[[InvestigationState, Toolkit], dict[str, Any]]):
         def node(st: InvestigationState, config: RunnableConfig) -> dict[str, Any]:
@@ -142,7 +163,13 @@ def build_graph(rt: Runtime) -> StateGraph:
             update["injection"] = [*update.get("injection", []), *kit.injection]
             update["stages_done"] = [name]
             if kit.role_run is not None:
-                update["roles"] = {name: kit.role_run}
+                update["roles"] = {kit.role_run.role or name: kit.role_run}
+            if name == "follow_up":
+                update["asking"] = None  # answered, or given up on: never asked twice
+            elif name == "lead_analyst":
+                update["asking"], refused = grant(st, kit.ask, kit.settings)
+                if refused and kit.ask is not None:  # kept, with why: the report shows what was not asked
+                    update["followups"] = [kit.ask.model_copy(update={"sent": False, "answer": refused})]
             _progress(name, kit.last_summary or "done")
             return update
 
@@ -173,6 +200,14 @@ def build_graph(rt: Runtime) -> StateGraph:
         decision, usage = rt.analyst.decide(st, kit)
         return {"decision": decision, "usage": usage}
 
+    def follow_up(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
+        """The specialist the lead asked answers with its own tools; its verified findings
+        replace its role's findings, and the lead decides again."""
+        if st.asking is None:
+            return {}
+        update, answered, usage = rt.analyst.follow_up(st, kit, st.asking)
+        return {**update, "followups": [answered], "usage": usage}
+
     def grounding_verifier(st: InvestigationState, kit: Toolkit) -> dict[str, Any]:
         return verify_claims(st, kit)
 
@@ -200,7 +235,7 @@ def build_graph(rt: Runtime) -> StateGraph:
     g = StateGraph(InvestigationState)
     for name, fn in (
         ("intake", intake), ("context_gatherer", context_gatherer), ("path_hunter", path_hunter),
-        ("impact_assessor", impact_assessor), ("lead_analyst", lead_analyst),
+        ("impact_assessor", impact_assessor), ("lead_analyst", lead_analyst), ("follow_up", follow_up),
         ("grounding_verifier", grounding_verifier), ("approval", approval), ("report", report),
     ):
         g.add_node(name, stage(name, fn))
@@ -213,7 +248,10 @@ def build_graph(rt: Runtime) -> StateGraph:
     )
     g.add_edge("path_hunter", "lead_analyst")
     g.add_edge("impact_assessor", "lead_analyst")
-    g.add_edge("lead_analyst", "grounding_verifier")
+    g.add_conditional_edges(
+        "lead_analyst", lambda st: "follow_up" if st.asking is not None else "grounding_verifier",
+        ["follow_up", "grounding_verifier"])
+    g.add_edge("follow_up", "lead_analyst")
     g.add_conditional_edges(
         "grounding_verifier",
         lambda st: "approval" if st.respond and st.decision and st.decision.recommended_actions else "report",
