@@ -4,7 +4,8 @@ tests/cassettes/llm/README.md). Injected faults are marked in the cassettes.
 
 Assertions on requests are on what the code sends now (an httpx event hook on the
 OpenAI client's transport sees every request before vcrpy answers it), never on the
-request bodies stored in the cassettes."""
+request bodies stored in the cassettes; replay matches the whole body (evals/replay.py),
+so a request the code no longer sends cannot be answered from a stale recording."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """What the LLM client sends, seen on the wire: Retry-After honoured against a local
 HTTP peer (a fake OpenAI-compatible endpoint: an HTTP server, not a mock of any code of
-ours)."""
+ours), and replay matching the whole request body, so a prompt change is a cassette
+miss that stops the run instead of replaying a stale answer."""
 
 from __future__ import annotations
 
@@ -8,11 +9,18 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
+import pytest
+import yaml
 
-from agents.llm import LLMClient
+from agents.llm import CassetteMiss, LLMClient
 from agents.settings import LLMSettings
+from evals.replay import body_key, cassette_vcr
+
+REPO = Path(__file__).resolve().parents[1]
+EVAL_CASSETTES = REPO / "evals" / "cassettes" / "smollm2-135m-instruct"
 
 COMPLETION = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
               "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "{}"}}],
@@ -65,3 +73,32 @@ def test_retry_after_is_honoured():
     assert len(peer.seen) == 2 and sent[0] == sent[1]
     # Our own backoff alone waits at most 1 s before the first retry: 2 s is the server's.
     assert peer.seen[1] - peer.seen[0] >= 1.9
+
+
+def _recorded(name: str) -> tuple[Path, dict]:
+    path = EVAL_CASSETTES / f"{name}.yaml"
+    if not path.exists():
+        pytest.fail(f"{path} is missing (evals/cassettes README)")
+    return path, json.loads(yaml.safe_load(path.read_text())["interactions"][0]["request"]["body"])
+
+
+def test_body_key_ignores_key_order_and_whitespace_only():
+    a = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    assert body_key(json.dumps(a)) == body_key(json.dumps(a, indent=2, sort_keys=True)[::1])
+    b = {"model": "m", "messages": [{"role": "user", "content": "x "}]}
+    assert body_key(json.dumps(a)) != body_key(json.dumps(b))
+
+
+def test_replay_answers_the_recorded_request_and_a_changed_prompt_is_a_miss(tmp_path):
+    path, body = _recorded("corp-acl-no-change")
+    settings = LLMSettings(api_key="replay-no-key", base_url="http://127.0.0.1:8089/v1", model=body["model"],
+                           structured="json_object_schema", max_retries=2)
+    client = LLMClient(settings)
+    with cassette_vcr(path.parent, record=False).use_cassette(path.name):
+        got = client.client.chat.completions.create(**body)  # the very request that was recorded
+        assert got.choices[0].message.content is not None
+    changed = json.loads(json.dumps(body["messages"]))
+    changed[1]["content"] = changed[1]["content"].replace("Your task", "Your job", 1)
+    with cassette_vcr(path.parent, record=False).use_cassette(path.name), pytest.raises(CassetteMiss):
+        client.complete(changed, max_tokens=body.get("max_tokens", 400))
+    assert client.retries == 0, "a cassette miss is not retried as if it were an outage"
