@@ -120,6 +120,11 @@ def check_budget(st: InvestigationState, usage: Usage | None = None) -> None:
         raise BudgetExceeded(f"time budget exhausted ({b.max_seconds:.0f}s)")
 
 
+# Stages that close an investigation: they spend no model call, and a spent budget must
+# not leave an investigation unverified or without its report (it stopped there before).
+UNBUDGETED = ("grounding_verifier", "approval", "report")
+
+
 def grant(st: InvestigationState, ask: FollowUp | None, settings: AgentSettings) -> tuple[FollowUp | None, str]:
     """Whether the lead's question is sent: to a specialist, within `followup_rounds`,
     not one already asked of that role, and only while the budget still holds the
@@ -148,7 +153,8 @@ def build_graph(rt: Runtime) -> StateGraph:
             kit = rt.make_toolkit(st, name)
             kit.settings = settings_of(config)
             try:
-                check_budget(st)
+                if name not in UNBUDGETED:
+                    check_budget(st)
                 update = fn(st, kit)
             except BudgetExceeded as exc:
                 update = {"notes": [f"{name}: {exc}"], "review_reasons": [str(exc)]}

@@ -152,3 +152,19 @@ def test_cli_rejects_a_bad_alert_file_with_one_line(tmp_path):
     assert out.returncode == 2
     lines = [x for x in out.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and str(bad) in lines[0]
+
+
+def test_a_spent_budget_still_ends_verified_and_reported(corp, tmp_path):
+    """Every stage that spends checks the budget; the verifier and the report never do.
+    A recorded run whose model took longer than the time budget stopped at the report
+    stage with no result at all ("the investigation stopped before its report")."""
+    from agents.models import Budget
+
+    svc = TwinsightService(corp.driver, corp.database, state_dir=tmp_path, analyst=OfflineAnalyst(),
+                           budget=Budget(max_seconds=0.0))
+    out = svc.investigate(load_alert(ALERTS / "dcsync_helpdesk1.ocsf.json"))
+    assert out.result is not None, out.error
+    assert out.status == "needs_human_review"
+    assert any("time budget exhausted" in r for r in out.result["review_reasons"])
+    assert "fallback" in out.result["decided_by"]  # the rules decided, and say why
+    validate(out.result)
