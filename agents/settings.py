@@ -155,6 +155,10 @@ class AgentSettings(BaseModel):
                 tools=tools,
                 tool_rounds=num("TWINSIGHT_LLM_TOOL_ROUNDS", "3"),
                 followup_rounds=num("TWINSIGHT_LLM_FOLLOWUPS", "2"),
+                budget=Budget(max_llm_calls=num("TWINSIGHT_LLM_MAX_CALLS", "24"),
+                              max_tokens=num("TWINSIGHT_LLM_MAX_TOKENS", "120000"),
+                              max_seconds=num("TWINSIGHT_MAX_SECONDS", "180", float),
+                              max_cypher=num("TWINSIGHT_MAX_CYPHER", "200")),
             )
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]

@@ -19,6 +19,7 @@ import yaml
 from agents.investigate_cmd import load_alert
 from agents.llm import LLMClient
 from agents.llm_analyst import LLMAnalyst
+from agents.models import Budget
 from agents.prompts import load
 from agents.runtime import TwinsightService
 from agents.settings import AgentSettings, LLMSettings
@@ -63,7 +64,10 @@ def run_llm(corp, tmp_path, cassette: str, alert: str, *, faults=None, roles="co
     proxy = FaultProxy(faults) if RECORD else None
     llm = LLMSettings(api_key="sk-local-not-a-secret", base_url=proxy.url if proxy else "http://127.0.0.1:8089/v1",
                       model=MODEL, structured="json_object_schema", timeout_s=900, max_retries=2)
-    settings = AgentSettings(llm=llm, roles=frozenset(roles.split(",")), tool_rounds=rounds)
+    # A time budget the slow recording machine cannot reach: a stage skipped for time while
+    # recording would be a request the (fast) replay sends and the cassette does not have.
+    settings = AgentSettings(llm=llm, roles=frozenset(roles.split(",")), tool_rounds=rounds,
+                             budget=Budget(max_seconds=7200))
     sent = Sent()
     client = LLMClient(llm, http_client=httpx.Client(event_hooks={"request": [sent.hook]}, timeout=900))
     svc = TwinsightService(corp.driver, corp.database, state_dir=tmp_path, analyst=LLMAnalyst(client),
