@@ -56,6 +56,8 @@ class ScenarioScore(BaseModel):
     source_expected: Count | None  # None: the scenario names no source
     source_found: Count | None
     source_missed: list[str] | None
+    roles: dict[str, dict[str, Any]] = Field(default_factory=dict)  # role_rows()
+    followups: Count = 0
     set: str | None = None  # the scenario set, added by the runner
 
 
@@ -83,6 +85,8 @@ class SetMetrics(BaseModel):
     seconds_p95: Amount
     # extra: what the verifier removed, re-checked here (pre-verifier hallucination)
     raw_claim_hallucination_rate: Rate
+    roles: dict[str, RoleMetrics] = Field(default_factory=dict)  # per role, per alert
+    followups_per_alert: Amount = 0.0  # the lead's questions sent back to a specialist
     errors: Count
     confusion: dict[str, dict[str, int]]  # expected -> predicted ("None": no result) -> count
 
@@ -191,6 +195,8 @@ def score_scenario(scn, result: dict | None, check: dict | None, seconds: float,
         "tokens": res.get("usage", {}).get("prompt_tokens", 0) + res.get("usage", {}).get("completion_tokens", 0),
         "cost_usd": res.get("usage", {}).get("cost_usd", 0.0),
         "seconds": round(seconds, 3), "error": error, "tags": scn.tags,
+        "roles": role_rows(res),
+        "followups": sum(1 for f in res.get("followups") or [] if f.get("sent")),
     }
     src = source_attribution(exp.source, res)
     row["source_expected"] = None if src is None else len(exp.source)
@@ -202,6 +208,85 @@ def score_scenario(scn, result: dict | None, check: dict | None, seconds: float,
         a, b = set(exp.impacted_assets), set(res.get("impacted_assets", []))
         row["impact_jaccard"] = 1.0 if not a and not b else len(a & b) / len(a | b)
     return row
+
+
+ROLES = ("context_gatherer", "path_hunter", "impact_assessor", "lead_analyst")
+
+
+class RoleMetrics(BaseModel):
+    """One role over a run, per alert (the rules' run and a model's side by side): what it
+    called, what the model cost, and how much of its findings the model's own calls found."""
+
+    alerts: Count
+    tool_calls_per_alert: Amount  # every twin read the role made (script and model)
+    twin_ms_per_alert: Amount
+    # The rest only where a model played the role (None in the rules' run):
+    model_tool_calls_per_alert: Amount | None = None  # of those calls, the model's own
+    llm_calls_per_alert: Amount | None = None
+    tokens_per_alert: Amount | None = None
+    model_seconds_per_alert: Amount | None = None
+    findings_per_alert: Amount | None = None
+    from_model_share: Rate | None = None  # share of the role's findings only the model's calls found
+    confirmed: Count | None = None  # items the model named that the script found too
+    dropped: Count | None = None  # items the model named that the verifier dropped
+    claims_dropped: Count | None = None
+    fallbacks: Count | None = None  # runs where the model's output was unusable and the script stood alone
+    followups_answered: Count | None = None  # the lead's questions this role answered
+
+
+def role_rows(result: dict) -> dict[str, dict[str, Any]]:
+    """Per role, from one result: its twin reads (the audit) and, in a model-driven run,
+    its RoleRun (`roles`) and the lead's follow-ups it answered."""
+    out: dict[str, dict[str, Any]] = {}
+    for a in result.get("audit") or []:
+        r = out.setdefault(str(a.get("agent")), {"tool_calls": 0, "twin_ms": 0.0})
+        r["tool_calls"] += 1
+        r["twin_ms"] += float(a.get("ms") or 0.0)
+    for role, run in (result.get("roles") or {}).items():
+        r = out.setdefault(role, {"tool_calls": 0, "twin_ms": 0.0})
+        r.update({k: run.get(k, 0) for k in ("llm_calls", "prompt_tokens", "completion_tokens", "seconds",
+                                             "tool_calls", "findings", "from_model", "confirmed", "dropped",
+                                             "claims_dropped")} | {"model_tool_calls": run.get("tool_calls", 0),
+                                                                   "tool_calls": r["tool_calls"]})
+        r["fallback"] = str(run.get("decided_by", "")).startswith("offline-rules (fallback")
+    for f in result.get("followups") or []:
+        if f.get("sent"):
+            r = out.setdefault(str(f.get("role")), {"tool_calls": 0, "twin_ms": 0.0})
+            r["followups"] = r.get("followups", 0) + 1
+    return {k: v for k, v in out.items() if k in ROLES}
+
+
+def aggregate_roles(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    n = sum(1 for r in rows if not r.get("error"))
+    out: dict[str, dict[str, Any]] = {}
+    for role in ROLES:
+        got = [r["roles"][role] for r in rows if role in (r.get("roles") or {})]
+        if not got or not n:
+            continue
+
+        def total(k: str, got: list[dict[str, Any]] = got) -> float:
+            return sum(float(g.get(k) or 0) for g in got)
+
+        findings = total("findings")
+        base = RoleMetrics(alerts=len(got), tool_calls_per_alert=round(total("tool_calls") / n, 2),
+                           twin_ms_per_alert=round(total("twin_ms") / n, 1))
+        if not any("llm_calls" in g for g in got):  # no model in this role: the script's reads only
+            out[role] = base.model_dump()
+            continue
+        out[role] = RoleMetrics(
+            **base.model_dump(include={"alerts", "tool_calls_per_alert", "twin_ms_per_alert"}),
+            model_tool_calls_per_alert=round(total("model_tool_calls") / n, 2),
+            llm_calls_per_alert=round(total("llm_calls") / n, 2),
+            tokens_per_alert=round((total("prompt_tokens") + total("completion_tokens")) / n, 1),
+            model_seconds_per_alert=round(total("seconds") / n, 2),
+            findings_per_alert=round(findings / n, 2),
+            from_model_share=round(total("from_model") / findings, 4) if findings else 0.0,
+            confirmed=int(total("confirmed")), dropped=int(total("dropped")),
+            claims_dropped=int(total("claims_dropped")),
+            fallbacks=sum(1 for g in got if g.get("fallback")),
+            followups_answered=int(total("followups")),
+        ).model_dump()
+    return out
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -256,6 +341,8 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "seconds_p95": round(_pct(secs, 0.95), 3),
         # extra: what the verifier removed, re-checked here (pre-verifier hallucination)
         "raw_claim_hallucination_rate": round(sum(r["raw_ungrounded"] for r in rows) / raw_claims, 4) if raw_claims else 0.0,
+        "roles": aggregate_roles(rows),
+        "followups_per_alert": round(sum(r.get("followups", 0) for r in rows) / n, 3) if n else 0.0,
         "errors": sum(1 for r in rows if r["error"]),
         "confusion": {e: {str(p): c for p, c in row.items()} for e, row in confusion.items()},
         "per_scenario": rows,
