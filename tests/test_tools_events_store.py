@@ -18,8 +18,10 @@ from graph.generate import generate
 from graph.ingest.registry import ingest
 from graph.schema import reset_twin
 from graph.tools.base import Limits, Toolbox
+from graph.tools.chain import HistoryInput, _hms
 from graph.tools.events import FindEventsInput
 from graph.tools.fixtures import T0, corp_twin
+from graph.tools.spec import iso
 from tests.conftest import SHARED_REAL
 
 
@@ -98,6 +100,63 @@ def test_the_comparison_sees_a_store_that_answers_differently(estate, tmp_path):
     run.commit()
     other = Toolbox(estate.driver, estate.database, events=store)
     assert store_find_events(other, args) != want
+
+
+# The estate's tests come first: the ones below take `twin`, which empties it.
+
+# What event_history counted on the graph before it read the store (its reference, here only).
+GRAPH_HISTORY = """
+MATCH (e:Event)
+WHERE e.timestamp >= $lo AND e.timestamp < $hi
+  AND (size($eids) = 0 OR e.event_id IN $eids)
+  AND (size($hosts) = 0 OR EXISTS { (e)-[:OnHost]->(h) WHERE h.key IN $hosts })
+  AND (size($users) = 0 OR EXISTS { (e)-[:ByUser|TargetsUser]->(u) WHERE u.key IN $users })
+  AND (size($from_hosts) = 0 OR EXISTS { (e)-[:FromHost]->(f) WHERE f.key IN $from_hosts })
+WITH e.timestamp / 86400 AS day, e.timestamp % 86400 AS sec, e.key AS key
+WITH day, count(*) AS n, min(sec) AS first_sec, max(sec) AS last_sec, min(key) AS example
+ORDER BY day
+RETURN collect({day: day, n: n, first_sec: first_sec, last_sec: last_sec, example: example}) AS days
+"""
+
+
+def graph_history(tb: Toolbox, args: dict) -> dict:
+    """event_history as it was, its days counted on the graph's Event nodes."""
+    a = HistoryInput.model_validate(args)
+    t = tb.time(a.as_of)
+    lo, hi = t - a.days * 86400, t - a.exclude_s
+    days = tb.rows("reference", GRAPH_HISTORY, {"lo": lo, "hi": hi, "eids": a.event_ids, "hosts": a.hosts,
+                                                "users": a.users, "from_hosts": a.from_hosts})[0]["days"]
+    return {"days": [(iso(d["day"] * 86400)[:10], d["n"], _hms(d["first_sec"]), _hms(d["last_sec"])) for d in days],
+            "examples": [d["example"] for d in days[:5]]}
+
+
+def store_history(tb: Toolbox, args: dict) -> dict:
+    out = tb.call("event_history", args)
+    return {"days": [(d.day, d.events, d.first, d.last) for d in out.days], "examples": out.examples}
+
+
+def test_event_history_from_the_store_counts_as_the_graph_did(estate):
+    import random
+
+    rng = random.Random(9)
+    recs = estate.driver.execute_query(
+        "MATCH (e:Event)-[:OnHost]->(h:Computer) OPTIONAL MATCH (e)-[:FromHost]->(s) "
+        "OPTIONAL MATCH (e)-[:ByUser|TargetsUser]->(u) RETURN e.timestamp AS ts, h.key AS host, s.key AS src, "
+        "u.key AS user, e.event_id AS eid ORDER BY e.key", database_=estate.database).records
+    cases = []
+    for r in rng.sample(recs, 40):
+        at = {"as_of": r["ts"] + rng.choice([0, 3600, 86400, 7 * 86400]), "days": rng.choice([1, 30, 90]),
+              "exclude_s": rng.choice([0, 600, 6 * 3600])}
+        cases += [{**at, "users": [r["user"]]} if r["user"] else {**at, "hosts": [r["host"]]},
+                  {**at, "hosts": [r["host"]], "event_ids": [r["eid"]]}]
+        if r["src"]:
+            cases.append({**at, "from_hosts": [r["src"]], "users": [r["user"]] if r["user"] else []})
+    busy = 0
+    for args in cases:
+        want = graph_history(estate, args)
+        assert store_history(estate, args) == want, args
+        busy += sum(n for _, n, _, _ in want["days"]) >= 20
+    assert busy >= 10  # many cases count many events
 
 
 def test_unresolved_then_relinked_events_answer_as_the_graph(twin, tmp_path):

@@ -206,25 +206,37 @@ class DuckEventStore(EventStore):
     def query(self, flt: EventFilter) -> list[dict]:
         return self.read(flt).rows
 
-    def describe(self, flt: EventFilter) -> tuple[str, dict]:
-        sql, params = self._select(flt)
+    def describe(self, flt: EventFilter, per_day: bool = False) -> tuple[str, dict]:
+        sql, params = self._select(flt, per_day)
         return sql.replace("{source}", f"events({_q(self.root)})"), params
 
-    def read(self, flt: EventFilter, *, row_cap: int | None = None, timeout_s: float | None = None) -> EventRead:
+    def read(self, flt: EventFilter, *, row_cap: int | None = None, timeout_s: float | None = None,
+             per_day: bool = False) -> EventRead:
         files = self.files(flt.since, flt.until)
-        sql, params = self._select(flt)
+        sql, params = self._select(flt, per_day)
         shown = sql.replace("{source}", f"events({_q(self.root)}, {len(files)} files)")
         if not files:
             return EventRead(rows=[], statement=shown, params=params)
+        late = StoreTimeout(f"the event store read ran longer than {timeout_s or 0:g}s and was stopped")
         with self._lock, self._deadline(timeout_s):
+            started = time.monotonic()
             try:
                 cur = self._con.execute(sql.replace("{source}", self._source(files)), params)
                 values = cur.fetchmany(row_cap + 1) if row_cap is not None else cur.fetchall()
             except duckdb.InterruptException:
-                raise StoreTimeout(f"the event store read ran longer than {timeout_s:g}s and was stopped") from None
+                raise late from None
+            # The interrupt may come too late to stop a read that ends first: past the
+            # bound, the answer is refused all the same (as the guard's client deadline).
+            if timeout_s is not None and time.monotonic() - started > timeout_s:
+                raise late
         truncated = row_cap is not None and len(values) > row_cap
+        values = values[:row_cap] if truncated else values
+        if per_day:
+            names = ("day", "n", "first_sec", "last_sec", "example")
+            return EventRead(rows=[dict(zip(names, v, strict=True)) for v in values], truncated=truncated,
+                             statement=shown, params=params)
         out = []
-        for v in values[:row_cap] if truncated else values:
+        for v in values:
             r = dict(zip(_NAMES, v, strict=True))
             r["props"] = json.loads(r["props"]) if r["props"] else {}
             r["marks"] = r["marks"] or []
@@ -248,8 +260,24 @@ class DuckEventStore(EventStore):
             timer.cancel()
             timer.join()
 
-    def _select(self, flt: EventFilter) -> tuple[str, dict]:
-        """The statement (`{source}` standing for the files) and parameters of a filter."""
+    def _select(self, flt: EventFilter, per_day: bool = False) -> tuple[str, dict]:
+        """The statement (`{source}` standing for the files) and parameters of a filter:
+        its events, or (`per_day`) one row a UTC day with its count, first and last
+        second of the day and smallest key."""
+        where, params = self._where(flt)
+        latest = "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1"
+        if per_day:
+            return (f"SELECT ts // {_DAY} AS day, count(*) AS n, min(ts % {_DAY}) AS first_sec, "
+                    f"max(ts % {_DAY}) AS last_sec, min(key) AS example FROM (SELECT key, ts FROM {{source}} "
+                    f"WHERE {where} {latest}) GROUP BY day ORDER BY day"), params
+        order = "ts, key"
+        if flt.near is not None:
+            order = "abs(coalesce(ts, 0) - $near), ts, key"
+            params["near"] = flt.near
+        limit = f"LIMIT {int(flt.limit)}" if flt.limit else ""
+        return f"SELECT {', '.join(_NAMES)} FROM {{source}} WHERE {where} {latest} ORDER BY {order} {limit}", params
+
+    def _where(self, flt: EventFilter) -> tuple[str, dict]:
         where, params = ["TRUE"], {}
         if flt.keys:
             where.append("list_contains($keys, key)")
@@ -285,14 +313,13 @@ class DuckEventStore(EventStore):
             where.append("len(list_filter(list_concat(by_keys, target_keys), lambda a: "
                          "list_contains($accts, upper(a)) OR list_contains($accts, upper(split_part(a, '@', 1))))) > 0")
             params["accts"] = [a.upper() for a in flt.accounts]
-        order = "ts, key"
-        if flt.near is not None:
-            order = "abs(coalesce(ts, 0) - $near), ts, key"
-            params["near"] = flt.near
-        limit = f"LIMIT {int(flt.limit)}" if flt.limit else ""
-        sql = (f"SELECT {', '.join(_NAMES)} FROM {{source}} WHERE {' AND '.join(where)} "
-               f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1 ORDER BY {order} {limit}")
-        return sql, params
+        if flt.on_hosts:  # the graph's OnHost: a tied host only
+            where.append(f"list_contains($on_hosts, host) AND NOT list_contains(coalesce(marks, []), '{HOST_UNRESOLVED}')")
+            params["on_hosts"] = list(flt.on_hosts)
+        if flt.from_hosts:
+            where.append("list_contains($from_hosts, from_host)")
+            params["from_hosts"] = list(flt.from_hosts)
+        return " AND ".join(where), params
 
     def count(self) -> int:
         files = self.files()

@@ -40,6 +40,9 @@ class EventFilter:
     # a host the event named but the twin has not tied (HostUnresolved) matches nothing,
     # and the kind `Event` is every event. Else as an analyst types (`twinsight events`).
     keys_only: bool = False
+    # Tied by key to where the event happened (OnHost) / came from (FromHost) only.
+    on_hosts: list[str] = field(default_factory=list)
+    from_hosts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -87,15 +90,28 @@ class EventStore(ABC):
     def query(self, flt: EventFilter) -> list[dict]:
         """Rows (dicts of the store's columns, `props` parsed) matching `flt`."""
 
-    def describe(self, flt: EventFilter) -> tuple[str, dict]:
+    def describe(self, flt: EventFilter, per_day: bool = False) -> tuple[str, dict]:
         """The statement a read of `flt` runs and its parameters, as an audit shows them."""
         return type(self).__name__, {k: v for k, v in vars(flt).items() if v not in (None, [], False)}
 
-    def read(self, flt: EventFilter, *, row_cap: int | None = None, timeout_s: float | None = None) -> EventRead:
+    def read(self, flt: EventFilter, *, row_cap: int | None = None, timeout_s: float | None = None,
+             per_day: bool = False) -> EventRead:
         """`query`, bounded: at most `row_cap` rows (`truncated` says more matched) in at
         most `timeout_s` seconds (else StoreTimeout); a store that cannot stop a read
-        itself answers unbounded in time."""
+        itself answers unbounded in time. `per_day`: one row a UTC day instead (`day`,
+        `n`, `first_sec`/`last_sec` of the day, the smallest key as `example`)."""
         rows = self.query(flt)
+        if per_day:
+            days: dict[int, dict] = {}
+            for r in rows:
+                if r["ts"] is None:
+                    continue
+                day, sec = divmod(r["ts"], 86400)
+                d = days.setdefault(day, {"day": day, "n": 0, "first_sec": sec, "last_sec": sec, "example": r["key"]})
+                d["n"] += 1
+                d["first_sec"], d["last_sec"] = min(d["first_sec"], sec), max(d["last_sec"], sec)
+                d["example"] = min(d["example"], r["key"])
+            rows = [days[k] for k in sorted(days)]
         cut = row_cap is not None and len(rows) > row_cap
         return EventRead(rows=rows[:row_cap] if cut else rows, truncated=cut, statement=type(self).__name__)
 

@@ -122,9 +122,9 @@ class Toolbox:
     def rows(self, tool_name: str, query: str, params: dict | None = None, **kw: Any) -> list[dict]:
         return self.run(tool_name, query, params, **kw).rows
 
-    def events(self, tool_name: str, flt: EventFilter) -> EventRead:
-        """Rows of the event store, read through the toolbox's bounds into its audit."""
-        return self.store.read(tool_name, flt)
+    def events(self, tool_name: str, flt: EventFilter, per_day: bool = False) -> EventRead:
+        """Rows of the event store (or its counts a day), read through the toolbox's bounds into its audit."""
+        return self.store.read(tool_name, flt, per_day)
 
     def time(self, as_of: AsOf) -> int | None:
         """The call's time, else the toolbox's; None means "now, no time filter"."""

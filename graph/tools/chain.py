@@ -8,7 +8,9 @@ through the IP bindings at that time). Walking those links back, hop by hop, giv
 source host and account and the earliest step the telemetry shows.
 
 History answers the other half of "is this expected?": the same account doing the same
-kind of thing from the same place on earlier days is routine; first seen is not.
+kind of thing from the same place on earlier days is routine; first seen is not. It is
+counted in the event store (graph/events), which keeps every event under the graph's
+keys and links; the session chain walks the graph's links between events.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from graph.events import EventFilter
 from graph.tools.spec import AsOf, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
 
 if TYPE_CHECKING:
@@ -144,18 +147,6 @@ def session_chain(tb: Toolbox, args: ChainInput) -> ChainOutput:
                        origin_ip=origin_ip, lineage=lineage)
 
 
-_HISTORY = """
-MATCH (e:Event)
-WHERE e.timestamp >= $lo AND e.timestamp < $hi
-  AND (size($eids) = 0 OR e.event_id IN $eids)
-  AND (size($hosts) = 0 OR EXISTS { (e)-[:OnHost]->(h) WHERE h.key IN $hosts })
-  AND (size($users) = 0 OR EXISTS { (e)-[:ByUser|TargetsUser]->(u) WHERE u.key IN $users })
-  AND (size($from_hosts) = 0 OR EXISTS { (e)-[:FromHost]->(f) WHERE f.key IN $from_hosts })
-WITH e.timestamp / 86400 AS day, e.timestamp % 86400 AS sec, e.key AS key
-WITH day, count(*) AS n, min(sec) AS first_sec, max(sec) AS last_sec, min(key) AS example
-ORDER BY day
-RETURN collect({day: day, n: n, first_sec: first_sec, last_sec: last_sec, example: example}) AS days
-"""
 _CONN_HISTORY = """
 MATCH (a:Twin {key: $src})-[c:ConnectedTo]->(b:Twin {key: $dst})
 RETURN c.firstseen AS firstseen, c.lastseen AS lastseen, c.count AS count, c.bytes AS bytes, c.ports AS ports
@@ -207,10 +198,11 @@ def event_history(tb: Toolbox, args: HistoryInput) -> HistoryOutput:
     if not (args.users or args.hosts or args.from_hosts):
         raise ToolError("invalid_arguments", "give users, hosts or from_hosts: history of everything is not a pattern")
     lo, hi = t - args.days * 86400, t - args.exclude_s
-    rows = tb.rows("event_history", _HISTORY, {
-        "lo": lo, "hi": hi, "eids": args.event_ids, "hosts": args.hosts, "users": args.users,
-        "from_hosts": args.from_hosts})
-    raw_days = rows[0]["days"] if rows else []
+    # Counted a day in the event store (graph/events), where a month of events is a scan
+    # of the days it covers; `hi` is left out, as the activity under investigation is.
+    raw_days = tb.events("event_history", EventFilter(
+        on_hosts=list(args.hosts), from_hosts=list(args.from_hosts), accounts=list(args.users),
+        event_ids=list(args.event_ids), since=lo, until=hi - 1, keys_only=True), per_day=True).rows
     days = [DayCount(day=iso(d["day"] * 86400)[:10], events=d["n"], first=_hms(d["first_sec"]),
                      last=_hms(d["last_sec"])) for d in raw_days]
     conn = None
