@@ -18,10 +18,10 @@ from graph.generate import generate
 from graph.ingest.registry import ingest
 from graph.schema import reset_twin
 from graph.tools.base import Limits, Toolbox
-from graph.tools.chain import HistoryInput, _hms
+from graph.tools.chain import ChainInput, ChainOutput, ChainStep, HistoryInput, _hms
 from graph.tools.events import FindEventsInput
 from graph.tools.fixtures import T0, corp_twin
-from graph.tools.spec import iso
+from graph.tools.spec import ToolError, iso
 from tests.conftest import SHARED_REAL
 
 
@@ -159,6 +159,116 @@ def test_event_history_from_the_store_counts_as_the_graph_did(estate):
     assert busy >= 10  # many cases count many events
 
 
+# What session_chain ran on the graph before it read the store (its reference, here only).
+GRAPH_ORIGIN = """
+MATCH (e:Event {key: $key})
+OPTIONAL MATCH (e)-[:OnHost]->(h)
+OPTIONAL MATCH (e)-[:SpawnedBy]->{0,12}(anc:Event)
+WITH e, h, collect(DISTINCT anc) AS lineage
+CALL (e, lineage) {
+  UNWIND lineage AS x
+  MATCH (x)-[:InLogonSession]->(l:Event)
+  WITH l, x ORDER BY x.timestamp DESC
+  RETURN collect(l)[0] AS sess
+}
+WITH e, h, lineage, CASE WHEN e:LogonEvent THEN e ELSE sess END AS logon
+OPTIONAL MATCH (logon)-[:FromHost]->(lsrc)
+OPTIONAL MATCH (logon)-[:TargetsUser]->(lu)
+OPTIONAL MATCH (logon)-[:OnHost]->(lh)
+OPTIONAL MATCH (e)-[:FromHost]->(esrc)
+OPTIONAL MATCH (e)-[:ByUser]->(eu)
+RETURN e.key AS key, e.event_id AS event_id, e.timestamp AS ts, h.key AS host,
+       [x IN lineage WHERE x <> e | {key: x.key, image: x.image, ts: x.timestamp}] AS ancestors,
+       logon.key AS logon, logon.timestamp AS logon_ts, logon.logon_type AS logon_type,
+       logon.ip AS logon_ip, lsrc.key AS logon_from, lu.key AS logon_user, lh.key AS logon_host,
+       esrc.key AS event_from, coalesce(e.ip, e.src_ip) AS event_ip, collect(DISTINCT eu.key) AS event_users
+"""
+# The step before a logon: the same account active on the source host shortly before —
+# its own logon there, else someone typing its credentials there (4648: the subject is
+# who really acted), else a process it ran — the latest first.
+GRAPH_BEFORE = """
+MATCH (h:Twin {key: $host})
+MATCH (e:Event)-[:OnHost]->(h)
+WHERE e.timestamp <= $ts AND e.timestamp >= $ts - $lookback
+  AND ((e:LogonEvent AND EXISTS { (e)-[:TargetsUser]->(:Twin {key: $user}) })
+       OR (e.event_id = 4648 AND EXISTS { (e)-[:TargetsUser]->(:Twin {key: $user}) })
+       OR (e:ProcessEvent AND EXISTS { (e)-[:ByUser]->(:Twin {key: $user}) }))
+WITH e ORDER BY CASE WHEN e:LogonEvent THEN 0 WHEN e.event_id = 4648 THEN 1 ELSE 2 END, e.timestamp DESC LIMIT 1
+RETURN e.key AS key
+"""
+
+
+
+def graph_session_chain(tb: Toolbox, args: dict) -> dict:
+    """session_chain as it was, walking the graph's Event nodes and their links."""
+    args = ChainInput.model_validate(args)
+    steps: list[ChainStep] = []
+    seen: set[str] = set()
+    key = args.event
+    lineage: list[str] = []
+    origin_ip = None
+    for hop in range(args.max_hops + 1):
+        if key in seen:
+            break
+        seen.add(key)
+        rows = tb.rows("reference", GRAPH_ORIGIN, {"key": key})
+        if not rows:
+            if hop == 0:
+                raise ToolError("not_found", f"no event with key {key!r} in the twin")
+            break
+        r = rows[0]
+        if hop == 0:
+            lineage = [a["key"] for a in sorted(r["ancestors"], key=lambda a: -(a["ts"] or 0))]
+        users = r["event_users"] or []
+        account = r["logon_user"] or (users[0] if users else None)
+        from_host = r["logon_from"] or r["event_from"]
+        from_ip = r["logon_ip"] or r["event_ip"]
+        step = ChainStep(host=r["logon_host"] or r["host"], account=account, time=iso(r["logon_ts"] or r["ts"]),
+                         timestamp=r["logon_ts"] or r["ts"], logon=r["logon"], logon_type=r["logon_type"],
+                         from_host=from_host if from_host != (r["logon_host"] or r["host"]) else None,
+                         from_ip=from_ip, evidence=[k for k in (r["key"], r["logon"]) if k])
+        steps.append(step)
+        if step.from_host is None:
+            if from_ip and step.logon_type not in (2, 7, 11, None):
+                origin_ip = from_ip
+            break
+        if account and account.split("@")[0].rstrip("$").upper() == step.from_host.split(".")[0].upper() \
+                or account == step.from_host:
+            # a computer acting as itself: its own host is where it comes from
+            steps.append(ChainStep(host=step.from_host, account=account, time=None, timestamp=None))
+            break
+        nxt = tb.rows("reference", GRAPH_BEFORE, {"host": step.from_host, "user": account or "",
+                                                  "ts": step.timestamp or 0, "lookback": args.lookback_s})
+        if not nxt:
+            steps.append(ChainStep(host=step.from_host, account=account, time=None, timestamp=None))
+            break
+        key = nxt[0]["key"]
+    origin = steps[-1] if steps else None
+    return ChainOutput(event=args.event, found=bool(steps), steps=steps,
+                       origin_host=origin.host if origin else None,
+                       origin_account=origin.account if origin else None,
+                       origin_ip=origin_ip, lineage=lineage).model_dump(mode="json")
+
+
+def test_session_chain_from_the_store_walks_as_the_graph_did(estate):
+    """A sample of the estate's processes, logons, tickets and replications traced back
+    both ways: the same steps, origin, lineage and evidence."""
+    recs = estate.driver.execute_query(
+        "MATCH (e:Event) WHERE e:ProcessEvent OR e:LogonEvent OR e:ReplicationEvent OR e:TicketEvent "
+        "RETURN e.key AS key, e:ProcessEvent AS proc ORDER BY key", database_=estate.database).records
+    import random
+
+    picked = random.Random(4).sample(recs, 150) + [r for r in recs if r["proc"]][:60]
+    hops = lineage = 0
+    for r in picked:
+        args = {"event": r["key"], "max_hops": 4}
+        want = graph_session_chain(estate, args)
+        assert estate.call("session_chain", args).model_dump(mode="json") == want, args
+        hops += len(want["steps"]) > 1
+        lineage += bool(want["lineage"])
+    assert hops >= 20 and lineage >= 20, (hops, lineage)
+
+
 def test_unresolved_then_relinked_events_answer_as_the_graph(twin, tmp_path):
     """A capture naming its host short is loaded before the rest: its events carry
     HostUnresolved (no host, that kind) until the rest ties them, re-keyed to the host's
@@ -180,6 +290,10 @@ def test_unresolved_then_relinked_events_answer_as_the_graph(twin, tmp_path):
     assert twin.value("MATCH (e:HostUnresolved) RETURN count(e)") == 0
     rows, _ = assert_same_answers(tb, cases_from(twin.driver, twin.database, n=25))
     assert rows >= 500
+    procs = twin.run("MATCH (e:ProcessEvent) RETURN e.key AS key ORDER BY key LIMIT 40")
+    for r in procs:  # re-keyed processes and the chains of others that name them
+        args = {"event": r["key"]}
+        assert tb.call("session_chain", args).model_dump(mode="json") == graph_session_chain(tb, args), args
 
 
 def _corp(twin) -> Toolbox:

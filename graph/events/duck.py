@@ -36,6 +36,7 @@ from graph.events.store import (
     EventRead,
     EventRun,
     EventStore,
+    Shape,
     StoreTimeout,
 )
 
@@ -47,6 +48,19 @@ COLUMNS = (("key", "VARCHAR"), ("ts", "BIGINT"), ("event_id", "BIGINT"), ("chann
 _NAMES = [c for c, _ in COLUMNS]
 # Every column, typed and empty: a union by name with it gives files written before a
 # column existed that column as NULL instead of a binder error.
+# The events a process descends from (`parent`, up to LINEAGE_HOPS, `depth` 0 being the
+# event itself) and the logon sessions any of them ran in (`depth` NULL): one statement.
+LINEAGE_HOPS = 12
+_LINEAGE = """WITH RECURSIVE ev AS MATERIALIZED (SELECT {names} FROM {{source}} WHERE TRUE {latest}),
+line AS (SELECT key, 0 AS depth, [key] AS seen FROM ev WHERE {where}
+         UNION ALL
+         SELECT p.key, l.depth + 1, list_append(l.seen, p.key) FROM line l JOIN ev c ON c.key = l.key
+         JOIN ev p ON p.key = c.parent WHERE l.depth < {hops} AND NOT list_contains(l.seen, p.key)),
+kin AS (SELECT key, min(depth) AS depth FROM line GROUP BY key)
+SELECT {ev_names}, kin.depth FROM kin JOIN ev ON ev.key = kin.key
+UNION ALL
+SELECT {ev_names}, NULL FROM ev WHERE ev.key IN (SELECT c.in_session FROM kin JOIN ev c ON c.key = kin.key)
+ORDER BY depth NULLS LAST, key"""
 _PROTOTYPE = f"SELECT {', '.join(f'CAST(NULL AS {t}) AS {n}' for n, t in COLUMNS)} WHERE FALSE"
 _PENDING = "_pending"
 _MARKER = "COMMIT"
@@ -206,14 +220,14 @@ class DuckEventStore(EventStore):
     def query(self, flt: EventFilter) -> list[dict]:
         return self.read(flt).rows
 
-    def describe(self, flt: EventFilter, per_day: bool = False) -> tuple[str, dict]:
-        sql, params = self._select(flt, per_day)
+    def describe(self, flt: EventFilter, shape: Shape = "events") -> tuple[str, dict]:
+        sql, params = self._select(flt, shape)
         return sql.replace("{source}", f"events({_q(self.root)})"), params
 
     def read(self, flt: EventFilter, *, row_cap: int | None = None, timeout_s: float | None = None,
-             per_day: bool = False) -> EventRead:
+             shape: Shape = "events") -> EventRead:
         files = self.files(flt.since, flt.until)
-        sql, params = self._select(flt, per_day)
+        sql, params = self._select(flt, shape)
         shown = sql.replace("{source}", f"events({_q(self.root)}, {len(files)} files)")
         if not files:
             return EventRead(rows=[], statement=shown, params=params)
@@ -231,13 +245,14 @@ class DuckEventStore(EventStore):
                 raise late
         truncated = row_cap is not None and len(values) > row_cap
         values = values[:row_cap] if truncated else values
-        if per_day:
+        if shape == "days":
             names = ("day", "n", "first_sec", "last_sec", "example")
             return EventRead(rows=[dict(zip(names, v, strict=True)) for v in values], truncated=truncated,
                              statement=shown, params=params)
+        names = [*_NAMES, "depth"] if shape == "lineage" else _NAMES
         out = []
         for v in values:
-            r = dict(zip(_NAMES, v, strict=True))
+            r = dict(zip(names, v, strict=True))
             r["props"] = json.loads(r["props"]) if r["props"] else {}
             r["marks"] = r["marks"] or []
             out.append(r)
@@ -260,13 +275,16 @@ class DuckEventStore(EventStore):
             timer.cancel()
             timer.join()
 
-    def _select(self, flt: EventFilter, per_day: bool = False) -> tuple[str, dict]:
+    def _select(self, flt: EventFilter, shape: Shape = "events") -> tuple[str, dict]:
         """The statement (`{source}` standing for the files) and parameters of a filter:
-        its events, or (`per_day`) one row a UTC day with its count, first and last
-        second of the day and smallest key."""
+        its events, or one row a UTC day with its count, first and last second of the
+        day and smallest key (`days`), or the lineage of `flt.keys` (`lineage`)."""
         where, params = self._where(flt)
         latest = "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1"
-        if per_day:
+        if shape == "lineage":
+            return _LINEAGE.format(names=", ".join(_NAMES), ev_names=", ".join(f"ev.{n}" for n in _NAMES),
+                                   where=where, latest=latest, hops=LINEAGE_HOPS), params
+        if shape == "days":
             return (f"SELECT ts // {_DAY} AS day, count(*) AS n, min(ts % {_DAY}) AS first_sec, "
                     f"max(ts % {_DAY}) AS last_sec, min(key) AS example FROM (SELECT key, ts FROM {{source}} "
                     f"WHERE {where} {latest}) GROUP BY day ORDER BY day"), params

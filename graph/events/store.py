@@ -7,6 +7,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 # What an event's links say, as the store's columns (NodeSchema.links of Event kinds).
 _LINK_COLUMNS = {"OnHost": "host", "FromHost": "from_host"}
@@ -56,6 +57,13 @@ class EventRead:
     params: dict = field(default_factory=dict)
 
 
+# What a read returns: the events; one row a UTC day (`day`, `n`, `first_sec`/`last_sec` of
+# the day, the smallest key as `example`); or the lineage of `keys` (the event, the events
+# it descends from by `parent` with their `depth`, and the logon sessions any of them ran
+# in, `depth` None).
+Shape = Literal["events", "days", "lineage"]
+
+
 class StoreTimeout(Exception):
     """A read ran past its time bound and was stopped."""
 
@@ -90,18 +98,19 @@ class EventStore(ABC):
     def query(self, flt: EventFilter) -> list[dict]:
         """Rows (dicts of the store's columns, `props` parsed) matching `flt`."""
 
-    def describe(self, flt: EventFilter, per_day: bool = False) -> tuple[str, dict]:
+    def describe(self, flt: EventFilter, shape: Shape = "events") -> tuple[str, dict]:
         """The statement a read of `flt` runs and its parameters, as an audit shows them."""
         return type(self).__name__, {k: v for k, v in vars(flt).items() if v not in (None, [], False)}
 
     def read(self, flt: EventFilter, *, row_cap: int | None = None, timeout_s: float | None = None,
-             per_day: bool = False) -> EventRead:
+             shape: Shape = "events") -> EventRead:
         """`query`, bounded: at most `row_cap` rows (`truncated` says more matched) in at
-        most `timeout_s` seconds (else StoreTimeout); a store that cannot stop a read
-        itself answers unbounded in time. `per_day`: one row a UTC day instead (`day`,
-        `n`, `first_sec`/`last_sec` of the day, the smallest key as `example`)."""
+        most `timeout_s` seconds (else StoreTimeout), in the `shape` asked for; a store
+        that cannot stop a read itself answers unbounded in time."""
         rows = self.query(flt)
-        if per_day:
+        if shape == "lineage":
+            rows = self._lineage(rows)
+        if shape == "days":
             days: dict[int, dict] = {}
             for r in rows:
                 if r["ts"] is None:
@@ -118,6 +127,19 @@ class EventStore(ABC):
     def get(self, keys: Iterable[str]) -> dict[str, dict]:
         wanted = sorted(set(keys))
         return {r["key"]: r for r in self.query(EventFilter(keys=wanted))} if wanted else {}
+
+    def _lineage(self, start: list[dict]) -> list[dict]:
+        out: dict[str, dict] = {r["key"]: {**r, "depth": 0} for r in start}
+        todo = list(out.values())
+        while todo:
+            r = todo.pop()
+            if r["depth"] < 12 and r.get("parent") and r["parent"] not in out:
+                for p in self.get([r["parent"]]).values():
+                    out[p["key"]] = {**p, "depth": r["depth"] + 1}
+                    todo.append(out[p["key"]])
+        sessions = self.get(r["in_session"] for r in out.values() if r.get("in_session"))
+        rows = sorted(out.values(), key=lambda r: (r["depth"], r["key"]))
+        return rows + [{**s, "depth": None} for _, s in sorted(sessions.items())]
 
     @abstractmethod
     def patch(self, changes: dict[str, dict]) -> int:

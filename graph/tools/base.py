@@ -22,6 +22,7 @@ import neo4j
 from pydantic import BaseModel, ValidationError
 
 from graph.events import EventFilter, EventRead, EventStore
+from graph.events.store import Shape
 from graph.timestamps import parse_time
 from graph.tools import chain, context, events, expert, observed, paths, radius, resolve
 from graph.tools.guard import AuditRecord, Guard, GuardError, GuardResult
@@ -122,9 +123,9 @@ class Toolbox:
     def rows(self, tool_name: str, query: str, params: dict | None = None, **kw: Any) -> list[dict]:
         return self.run(tool_name, query, params, **kw).rows
 
-    def events(self, tool_name: str, flt: EventFilter, per_day: bool = False) -> EventRead:
-        """Rows of the event store (or its counts a day), read through the toolbox's bounds into its audit."""
-        return self.store.read(tool_name, flt, per_day)
+    def events(self, tool_name: str, flt: EventFilter, shape: Shape = "events") -> EventRead:
+        """Rows of the event store in `shape`, read through the toolbox's bounds into its audit."""
+        return self.store.read(tool_name, flt, shape)
 
     def time(self, as_of: AsOf) -> int | None:
         """The call's time, else the toolbox's; None means "now, no time filter"."""

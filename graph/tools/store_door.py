@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from graph.events import EventFilter, EventRead, EventStore, open_store, store_dir
-from graph.events.store import StoreTimeout
+from graph.events.store import Shape, StoreTimeout
 from graph.tools.guard import MAX_QUERY_CHARS, AuditRecord, GuardError, _audit_params
 
 _OPEN = threading.Lock()
@@ -50,14 +50,14 @@ class StoreDoor:
                 self._store = _shared(store_dir(self.database))
         return self._store
 
-    def read(self, tool: str, flt: EventFilter, per_day: bool = False) -> EventRead:
-        """`flt`'s rows (or, `per_day`, its count a day), at most `row_cap` of them, within
+    def read(self, tool: str, flt: EventFilter, shape: Shape = "events") -> EventRead:
+        """`flt`'s rows in `shape` (graph/events/store.py), at most `row_cap` of them, within
         `timeout_s`; every call leaves an AuditRecord, failed or not."""
-        statement, params = self.store.describe(flt, per_day)
+        statement, params = self.store.describe(flt, shape)
         record = AuditRecord(tool=tool, parameters=_audit_params(params), query=statement[:MAX_QUERY_CHARS])
         t0 = time.perf_counter()
         try:
-            got = self.store.read(flt, row_cap=self.row_cap, timeout_s=self.timeout_s, per_day=per_day)
+            got = self.store.read(flt, row_cap=self.row_cap, timeout_s=self.timeout_s, shape=shape)
         except StoreTimeout as exc:
             raise self._failed(record, t0, GuardError("timeout", str(exc))) from None
         except (duckdb.Error, OSError) as exc:
