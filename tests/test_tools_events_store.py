@@ -356,3 +356,35 @@ def test_find_events_never_reads_event_nodes(twin):
     want = store_find_events(tb, {"window_s": 3 * 86400})
     twin.run("MATCH (e:Event) DETACH DELETE e")
     assert store_find_events(tb, {"window_s": 3 * 86400}) == want and want["total"] == 5
+
+
+def test_the_relinks_patch_moves_chains_and_drops_marks_as_the_graph_does(tmp_path):
+    """Re-keyed events take the chains that name them along (a session and a parent in
+    another day's file); tying a host, a source host or the accounts drops its mark."""
+    store = open_store(path=tmp_path / "store")
+    day = 86400
+
+    def row(key, ts, kind, marks, **kw):
+        return {"key": key, "ts": ts, "kind": kind, "host": key.split(":")[1], "marks": marks, "by_keys": [],
+                "target_keys": [], "props": {"timestamp": ts}, **kw}
+
+    run = store.begin()
+    run.append([row("EVT:WS6:Security:1", T0 - day, "LogonEvent", ["HostUnresolved", "IpUnresolved"]),
+                row("EVT:WS6:Sysmon:2", T0 - day + 1, "ProcessEvent", ["HostUnresolved"]),
+                row("EVT:WS6:Sysmon:3", T0, "ProcessEvent", ["HostUnresolved", "AccountUnresolved"],
+                    in_session="EVT:WS6:Security:1", parent="EVT:WS6:Sysmon:2")])
+    run.commit()
+    assert len(store.files()) == 2  # the child is in the next day's file
+    full = "WS6.CORP.LOCAL"
+    store.patch({f"EVT:WS6:{k}": {"key": f"EVT:{full}:{k}", "host": full}
+                 for k in ("Security:1", "Sysmon:2", "Sysmon:3")})
+    store.patch({f"EVT:{full}:Security:1": {"from_host": "WS1.CORP.LOCAL"},
+                 f"EVT:{full}:Sysmon:3": {"by_keys": ["BOB@CORP.LOCAL"], "settled": ["AccountUnresolved"]}})
+    got = {r["key"]: r for r in store.query(EventFilter())}
+    assert sorted(got) == [f"EVT:{full}:Security:1", f"EVT:{full}:Sysmon:2", f"EVT:{full}:Sysmon:3"]
+    child = got[f"EVT:{full}:Sysmon:3"]
+    assert child["in_session"] == f"EVT:{full}:Security:1" and child["parent"] == f"EVT:{full}:Sysmon:2"
+    assert child["by_keys"] == ["BOB@CORP.LOCAL"] and all(r["marks"] == [] for r in got.values())
+    lineage = store.read(EventFilter(keys=[f"EVT:{full}:Sysmon:3"]), shape="lineage").rows
+    assert [(r["key"], r["depth"]) for r in lineage] == [
+        (f"EVT:{full}:Sysmon:3", 0), (f"EVT:{full}:Sysmon:2", 1), (f"EVT:{full}:Security:1", None)]

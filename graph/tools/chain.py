@@ -154,7 +154,8 @@ def _origin(rows: list[dict], key: str) -> dict | None:
 
 def _before(rows: list[dict], user: str) -> str | None:
     """The key of the account's step on a host before a logon: its own logon there, else
-    its credentials typed there (4648), else a process it ran; the latest first."""
+    its credentials typed there (4648), else a process it ran; the latest first (the
+    graph broke a tie within one second arbitrarily; the store takes the later record)."""
     def rank(r: dict) -> int | None:
         if r["kind"] == "LogonEvent" and user in r["target_keys"]:
             return _LOGON
@@ -165,7 +166,11 @@ def _before(rows: list[dict], user: str) -> str | None:
         return None
 
     ranked = [(k, -(r["ts"] or 0), r["key"]) for r in rows if (k := rank(r)) is not None]
-    return min(ranked)[2] if ranked else None
+    if not ranked:
+        return None
+    best = min(ranked)[:2]
+    # Two steps in the same second: the later record (the higher key) is the latest.
+    return max(t for t in ranked if t[:2] == best)[2]
 
 
 class HistoryInput(ToolInput):
