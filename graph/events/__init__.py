@@ -20,10 +20,17 @@ import os
 from pathlib import Path
 
 from graph.events.duck import DuckEventStore
-from graph.events.store import EventFilter, EventRun, EventStore, batch_event_rows, event_row
+from graph.events.store import (
+    EventFilter,
+    EventRead,
+    EventRun,
+    EventStore,
+    batch_event_rows,
+    event_row,
+)
 from graph.settings import Neo4jSettings
 
-__all__ = ["EventFilter", "EventRun", "EventStore", "batch_event_rows", "event_row", "open_store", "store_dir"]
+__all__ = ["EventFilter", "EventRead", "EventRun", "EventStore", "batch_event_rows", "event_row", "open_store", "store_dir"]
 
 
 def store_dir(database: str | None = None) -> Path:

@@ -21,19 +21,47 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from graph import faults
-from graph.events.store import EventFilter, EventRun, EventStore
+from graph.events.store import (
+    HOST_UNRESOLVED,
+    IP_UNRESOLVED,
+    EventFilter,
+    EventRead,
+    EventRun,
+    EventStore,
+    Shape,
+    StoreTimeout,
+)
 
 COLUMNS = (("key", "VARCHAR"), ("ts", "BIGINT"), ("event_id", "BIGINT"), ("channel", "VARCHAR"),
            ("kind", "VARCHAR"), ("host", "VARCHAR"), ("from_host", "VARCHAR"), ("by_keys", "VARCHAR[]"),
            ("target_keys", "VARCHAR[]"), ("ip", "VARCHAR"), ("dst_ip", "VARCHAR"), ("source", "VARCHAR"),
-           ("props", "VARCHAR"), ("raw", "VARCHAR"), ("seq", "BIGINT"))
+           ("props", "VARCHAR"), ("raw", "VARCHAR"), ("seq", "BIGINT"),
+           ("marks", "VARCHAR[]"), ("in_session", "VARCHAR"), ("parent", "VARCHAR"))
 _NAMES = [c for c, _ in COLUMNS]
+# Every column, typed and empty: a union by name with it gives files written before a
+# column existed that column as NULL instead of a binder error.
+# The events a process descends from (`parent`, up to LINEAGE_HOPS, `depth` 0 being the
+# event itself) and the logon sessions any of them ran in (`depth` NULL): one statement.
+LINEAGE_HOPS = 12
+_LINEAGE = """WITH RECURSIVE ev AS MATERIALIZED (SELECT {names} FROM {{source}} WHERE TRUE {latest}),
+line AS (SELECT key, 0 AS depth, [key] AS seen FROM ev WHERE {where}
+         UNION ALL
+         SELECT p.key, l.depth + 1, list_append(l.seen, p.key) FROM line l JOIN ev c ON c.key = l.key
+         JOIN ev p ON p.key = c.parent WHERE l.depth < {hops} AND NOT list_contains(l.seen, p.key)),
+kin AS (SELECT key, min(depth) AS depth FROM line GROUP BY key)
+SELECT {ev_names}, kin.depth FROM kin JOIN ev ON ev.key = kin.key
+UNION ALL
+SELECT {ev_names}, NULL FROM ev WHERE ev.key IN (SELECT c.in_session FROM kin JOIN ev c ON c.key = kin.key)
+ORDER BY depth NULLS LAST, key"""
+_PROTOTYPE = f"SELECT {', '.join(f'CAST(NULL AS {t}) AS {n}' for n, t in COLUMNS)} WHERE FALSE"
 _PENDING = "_pending"
 _MARKER = "COMMIT"
 _UNDATED = "day=undated"
@@ -41,6 +69,9 @@ _DAY = 86400
 # Columns a patch replaces, and the account lists it adds to (the relink only ever ties more).
 _REPLACED = ("key", "host", "from_host")
 _ADDED = ("by_keys", "target_keys")
+_LISTS = (*_ADDED, "marks")
+# A patch's `settled`: the marks it drops (the relink ties an event's accounts).
+_SETTLED = "settled"
 
 
 def _q(path: Path) -> str:
@@ -151,7 +182,7 @@ class DuckEventStore(EventStore):
                 cols[name] = [dumps(r.get("props") or {}) for r in rows]
             elif name == "seq":
                 cols[name] = [seq] * len(rows)
-            elif name in _ADDED:
+            elif name in _LISTS:
                 cols[name] = [r.get(name) or [] for r in rows]
             else:
                 cols[name] = [r.get(name) for r in rows]
@@ -182,13 +213,89 @@ class DuckEventStore(EventStore):
             out.extend(sorted(day.glob("*.parquet")))
         return out
 
-    def _source(self, files: list[Path]) -> str:
-        return f"read_parquet([{', '.join(_q(f) for f in files)}], union_by_name = true)"
+    def _source(self, files: list[Path], filename: bool = False) -> str:
+        scan = f"read_parquet([{', '.join(_q(f) for f in files)}], union_by_name = true{', filename = true' * filename})"
+        return f"({_PROTOTYPE} UNION ALL BY NAME SELECT * FROM {scan})"
 
     def query(self, flt: EventFilter) -> list[dict]:
+        return self.read(flt).rows
+
+    def describe(self, flt: EventFilter, shape: Shape = "events") -> tuple[str, dict]:
+        sql, params = self._select(flt, shape)
+        return sql.replace("{source}", f"events({_q(self.root)})"), params
+
+    def read(self, flt: EventFilter, *, row_cap: int | None = None, timeout_s: float | None = None,
+             shape: Shape = "events") -> EventRead:
         files = self.files(flt.since, flt.until)
+        sql, params = self._select(flt, shape)
+        shown = sql.replace("{source}", f"events({_q(self.root)}, {len(files)} files)")
         if not files:
-            return []
+            return EventRead(rows=[], statement=shown, params=params)
+        late = StoreTimeout(f"the event store read ran longer than {timeout_s or 0:g}s and was stopped")
+        with self._lock, self._deadline(timeout_s):
+            started = time.monotonic()
+            try:
+                cur = self._con.execute(sql.replace("{source}", self._source(files)), params)
+                values = cur.fetchmany(row_cap + 1) if row_cap is not None else cur.fetchall()
+            except duckdb.InterruptException:
+                raise late from None
+            # The interrupt may come too late to stop a read that ends first: past the
+            # bound, the answer is refused all the same (as the guard's client deadline).
+            if timeout_s is not None and time.monotonic() - started > timeout_s:
+                raise late
+        truncated = row_cap is not None and len(values) > row_cap
+        values = values[:row_cap] if truncated else values
+        if shape == "days":
+            names = ("day", "n", "first_sec", "last_sec", "example")
+            return EventRead(rows=[dict(zip(names, v, strict=True)) for v in values], truncated=truncated,
+                             statement=shown, params=params)
+        names = [*_NAMES, "depth"] if shape == "lineage" else _NAMES
+        out = []
+        for v in values:
+            r = dict(zip(names, v, strict=True))
+            r["props"] = json.loads(r["props"]) if r["props"] else {}
+            r["marks"] = r["marks"] or []
+            out.append(r)
+        return EventRead(rows=out, truncated=truncated, statement=shown, params=params)
+
+    @contextmanager
+    def _deadline(self, timeout_s: float | None) -> Iterator[None]:
+        """Interrupt the connection's running statement after `timeout_s` (DuckDB has no
+        statement timeout of its own); the timer is gone before the lock is released,
+        so it can only ever stop the statement it was set for."""
+        if timeout_s is None:
+            yield
+            return
+        timer = threading.Timer(timeout_s, self._con.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            timer.join()
+
+    def _select(self, flt: EventFilter, shape: Shape = "events") -> tuple[str, dict]:
+        """The statement (`{source}` standing for the files) and parameters of a filter:
+        its events, or one row a UTC day with its count, first and last second of the
+        day and smallest key (`days`), or the lineage of `flt.keys` (`lineage`)."""
+        where, params = self._where(flt)
+        latest = "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1"
+        if shape == "lineage":
+            return _LINEAGE.format(names=", ".join(_NAMES), ev_names=", ".join(f"ev.{n}" for n in _NAMES),
+                                   where=where, latest=latest, hops=LINEAGE_HOPS), params
+        if shape == "days":
+            return (f"SELECT ts // {_DAY} AS day, count(*) AS n, min(ts % {_DAY}) AS first_sec, "
+                    f"max(ts % {_DAY}) AS last_sec, min(key) AS example FROM (SELECT key, ts FROM {{source}} "
+                    f"WHERE {where} {latest}) GROUP BY day ORDER BY day"), params
+        order = "ts, key"
+        if flt.near is not None:
+            order = "abs(coalesce(ts, 0) - $near), ts, key"
+            params["near"] = flt.near
+        limit = f"LIMIT {int(flt.limit)}" if flt.limit else ""
+        return f"SELECT {', '.join(_NAMES)} FROM {{source}} WHERE {where} {latest} ORDER BY {order} {limit}", params
+
+    def _where(self, flt: EventFilter) -> tuple[str, dict]:
         where, params = ["TRUE"], {}
         if flt.keys:
             where.append("list_contains($keys, key)")
@@ -202,36 +309,35 @@ class DuckEventStore(EventStore):
         if flt.event_ids:
             where.append("list_contains($eids, event_id)")
             params["eids"] = [int(e) for e in flt.event_ids]
-        if flt.kinds:
+        if flt.kinds and not (flt.keys_only and "Event" in flt.kinds):
             where.append("list_contains($kinds, kind)")
             params["kinds"] = list(flt.kinds)
         if flt.ips:
             where.append("(list_contains($ips, ip) OR list_contains($ips, dst_ip))")
             params["ips"] = list(flt.ips)
-        if flt.hosts:  # a host key, or its short name as an analyst types it
+        if flt.hosts and flt.keys_only:  # where the graph has OnHost or FromHost to it
+            where.append("((list_contains($hosts, host) AND NOT list_contains(coalesce(marks, []), "
+                         f"'{HOST_UNRESOLVED}')) OR list_contains($hosts, from_host))")
+            params["hosts"] = list(flt.hosts)
+        elif flt.hosts:  # a host key, or its short name as an analyst types it
             where.append("(list_contains($hosts, upper(host)) OR list_contains($hosts, upper(from_host))"
                          " OR list_contains($hosts, upper(split_part(host, '.', 1)))"
                          " OR list_contains($hosts, upper(split_part(from_host, '.', 1))))")
             params["hosts"] = [h.upper() for h in flt.hosts]
-        if flt.accounts:  # an account key, or the name before its @
+        if flt.accounts and flt.keys_only:
+            where.append("list_has_any(list_concat(by_keys, target_keys), $accts)")
+            params["accts"] = list(flt.accounts)
+        elif flt.accounts:  # an account key, or the name before its @
             where.append("len(list_filter(list_concat(by_keys, target_keys), lambda a: "
                          "list_contains($accts, upper(a)) OR list_contains($accts, upper(split_part(a, '@', 1))))) > 0")
             params["accts"] = [a.upper() for a in flt.accounts]
-        order = "ts, key"
-        if flt.near is not None:
-            order = "abs(coalesce(ts, 0) - $near), ts, key"
-            params["near"] = flt.near
-        limit = f"LIMIT {int(flt.limit)}" if flt.limit else ""
-        sql = (f"SELECT {', '.join(_NAMES)} FROM {self._source(files)} WHERE {' AND '.join(where)} "
-               f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1 ORDER BY {order} {limit}")
-        with self._lock:
-            rows = self._con.execute(sql, params).fetchall()
-        out = []
-        for values in rows:
-            r = dict(zip(_NAMES, values, strict=True))
-            r["props"] = json.loads(r["props"]) if r["props"] else {}
-            out.append(r)
-        return out
+        if flt.on_hosts:  # the graph's OnHost: a tied host only
+            where.append(f"list_contains($on_hosts, host) AND NOT list_contains(coalesce(marks, []), '{HOST_UNRESOLVED}')")
+            params["on_hosts"] = list(flt.on_hosts)
+        if flt.from_hosts:
+            where.append("list_contains($from_hosts, from_host)")
+            params["from_hosts"] = list(flt.from_hosts)
+        return " AND ".join(where), params
 
     def count(self) -> int:
         files = self.files()
@@ -247,8 +353,7 @@ class DuckEventStore(EventStore):
         if not files:
             return []
         sql = (f"SELECT filename, count(*) FILTER (WHERE {cond}) AS hit, count(*) AS n "
-               f"FROM read_parquet([{', '.join(_q(f) for f in files)}], union_by_name = true, filename = true) "
-               "GROUP BY filename HAVING hit > 0")
+               f"FROM {self._source(files, filename=True)} GROUP BY filename HAVING hit > 0")
         with self._lock:
             return [(Path(f), hit, n) for f, hit, n in self._con.execute(sql, params).fetchall()]
 
@@ -257,18 +362,24 @@ class DuckEventStore(EventStore):
             return 0
         files = self.files() + [f for r in self._runs if not r.done for f in r.pending()]
         keys = sorted(changes)
-        hits = self._files_with(files, "list_contains($keys, key)", {"keys": keys})
+        # A re-keyed event is also the session or parent other events' chains name.
+        renamed = sorted(k for k in keys if changes[k].get("key"))
+        hits = self._files_with(files, "list_contains($keys, key) OR list_contains($renamed, in_session) "
+                                       "OR list_contains($renamed, parent)", {"keys": keys, "renamed": renamed})
         if not hits:
             return 0
-        cols: dict[str, list] = {"old": keys, **{c: [] for c in (*_REPLACED, *_ADDED)}}
+        cols: dict[str, list] = {"old": keys, **{c: [] for c in (*_REPLACED, *_ADDED, _SETTLED)}}
         for k in keys:
             ch = changes[k]
             for c in _REPLACED:
                 cols[c].append(ch.get(c))
-            for c in _ADDED:
+            for c in (*_ADDED, _SETTLED):
                 cols[c].append(list(ch.get(c) or ()))
-        types = dict(COLUMNS)
+        types = {**dict(COLUMNS), _SETTLED: "VARCHAR[]"}
         change = ", ".join(f"CAST(unnest(${c}) AS {types.get(c, 'VARCHAR')}) AS {c}" for c in cols)
+        # What a patch ties drops the mark saying it was not tied (as the relink's REMOVE does).
+        ties = (f"(m = '{HOST_UNRESOLVED}' AND c.host IS NOT NULL) OR (m = '{IP_UNRESOLVED}' AND c.from_host "
+                f"IS NOT NULL) OR list_contains(c.{_SETTLED}, m)")
         picks = []
         for name in _NAMES:
             if name in _REPLACED:
@@ -276,11 +387,20 @@ class DuckEventStore(EventStore):
             elif name in _ADDED:
                 picks.append(f"CASE WHEN c.old IS NULL THEN f.{name} "
                              f"ELSE list_sort(list_distinct(list_concat(f.{name}, c.{name}))) END AS {name}")
+            elif name == "marks":
+                picks.append(f"CASE WHEN c.old IS NULL THEN f.marks "
+                             f"ELSE list_filter(coalesce(f.marks, []), lambda m: NOT ({ties})) END AS marks")
+            elif name in ("in_session", "parent"):
+                picks.append(f"coalesce(r_{name}.key, f.{name}) AS {name}")
             else:
                 picks.append(f"f.{name}")
+        rekeyed = "(SELECT old, key FROM changed WHERE key IS NOT NULL)"
         for path, _, _ in hits:
-            self._copy(f"SELECT {', '.join(picks)} FROM read_parquet({_q(path)}) f "
-                       f"LEFT JOIN (SELECT {change}) c ON c.old = f.key", path, cols)
+            self._copy(f"WITH changed AS (SELECT {change}) "
+                       f"SELECT {', '.join(picks)} FROM {self._source([path])} f "
+                       f"LEFT JOIN changed c ON c.old = f.key "
+                       f"LEFT JOIN {rekeyed} r_in_session ON r_in_session.old = f.in_session "
+                       f"LEFT JOIN {rekeyed} r_parent ON r_parent.old = f.parent", path, cols)
         return len(hits)
 
     def forget(self, tag: str) -> int:

@@ -335,6 +335,8 @@ def _relink_accounts(writer: TwinWriter, reader: TwinReader, index, mine: str | 
     for rel, column in (("ByUser", "by_keys"), ("TargetsUser", "target_keys")):
         for link in links[rel]:
             changes.setdefault(link["src"], {}).setdefault(column, []).append(link["dst"])
+    for k in done:  # the store's row drops the mark as the node drops its label below
+        changes.setdefault(k, {})["settled"] = [ACCOUNT_UNRESOLVED]
     patch(changes)
     writer.rels(BY_USER, links["ByUser"])
     writer.rels(TARGETS_USER, links["TargetsUser"])
