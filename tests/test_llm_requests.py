@@ -96,7 +96,11 @@ def test_replay_answers_the_recorded_request_and_a_changed_prompt_is_a_miss(tmp_
     client = LLMClient(settings)
     with cassette_vcr(path.parent, record=False).use_cassette(path.name):
         got = client.client.chat.completions.create(**body)  # the very request that was recorded
-        assert got.choices[0].message.content is not None
+    recorded = json.loads(yaml.safe_load(path.read_text())["interactions"][0]["response"]["body"]["string"])
+    want = recorded["choices"][0]["message"]
+    assert got.choices[0].message.content == want.get("content")
+    assert [c.function.arguments for c in got.choices[0].message.tool_calls or []] == \
+        [c["function"]["arguments"] for c in want.get("tool_calls") or []]
     changed = json.loads(json.dumps(body["messages"]))
     changed[1]["content"] = changed[1]["content"].replace("Your task", "Your job", 1)
     with cassette_vcr(path.parent, record=False).use_cassette(path.name), pytest.raises(CassetteMiss):
