@@ -12,7 +12,10 @@ from evals.runner import run_eval
 
 REPO = Path(__file__).resolve().parents[1]
 CASSETTES = REPO / "evals" / "cassettes" / "smollm2-135m-instruct"
-IDS = ["corp-acl-no-change", "corp-acl-password-reset", "corp-acl-tier0-reset", "corp-asrep-roast"]
+# Whole-body replay needs the same requests: in the other recorded scenarios the path
+# hunter's briefing depends on which of equally short paths Neo4j's SHORTEST k returns (the
+# known tie defect), so a replay there may miss; these three replayed in every run (4 of 4).
+IDS = ["corp-dcsync-dc-to-dc", "corp-dcsync-unknown-account", "corp-exfil-db-upload"]
 
 
 def test_replay_of_the_recorded_model(driver, neo4j_settings, tmp_path):
