@@ -41,8 +41,9 @@ def system_prompt() -> str:
 
 def fence(source: str, payload: object, limit: int = 12_000) -> str:
     """Untrusted content as a data block; text that could end the block is defused."""
-    # One line of JSON: indentation is a third of the tokens of a briefing (a 7k-token
-    # request to a local model took 85 s on two cores), and no model needs it to read JSON.
+    # One line of JSON: no model needs indentation to read it, and every token counts on a
+    # small local model (measured: the context gatherer's first request 7,005 -> 6,784
+    # prompt tokens; most of a request is the tool schemas and the data itself).
     text = payload if isinstance(payload, str) else json.dumps(payload, sort_keys=True, default=str)
     text = _FENCE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
     if len(text) > limit:

@@ -4,6 +4,7 @@ os.environ."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from agents.offline import OfflineAnalyst
 from agents.runtime import TwinsightService
-from agents.settings import AgentSettings, SettingsError
+from agents.settings import ROLES, AgentSettings, SettingsError
 from graph.tools.fixtures import corp_twin
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,10 +82,17 @@ def test_the_run_config_carries_the_settings_to_every_stage_and_across_a_resume(
 def test_replay_takes_the_recordings_settings_without_touching_the_environment(monkeypatch):
     from evals.runner import _analyst
 
-    monkeypatch.delenv("TWINSIGHT_LLM_ROLES", raising=False)
-    monkeypatch.delenv("TWINSIGHT_LLM_TOOL_ROUNDS", raising=False)
+    monkeypatch.setenv("TWINSIGHT_LLM_ROLES", "lead_analyst")  # this process says otherwise:
+    monkeypatch.setenv("TWINSIGHT_LLM_TOOL_ROUNDS", "5")  # the recording's settings must win
     before = dict(os.environ)
     _, settings = _analyst("replay", REPO / "evals" / "cassettes" / "smollm2-135m-instruct")
     assert dict(os.environ) == before
-    assert settings.roles == {"lead_analyst"} and settings.tool_rounds == 0
+    env = json.loads((REPO / "evals" / "cassettes" / "smollm2-135m-instruct" / "model.json").read_text())["env"]
+    # the recording's settings, whatever this process's environment says
+    assert settings.tool_rounds == int(env["TWINSIGHT_LLM_TOOL_ROUNDS"])
+    assert settings.followup_rounds == int(env.get("TWINSIGHT_LLM_FOLLOWUPS", "2"))
+    assert settings.llm.tool_results == env.get("TWINSIGHT_LLM_TOOL_RESULTS", "tool")
+    assert settings.budget.max_seconds == float(env.get("TWINSIGHT_MAX_SECONDS", "180"))
+    assert settings.roles == (frozenset(env["TWINSIGHT_LLM_ROLES"].split(",")) | {"lead_analyst"}
+                              if "TWINSIGHT_LLM_ROLES" in env else frozenset(ROLES))
     assert settings.llm.model == "smollm2-135m-instruct" and settings.llm.api_key == "replay-no-key"
