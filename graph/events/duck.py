@@ -337,6 +337,10 @@ class DuckEventStore(EventStore):
         if flt.from_hosts:
             where.append("list_contains($from_hosts, from_host)")
             params["from_hosts"] = list(flt.from_hosts)
+        if flt.linked:  # the graph's OnHost (a tied host only), FromHost, ByUser, TargetsUser
+            where.append(f"((list_contains($linked, host) AND NOT list_contains(coalesce(marks, []), '{HOST_UNRESOLVED}'))"
+                         " OR list_contains($linked, from_host) OR list_has_any(list_concat(by_keys, target_keys), $linked))")
+            params["linked"] = list(flt.linked)
         return " AND ".join(where), params
 
     def count(self) -> int:

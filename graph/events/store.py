@@ -44,6 +44,9 @@ class EventFilter:
     # Tied by key to where the event happened (OnHost) / came from (FromHost) only.
     on_hosts: list[str] = field(default_factory=list)
     from_hosts: list[str] = field(default_factory=list)
+    # Tied by key to any of these in any way (OnHost, FromHost, ByUser, TargetsUser), as
+    # observed_path reads the events around an alert's entities, whatever each one is.
+    linked: list[str] = field(default_factory=list)
 
 
 @dataclass
