@@ -226,15 +226,16 @@ class DuckEventStore(EventStore):
 
     def read(self, flt: EventFilter, *, row_cap: int | None = None, timeout_s: float | None = None,
              shape: Shape = "events") -> EventRead:
-        files = self.files(flt.since, flt.until)
         sql, params = self._select(flt, shape)
-        shown = sql.replace("{source}", f"events({_q(self.root)}, {len(files)} files)")
-        if not files:
-            return EventRead(rows=[], statement=shown, params=params)
         late = StoreTimeout(f"the event store read ran longer than {timeout_s or 0:g}s and was stopped")
         with self._lock, self._deadline(timeout_s):
             started = time.monotonic()
             try:
+                files, located = self._files_for(flt, shape)
+                shown = located + sql.replace("{source}", f"events({_q(self.root)}, {len(files)} files)")
+                told = {**params, "lineage_s": flt.lineage_s} if located else params
+                if not files:
+                    return EventRead(rows=[], statement=shown, params=told)
                 cur = self._con.execute(sql.replace("{source}", self._source(files)), params)
                 values = cur.fetchmany(row_cap + 1) if row_cap is not None else cur.fetchall()
             except duckdb.InterruptException:
@@ -248,7 +249,7 @@ class DuckEventStore(EventStore):
         if shape == "days":
             names = ("day", "n", "first_sec", "last_sec", "example")
             return EventRead(rows=[dict(zip(names, v, strict=True)) for v in values], truncated=truncated,
-                             statement=shown, params=params)
+                             statement=shown, params=told)
         names = [*_NAMES, "depth"] if shape == "lineage" else _NAMES
         out = []
         for v in values:
@@ -256,7 +257,27 @@ class DuckEventStore(EventStore):
             r["props"] = json.loads(r["props"]) if r["props"] else {}
             r["marks"] = r["marks"] or []
             out.append(r)
-        return EventRead(rows=out, truncated=truncated, statement=shown, params=params)
+        return EventRead(rows=out, truncated=truncated, statement=shown, params=told)
+
+    def _files_for(self, flt: EventFilter, shape: Shape) -> tuple[list[Path], str]:
+        """The files a read needs, and the statement that found them (else ""). A bounded
+        lineage first finds its events' times (their key and time columns only, every
+        day), then reads the days from `lineage_s` before them to their own: its
+        ancestors and sessions are not looked for in the months around them."""
+        if shape != "lineage" or flt.lineage_s is None or not flt.keys:
+            return self.files(flt.since, flt.until), ""
+        every = self.files()
+        locate = "SELECT min(ts), max(ts), count(*) FROM {source} WHERE list_contains($keys, key)"
+        shown = locate.replace("{source}", f"events({_q(self.root)}, {len(every)} files)") + ";\n"
+        if not every:
+            return [], shown
+        scan = f"read_parquet([{', '.join(_q(f) for f in every)}], union_by_name = true)"
+        lo, hi, n = self._con.execute(locate.replace("{source}", scan), {"keys": list(flt.keys)}).fetchone()
+        if not n:
+            return [], shown
+        if hi is None:  # an undated event: its ancestors may be on any day
+            return every, shown
+        return self.files(lo - int(flt.lineage_s), hi), shown
 
     @contextmanager
     def _deadline(self, timeout_s: float | None) -> Iterator[None]:

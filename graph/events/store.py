@@ -47,6 +47,10 @@ class EventFilter:
     # Tied by key to any of these in any way (OnHost, FromHost, ByUser, TargetsUser), as
     # observed_path reads the events around an alert's entities, whatever each one is.
     linked: list[str] = field(default_factory=list)
+    # The `lineage` shape only: look for the ancestors and sessions of `keys` in the days
+    # from this many seconds before the events' time to their day (a parent started
+    # before its child, a session before what ran in it); None reads every day.
+    lineage_s: int | None = None
 
 
 @dataclass
