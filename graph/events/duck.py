@@ -50,17 +50,22 @@ _NAMES = [c for c, _ in COLUMNS]
 # column existed that column as NULL instead of a binder error.
 # The events a process descends from (`parent`, up to LINEAGE_HOPS, `depth` 0 being the
 # event itself) and the logon sessions any of them ran in (`depth` NULL): one statement.
+# The chains are walked over the columns a filter and a chain need (`ev`, without the
+# JSON fields and raw lines, most of a row's bytes); only the rows found are read whole.
 LINEAGE_HOPS = 12
-_LINEAGE = """WITH RECURSIVE ev AS MATERIALIZED (SELECT {names} FROM {{source}} WHERE TRUE {latest}),
+_LINEAGE = """WITH RECURSIVE ev AS MATERIALIZED (SELECT {narrow} FROM {{source}} WHERE TRUE {latest}),
 line AS (SELECT key, 0 AS depth, [key] AS seen FROM ev WHERE {where}
          UNION ALL
          SELECT p.key, l.depth + 1, list_append(l.seen, p.key) FROM line l JOIN ev c ON c.key = l.key
          JOIN ev p ON p.key = c.parent WHERE l.depth < {hops} AND NOT list_contains(l.seen, p.key)),
-kin AS (SELECT key, min(depth) AS depth FROM line GROUP BY key)
-SELECT {ev_names}, kin.depth FROM kin JOIN ev ON ev.key = kin.key
-UNION ALL
-SELECT {ev_names}, NULL FROM ev WHERE ev.key IN (SELECT c.in_session FROM kin JOIN ev c ON c.key = kin.key)
+kin AS (SELECT key, min(depth) AS depth FROM line GROUP BY key),
+want AS (SELECT key, depth FROM kin
+         UNION ALL
+         SELECT key, NULL FROM ev WHERE key IN (SELECT c.in_session FROM kin JOIN ev c ON c.key = kin.key)),
+got AS (SELECT {names} FROM {{source}} WHERE key IN (SELECT key FROM want) {latest})
+SELECT {got_names}, want.depth FROM want JOIN got ON got.key = want.key
 ORDER BY depth NULLS LAST, key"""
+_WIDE = ("props", "raw", "source", "channel")
 _PROTOTYPE = f"SELECT {', '.join(f'CAST(NULL AS {t}) AS {n}' for n, t in COLUMNS)} WHERE FALSE"
 _PENDING = "_pending"
 _MARKER = "COMMIT"
@@ -303,8 +308,9 @@ class DuckEventStore(EventStore):
         where, params = self._where(flt)
         latest = "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1"
         if shape == "lineage":
-            return _LINEAGE.format(names=", ".join(_NAMES), ev_names=", ".join(f"ev.{n}" for n in _NAMES),
-                                   where=where, latest=latest, hops=LINEAGE_HOPS), params
+            return _LINEAGE.format(narrow=", ".join(n for n in _NAMES if n not in _WIDE), names=", ".join(_NAMES),
+                                   got_names=", ".join(f"got.{n}" for n in _NAMES), where=where, latest=latest,
+                                   hops=LINEAGE_HOPS), params
         if shape == "days":
             return (f"SELECT ts // {_DAY} AS day, count(*) AS n, min(ts % {_DAY}) AS first_sec, "
                     f"max(ts % {_DAY}) AS last_sec, min(key) AS example FROM (SELECT key, ts FROM {{source}} "
