@@ -92,7 +92,7 @@ _COST = (
 SIMPLE_PATH = "all(i IN range(0, size(nodes(p)) - 2) WHERE NOT nodes(p)[i] IN nodes(p)[i + 1..])"
 _TAIL = f"""
 WITH goal, p, {_COST} AS cost
-ORDER BY cost, length(p), [x IN nodes(p) | x.key]
+ORDER BY cost, length(p), [x IN nodes(p) | x.key], [r IN relationships(p) | type(r)]
 LIMIT $keep
 RETURN [x IN nodes(p) | x.key] AS nodes,
        [r IN relationships(p) | {{type: type(r), cve: r.cve, port: r.port, is_kev: r.is_kev,
@@ -104,11 +104,12 @@ DEFAULT_CANDIDATES = 200
 # The candidates are chosen by their own content, never by the order the search met them:
 # `SHORTEST k GROUPS` yields every path of the k fewest hop counts of each pair (plain
 # `SHORTEST k` picks k of equally short paths by storage order, so two loads of the same
-# twin could rank different paths), and the pool is cut by hops, then node keys. `$pool`
+# twin could rank different paths), and the pool is cut by hops, then node keys, then edge
+# types (two rights between the same nodes are two paths). `$pool`
 # only bounds the work on a dense twin; below it the answer is the same on every load.
 _POOL = (
     "WITH goal, p LIMIT $pool\n"
-    "WITH goal, p ORDER BY length(p), [x IN nodes(p) | x.key] LIMIT $candidates\n"
+    "WITH goal, p ORDER BY length(p), [x IN nodes(p) | x.key], [r IN relationships(p) | type(r)] LIMIT $candidates\n"
 )
 POOL_FACTOR = 10
 
@@ -255,7 +256,7 @@ def rows_to_paths(rows: list[dict], kind: str, k: int) -> list[AttackPath]:
             nodes=nodes, edges=[s.edge for s in steps], kind=kind, cost=round(sum(s.cost for s in steps), 3),
             hops=len(steps), steps=steps, evidence_edges=evidence,
         ))
-    out.sort(key=lambda p: (p.cost, p.hops, p.nodes))
+    out.sort(key=lambda p: (p.cost, p.hops, p.nodes, p.edges))
     return out[:k]
 
 
