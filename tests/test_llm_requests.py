@@ -72,7 +72,7 @@ def test_body_key_ignores_key_order_and_whitespace_only():
 
 
 def test_replay_answers_the_recorded_request_and_a_changed_prompt_is_a_miss(tmp_path):
-    path, body = _recorded("corp-acl-no-change")
+    path, body = _recorded("corp-acl-password-reset")
     settings = LLMSettings(api_key="replay-no-key", base_url="http://127.0.0.1:8089/v1", model=body["model"],
                            structured="json_object_schema", max_retries=2)
     client = LLMClient(settings)
