@@ -113,9 +113,9 @@ def test_the_real_set_names_a_source_for_every_attack():
 
 GATED = ("triage_accuracy", "macro_f1", "tp_recall", "entity_recall", "path_recall", "impact_jaccard",
          "source_attribution_recall")
-# Known defect, not hidden: Neo4j's SHORTEST k breaks ties between equal-cost paths
-# arbitrarily, so which of several equally cheap possible paths a run names can change
-# between runs (seen: one scenario's path hit, one decoy on an entry path). Metrics read
+# attack_paths breaks ties between equally short paths by their content (graph/tools/paths.py),
+# but blast_radius and choke_points still take one shortest path per reached node in storage
+# order, so the example path behind a node can change between loads of a twin. Metrics read
 # from paths get one scenario of slack; verdict metrics get none.
 PATH_READ = {"path_recall": "path_hit", "entity_recall": "entities_expected",
              "source_attribution_recall": "source_expected", "impact_jaccard": "impact_jaccard"}

@@ -6,9 +6,8 @@ miss that stops the run instead of replaying a stale answer."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ import yaml
 from agents.llm import CassetteMiss, LLMClient
 from agents.settings import LLMSettings
 from evals.replay import body_key, cassette_vcr
+from tests.fakes.http_peer import LoopbackPeer, Reply
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL_CASSETTES = REPO / "evals" / "cassettes" / "smollm2-135m-instruct"
@@ -27,37 +27,19 @@ COMPLETION = {"id": "x", "object": "chat.completion", "created": 0, "model": "m"
               "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}
 
 
-class RateLimitedPeer:
+class RateLimitedPeer(LoopbackPeer):
     """Answers 429 with `Retry-After: <after>` to the first request, then a completion."""
 
     def __init__(self, after: str) -> None:
         self.seen: list[float] = []
-        peer = self
+        self.after = after
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("content-length") or 0))
-                peer.seen.append(time.monotonic())
-                first = len(peer.seen) == 1
-                data = json.dumps({"error": {"message": "slow down"}} if first else COMPLETION).encode()
-                self.send_response(429 if first else 200)
-                self.send_header("content-type", "application/json")
-                if first:
-                    self.send_header("retry-after", after)
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, request: BaseHTTPRequestHandler, body: bytes) -> Reply:
+        self.seen.append(time.monotonic())
+        if len(self.seen) == 1:
+            return 429, {"retry-after": self.after}, json.dumps({"error": {"message": "slow down"}}).encode()
+        return 200, {}, json.dumps(COMPLETION).encode()
 
 
 def test_retry_after_is_honoured():
@@ -90,7 +72,7 @@ def test_body_key_ignores_key_order_and_whitespace_only():
 
 
 def test_replay_answers_the_recorded_request_and_a_changed_prompt_is_a_miss(tmp_path):
-    path, body = _recorded("corp-acl-no-change")
+    path, body = _recorded("corp-acl-password-reset")
     settings = LLMSettings(api_key="replay-no-key", base_url="http://127.0.0.1:8089/v1", model=body["model"],
                            structured="json_object_schema", max_retries=2)
     client = LLMClient(settings)

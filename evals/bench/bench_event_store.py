@@ -16,18 +16,12 @@ Printed as events/s and as the ratio of end to end to the bare append; the goal 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-from evals.bench import open_empty_twin
+from evals.bench import enterprise_args, generated_enterprise, log, parse_enterprise_args
 from graph.events import batch_event_rows, open_store
-from graph.generate import generate
 from graph.ingest import winevents
 from graph.ingest.base import IngestContext, Source
 from graph.ingest.registry import ingest
@@ -35,32 +29,15 @@ from graph.ingest.registry import ingest
 GOAL = 20_000
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--hosts", type=int, default=2400)
-    ap.add_argument("--users", type=int, default=4000)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--files", type=int, default=1, help="how many of the day's event files to use")
-    ap.add_argument("--reset", action="store_true", help="empty the twin first")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    opened = open_empty_twin(args.reset)
-    if opened is None:
-        return 2
-    driver, db = opened
-    out = Path(tempfile.mkdtemp(prefix="twinsight-store-"))
-    try:
-        log(f"generating {args.hosts} hosts / {args.users} users with a day of operations ...")
-        doc = generate(out / "gen", seed=args.seed, hosts=args.hosts, users=args.users, ops=True)
-        files = doc["files"]
-        events = [out / "gen" / p for p in sorted(p for p, m in files.items() if m["format"] == "winevents")]
-        events = events[:args.files]
-        zeek_files = [out / "gen" / p for p, m in sorted(files.items()) if m["format"] == "zeek"]
-        rest = [out / "gen" / p for p, m in files.items() if m["format"] not in ("winevents", "zeek", "alerts")]
+    args = parse_enterprise_args(enterprise_args(__doc__, hosts=2400, users=4000, seed=1, files=True), argv)
+    with generated_enterprise(args, "twinsight-store-") as g:
+        if g is None:
+            return 2
+        driver, db, out = g.driver, g.db, g.out
+        events = g.paths(("winevents",), by_name=True)[:args.files]
+        zeek_files = g.paths(("zeek",), by_name=True)
+        rest = g.paths(("winevents", "zeek", "alerts"), exclude=True)
         log(f"ingesting the enterprise without its events ({len(rest)} files) ...")
         ingest(driver, rest, database=db, events=open_store(path=out / "base-store"))
 
@@ -90,9 +67,6 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         zr = ingest(driver, zeek_files, database=db, events=store)
         zeek_s = time.perf_counter() - t0
-    finally:
-        driver.close()
-        shutil.rmtree(out, ignore_errors=True)
 
     results = {
         "events": n, "hosts": args.hosts, "users": args.users, "cpus": os.cpu_count(),

@@ -16,19 +16,13 @@ ratios store / graph (below 1 = the store is faster).
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-import shutil
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-from evals.bench import open_empty_twin
+from evals.bench import enterprise_args, generated_enterprise, log, parse_enterprise_args
 from graph.events import open_store
-from graph.generate import generate
 from graph.ingest.registry import ingest
 from graph.timestamps import parse_time
 from graph.tools.base import Toolbox
@@ -121,31 +115,18 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--hosts", type=int, default=120)
-    ap.add_argument("--users", type=int, default=240)
-    ap.add_argument("--seed", type=int, default=3)
+    ap = enterprise_args(__doc__, hosts=120, users=240, seed=3)
     ap.add_argument("--calls", type=int, default=40, help="events whose time and names the calls take")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--reset", action="store_true", help="empty the twin first")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    opened = open_empty_twin(args.reset)
-    if opened is None:
-        return 2
-    driver, db = opened
-    out = Path(tempfile.mkdtemp(prefix="twinsight-find-events-"))
-    try:
-        log(f"generating {args.hosts} hosts / {args.users} users with a day of operations ...")
-        doc = generate(out / "gen", seed=args.seed, hosts=args.hosts, users=args.users, ops=True)
+    args = parse_enterprise_args(ap, argv)
+    with generated_enterprise(args, "twinsight-find-events-") as g:
+        if g is None:
+            return 2
+        driver, db, out, doc = g.driver, g.db, g.out, g.doc
         store = open_store(path=out / "store")
         log("ingesting (graph and store) ...")
-        ingest(driver, [out / "gen" / p for p in doc["ingest_paths"]], database=db, events=store)
+        ingest(driver, [g.gen / p for p in doc["ingest_paths"]], database=db, events=store)
         n_events = store.count()
         tb = Toolbox(driver, db, events=store)
         calls = pivots(driver, db, args.calls, args.seed)
@@ -167,9 +148,6 @@ def main(argv: list[str] | None = None) -> int:
                 graph_ms.append(timed["graph"][1])
                 store_ms.append(timed["store"][1])
                 ratios.append(timed["store"][1] / timed["graph"][1])
-    finally:
-        driver.close()
-        shutil.rmtree(out, ignore_errors=True)
 
     results = {
         "events": n_events, "hosts": args.hosts, "users": args.users, "calls": len(graph_ms),

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from agents.runtime import TwinsightService
+from evals.bench import open_twin
 from evals.build_scenarios import (
     T_BASE,
     Ctx,
@@ -31,12 +32,10 @@ from evals.build_scenarios import (
     specs,
 )
 from graph import server
-from graph.db import open_driver
 from graph.generate import generate
 from graph.generate.model import build_enterprise
 from graph.ingest.registry import forget, ingest
-from graph.schema import apply_schema, reset_twin
-from graph.settings import Neo4jSettings
+from graph.schema import reset_twin
 
 
 class RssProbe:
@@ -79,11 +78,7 @@ def main() -> None:
         "investigate on the twin already loaded by an earlier run with the same --hosts/--users/--seed "
         "(generation and loading take minutes at 24k hosts)"))
     args = ap.parse_args()
-    settings = Neo4jSettings.from_env()
-    server.ensure_running(settings)
-    driver = open_driver(settings)
-    db = settings.database
-    apply_schema(driver, db)
+    settings, driver, db = open_twin()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         t0 = time.perf_counter()

@@ -9,6 +9,8 @@ it (tests/test_imports.py holds them to that): the installed package ships no fa
   websocket on loopback (the way bolt-python tests itself).
 - `synapse.SynapseServer`, `synapse.MatrixUser`: a real Matrix homeserver from the venv on
   loopback (SQLite, no federation) and a person talking to it, for end-to-end tests.
+- `http_peer.LoopbackPeer`: the loopback HTTP server the OpenAI-compatible doubles answer
+  from (`openai_peer.ScriptedPeer`, and the rate-limited peer and `FaultProxy` of the LLM tests).
 """
 
 from __future__ import annotations

@@ -9,51 +9,35 @@ off as a real model's. Every request body is kept for the test to assert on.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.http_peer import LoopbackPeer, Reply
 
 MODEL = "scripted-peer"
 
 Script = Callable[[dict[str, Any]], dict[str, Any]]  # request body -> assistant message
 
 
-class ScriptedPeer:
+class ScriptedPeer(LoopbackPeer):
     def __init__(self, script: Script) -> None:
         self.bodies: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        peer = self
+        self.script = script
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
-                with peer.lock:
-                    peer.bodies.append(body)
-                    message = script(body)
-                calls = message.get("tool_calls")
-                reply = {"id": f"chatcmpl-{len(peer.bodies)}", "object": "chat.completion", "created": 0,
-                         "model": MODEL, "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
-                         "choices": [{"index": 0, "finish_reason": "tool_calls" if calls else "stop",
-                                      "message": {"role": "assistant", "content": message.get("content"),
-                                                  **({"tool_calls": calls} if calls else {})}}]}
-                data = json.dumps(reply).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, request: BaseHTTPRequestHandler, body: bytes) -> Reply:
+        doc = json.loads(body or b"{}")
+        with self.lock:
+            self.bodies.append(doc)
+            message = self.script(doc)
+        calls = message.get("tool_calls")
+        reply = {"id": f"chatcmpl-{len(self.bodies)}", "object": "chat.completion", "created": 0,
+                 "model": MODEL, "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                 "choices": [{"index": 0, "finish_reason": "tool_calls" if calls else "stop",
+                              "message": {"role": "assistant", "content": message.get("content"),
+                                          **({"tool_calls": calls} if calls else {})}}]}
+        return 200, {}, json.dumps(reply).encode()
 
 
 def tool_call(n: int, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
