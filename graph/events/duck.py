@@ -77,6 +77,10 @@ _ADDED = ("by_keys", "target_keys")
 _LISTS = (*_ADDED, "marks")
 # A patch's `settled`: the marks it drops (the relink ties an event's accounts).
 _SETTLED = "settled"
+# A store whose files are at most this many bytes is read from one in-memory copy (see
+# DuckEventStore._scan); larger ones are read from the files every time.
+CACHE_BYTES = int(os.environ.get("TWINSIGHT_EVENTS_CACHE_MB", "16")) * 1024 * 1024
+_CACHE = "_events_cache"
 
 
 def _q(path: Path) -> str:
@@ -155,6 +159,8 @@ class DuckEventStore(EventStore):
         self._con.execute("SET enable_progress_bar = false")  # stderr is the CLI's, not DuckDB's
         self._lock = threading.Lock()
         self._runs: list[_Run] = []
+        self._cached: tuple | None = None  # the files (path, inode, size, mtime) the copy holds
+        self._cache_unique = False  # no key in the copy has two versions
 
     # ------------------------------------------------------------------ writing
 
@@ -231,17 +237,18 @@ class DuckEventStore(EventStore):
 
     def read(self, flt: EventFilter, *, row_cap: int | None = None, timeout_s: float | None = None,
              shape: Shape = "events") -> EventRead:
-        sql, params = self._select(flt, shape)
         late = StoreTimeout(f"the event store read ran longer than {timeout_s or 0:g}s and was stopped")
         with self._lock, self._deadline(timeout_s):
             started = time.monotonic()
             try:
                 files, located = self._files_for(flt, shape)
+                source, unique = self._scan(files)
+                sql, params = self._select(flt, shape, unique=unique)
                 shown = located + sql.replace("{source}", f"events({_q(self.root)}, {len(files)} files)")
                 told = {**params, "lineage_s": flt.lineage_s} if located else params
                 if not files:
                     return EventRead(rows=[], statement=shown, params=told)
-                cur = self._con.execute(sql.replace("{source}", self._source(files)), params)
+                cur = self._con.execute(sql.replace("{source}", source), params)
                 values = cur.fetchmany(row_cap + 1) if row_cap is not None else cur.fetchall()
             except duckdb.InterruptException:
                 raise late from None
@@ -276,13 +283,40 @@ class DuckEventStore(EventStore):
         shown = locate.replace("{source}", f"events({_q(self.root)}, {len(every)} files)") + ";\n"
         if not every:
             return [], shown
-        scan = f"read_parquet([{', '.join(_q(f) for f in every)}], union_by_name = true)"
+        scan, _ = self._scan(every)
         lo, hi, n = self._con.execute(locate.replace("{source}", scan), {"keys": list(flt.keys)}).fetchone()
         if not n:
             return [], shown
         if hi is None:  # an undated event: its ancestors may be on any day
             return every, shown
         return self.files(lo - int(flt.lineage_s), hi), shown
+
+    def _scan(self, files: list[Path]) -> tuple[str, bool]:
+        """Where a read of `files` takes its rows from, and whether no key there has two
+        versions (then the latest-version window is left out: the same rows without it).
+
+        A small store (CACHE_BYTES) is read from one in-memory copy of all its files, made
+        again whenever a file is added, removed or rewritten (path, inode, size, mtime:
+        files are only ever replaced whole, by any process); a read of some of the files
+        reads their rows of the copy. On an evaluation-sized store most of a read's time
+        was DuckDB opening and scanning the same small Parquet files again. A larger
+        store is scanned in place: holding it twice costs more memory than it saves."""
+        every = self.files()
+        stats = [(f, f.stat()) for f in every]
+        if not files or sum(st.st_size for _, st in stats) > CACHE_BYTES:
+            return self._source(files), False
+        sig = tuple((str(f), st.st_ino, st.st_size, st.st_mtime_ns) for f, st in stats)
+        if sig != self._cached:
+            self._cached = None
+            self._con.execute(f"CREATE OR REPLACE TABLE {_CACHE} AS SELECT * EXCLUDE (filename), filename AS _file "
+                              f"FROM {self._source(every, filename=True)}")
+            n, keys = self._con.execute(f"SELECT count(*), count(DISTINCT key) FROM {_CACHE}").fetchone()
+            self._cached, self._cache_unique = sig, n == keys
+        names = ", ".join(_NAMES)
+        if len(files) == len(every):
+            return f"(SELECT {names} FROM {_CACHE})", self._cache_unique
+        return (f"(SELECT {names} FROM {_CACHE} WHERE list_contains([{', '.join(_q(f) for f in files)}], _file))",
+                self._cache_unique)
 
     @contextmanager
     def _deadline(self, timeout_s: float | None) -> Iterator[None]:
@@ -301,12 +335,13 @@ class DuckEventStore(EventStore):
             timer.cancel()
             timer.join()
 
-    def _select(self, flt: EventFilter, shape: Shape = "events") -> tuple[str, dict]:
+    def _select(self, flt: EventFilter, shape: Shape = "events", *, unique: bool = False) -> tuple[str, dict]:
         """The statement (`{source}` standing for the files) and parameters of a filter:
         its events, or one row a UTC day with its count, first and last second of the
-        day and smallest key (`days`), or the lineage of `flt.keys` (`lineage`)."""
+        day and smallest key (`days`), or the lineage of `flt.keys` (`lineage`). `unique`:
+        the source holds one version of each key, so the latest-version window is left out."""
         where, params = self._where(flt)
-        latest = "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1"
+        latest = "" if unique else "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1"
         if shape == "lineage":
             return _LINEAGE.format(narrow=", ".join(n for n in _NAMES if n not in _WIDE), names=", ".join(_NAMES),
                                    got_names=", ".join(f"got.{n}" for n in _NAMES), where=where, latest=latest,
