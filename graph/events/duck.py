@@ -44,7 +44,7 @@ COLUMNS = (("key", "VARCHAR"), ("ts", "BIGINT"), ("event_id", "BIGINT"), ("chann
            ("kind", "VARCHAR"), ("host", "VARCHAR"), ("from_host", "VARCHAR"), ("by_keys", "VARCHAR[]"),
            ("target_keys", "VARCHAR[]"), ("ip", "VARCHAR"), ("dst_ip", "VARCHAR"), ("source", "VARCHAR"),
            ("props", "VARCHAR"), ("raw", "VARCHAR"), ("seq", "BIGINT"),
-           ("marks", "VARCHAR[]"), ("in_session", "VARCHAR"), ("parent", "VARCHAR"))
+           ("marks", "VARCHAR[]"), ("in_session", "VARCHAR"), ("parent", "VARCHAR"), ("from_ip", "VARCHAR"))
 _NAMES = [c for c, _ in COLUMNS]
 # Every column, typed and empty: a union by name with it gives files written before a
 # column existed that column as NULL instead of a binder error.
@@ -258,8 +258,8 @@ class DuckEventStore(EventStore):
                 raise late
         truncated = row_cap is not None and len(values) > row_cap
         values = values[:row_cap] if truncated else values
-        if shape == "days":
-            names = ("day", "n", "first_sec", "last_sec", "example")
+        if shape in ("days", "counts"):
+            names = ("day", "n", "first_sec", "last_sec", "example") if shape == "days" else ("event_id", "n")
             return EventRead(rows=[dict(zip(names, v, strict=True)) for v in values], truncated=truncated,
                              statement=shown, params=told)
         names = [*_NAMES, "depth"] if shape == "lineage" else _NAMES
@@ -346,11 +346,14 @@ class DuckEventStore(EventStore):
             return _LINEAGE.format(narrow=", ".join(n for n in _NAMES if n not in _WIDE), names=", ".join(_NAMES),
                                    got_names=", ".join(f"got.{n}" for n in _NAMES), where=where, latest=latest,
                                    hops=LINEAGE_HOPS), params
+        if shape == "counts":
+            return (f"SELECT event_id, count(*) AS n FROM (SELECT key, event_id FROM {{source}} WHERE {where} {latest}) "
+                    "GROUP BY event_id ORDER BY n DESC, event_id NULLS LAST"), params
         if shape == "days":
             return (f"SELECT ts // {_DAY} AS day, count(*) AS n, min(ts % {_DAY}) AS first_sec, "
                     f"max(ts % {_DAY}) AS last_sec, min(key) AS example FROM (SELECT key, ts FROM {{source}} "
                     f"WHERE {where} {latest}) GROUP BY day ORDER BY day"), params
-        order = "ts, key"
+        order = "ts DESC NULLS FIRST, key" if flt.newest else "ts, key"
         if flt.near is not None:
             order = "abs(coalesce(ts, 0) - $near), ts, key"
             params["near"] = flt.near
@@ -401,7 +404,8 @@ class DuckEventStore(EventStore):
             params["from_hosts"] = list(flt.from_hosts)
         if flt.linked:  # the graph's OnHost (a tied host only), FromHost, ByUser, TargetsUser
             where.append(f"((list_contains($linked, host) AND NOT list_contains(coalesce(marks, []), '{HOST_UNRESOLVED}'))"
-                         " OR list_contains($linked, from_host) OR list_has_any(list_concat(by_keys, target_keys), $linked))")
+                         " OR list_contains($linked, from_host) OR list_has_any(list_concat(by_keys, target_keys), $linked)"
+                         f"{' OR list_contains($linked, from_ip)' if flt.linked_ip else ''})")
             params["linked"] = list(flt.linked)
         return " AND ".join(where), params
 
