@@ -388,3 +388,48 @@ def test_the_relinks_patch_moves_chains_and_drops_marks_as_the_graph_does(tmp_pa
     lineage = store.read(EventFilter(keys=[f"EVT:{full}:Sysmon:3"]), shape="lineage").rows
     assert [(r["key"], r["depth"]) for r in lineage] == [
         (f"EVT:{full}:Sysmon:3", 0), (f"EVT:{full}:Sysmon:2", 1), (f"EVT:{full}:Security:1", None)]
+
+
+def test_a_lineage_is_read_from_the_days_before_its_event_only(tmp_path):
+    """session_chain's lineage read is bounded (LINEAGE_BOUND, graph/tools/chain.py): the
+    event's time is found first, then only the days from the bound before it to its own
+    are read. What the bound loses is an ancestor older than it; one within it is found as
+    by the read of every day."""
+    store = open_store(path=tmp_path / "store")
+    day, week = 86400, 7 * 86400
+
+    def row(key, ts, kind, **kw):
+        return {"key": key, "ts": ts, "kind": kind, "host": "WS1", "by_keys": [], "target_keys": [],
+                "props": {"timestamp": ts}, **kw}
+
+    run = store.begin()
+    run.append([row(f"EVT:WS1:Sysmon:n{i}", T0 + (i - 30) * day, "NetworkEvent") for i in range(36)] + [
+        row("EVT:WS1:Sysmon:g", T0 - 8 * day - day // 2, "ProcessEvent"),
+        row("EVT:WS1:Security:l", T0 - 3 * day, "LogonEvent"),
+        row("EVT:WS1:Sysmon:p", T0 - 2 * day, "ProcessEvent", parent="EVT:WS1:Sysmon:g", in_session="EVT:WS1:Security:l"),
+        row("EVT:WS1:Sysmon:c", T0, "ProcessEvent", parent="EVT:WS1:Sysmon:p", in_session="EVT:WS1:Security:l")])
+    run.commit()
+
+    def lineage(key, bound):
+        got = store.read(EventFilter(keys=[key], lineage_s=bound), shape="lineage")
+        return [(r["key"].rsplit(":", 1)[1], r["depth"]) for r in got.rows], got
+
+    every, unbounded = lineage("EVT:WS1:Sysmon:c", None)
+    assert every == [("c", 0), ("p", 1), ("g", 2), ("l", None)]
+    assert f"{len(store.files())} files)" in unbounded.statement and len(store.files()) == 36
+    got, bounded = lineage("EVT:WS1:Sysmon:c", week)
+    assert got == [("c", 0), ("p", 1), ("l", None)]  # the grandparent, 8.5 days before, is past the bound
+    days = len(store.files(T0 - week, T0))
+    assert days == 8 and bounded.statement.startswith("SELECT min(ts), max(ts)") and f"{days} files)" in bounded.statement
+    assert bounded.params["lineage_s"] == week
+    # the parent's grandparent is 6.5 days before it: within its bound, found as by every day
+    assert lineage("EVT:WS1:Sysmon:p", week)[0] == lineage("EVT:WS1:Sysmon:p", None)[0] == [("p", 0), ("g", 1), ("l", None)]
+    assert lineage("EVT:WS1:Sysmon:nope", week)[0] == []
+
+
+def test_session_chain_reads_the_lineage_within_the_session_lookback(twin):
+    tb = _corp(twin)
+    tb.call("session_chain", {"event": "EVT:WS07.CORP.LOCAL:Security:101"})
+    rec = next(a for a in tb.audit if a.tool == "session_chain")
+    assert rec.ok and rec.parameters["lineage_s"] == tb.limits.session_lookback_s == 7 * 86400
+    assert rec.query.startswith("SELECT min(ts), max(ts)") and "WITH RECURSIVE" in rec.query

@@ -44,23 +44,28 @@ COLUMNS = (("key", "VARCHAR"), ("ts", "BIGINT"), ("event_id", "BIGINT"), ("chann
            ("kind", "VARCHAR"), ("host", "VARCHAR"), ("from_host", "VARCHAR"), ("by_keys", "VARCHAR[]"),
            ("target_keys", "VARCHAR[]"), ("ip", "VARCHAR"), ("dst_ip", "VARCHAR"), ("source", "VARCHAR"),
            ("props", "VARCHAR"), ("raw", "VARCHAR"), ("seq", "BIGINT"),
-           ("marks", "VARCHAR[]"), ("in_session", "VARCHAR"), ("parent", "VARCHAR"))
+           ("marks", "VARCHAR[]"), ("in_session", "VARCHAR"), ("parent", "VARCHAR"), ("from_ip", "VARCHAR"))
 _NAMES = [c for c, _ in COLUMNS]
 # Every column, typed and empty: a union by name with it gives files written before a
 # column existed that column as NULL instead of a binder error.
 # The events a process descends from (`parent`, up to LINEAGE_HOPS, `depth` 0 being the
 # event itself) and the logon sessions any of them ran in (`depth` NULL): one statement.
+# The chains are walked over the columns a filter and a chain need (`ev`, without the
+# JSON fields and raw lines, most of a row's bytes); only the rows found are read whole.
 LINEAGE_HOPS = 12
-_LINEAGE = """WITH RECURSIVE ev AS MATERIALIZED (SELECT {names} FROM {{source}} WHERE TRUE {latest}),
+_LINEAGE = """WITH RECURSIVE ev AS MATERIALIZED (SELECT {narrow} FROM {{source}} WHERE TRUE {latest}),
 line AS (SELECT key, 0 AS depth, [key] AS seen FROM ev WHERE {where}
          UNION ALL
          SELECT p.key, l.depth + 1, list_append(l.seen, p.key) FROM line l JOIN ev c ON c.key = l.key
          JOIN ev p ON p.key = c.parent WHERE l.depth < {hops} AND NOT list_contains(l.seen, p.key)),
-kin AS (SELECT key, min(depth) AS depth FROM line GROUP BY key)
-SELECT {ev_names}, kin.depth FROM kin JOIN ev ON ev.key = kin.key
-UNION ALL
-SELECT {ev_names}, NULL FROM ev WHERE ev.key IN (SELECT c.in_session FROM kin JOIN ev c ON c.key = kin.key)
+kin AS (SELECT key, min(depth) AS depth FROM line GROUP BY key),
+want AS (SELECT key, depth FROM kin
+         UNION ALL
+         SELECT key, NULL FROM ev WHERE key IN (SELECT c.in_session FROM kin JOIN ev c ON c.key = kin.key)),
+got AS (SELECT {names} FROM {{source}} WHERE key IN (SELECT key FROM want) {latest})
+SELECT {got_names}, want.depth FROM want JOIN got ON got.key = want.key
 ORDER BY depth NULLS LAST, key"""
+_WIDE = ("props", "raw", "source", "channel")
 _PROTOTYPE = f"SELECT {', '.join(f'CAST(NULL AS {t}) AS {n}' for n, t in COLUMNS)} WHERE FALSE"
 _PENDING = "_pending"
 _MARKER = "COMMIT"
@@ -72,6 +77,10 @@ _ADDED = ("by_keys", "target_keys")
 _LISTS = (*_ADDED, "marks")
 # A patch's `settled`: the marks it drops (the relink ties an event's accounts).
 _SETTLED = "settled"
+# A store whose files are at most this many bytes is read from one in-memory copy (see
+# DuckEventStore._scan); larger ones are read from the files every time.
+CACHE_BYTES = int(os.environ.get("TWINSIGHT_EVENTS_CACHE_MB", "16")) * 1024 * 1024
+_CACHE = "_events_cache"
 
 
 def _q(path: Path) -> str:
@@ -150,6 +159,8 @@ class DuckEventStore(EventStore):
         self._con.execute("SET enable_progress_bar = false")  # stderr is the CLI's, not DuckDB's
         self._lock = threading.Lock()
         self._runs: list[_Run] = []
+        self._cached: tuple | None = None  # the files (path, inode, size, mtime) the copy holds
+        self._cache_unique = False  # no key in the copy has two versions
 
     # ------------------------------------------------------------------ writing
 
@@ -226,16 +237,18 @@ class DuckEventStore(EventStore):
 
     def read(self, flt: EventFilter, *, row_cap: int | None = None, timeout_s: float | None = None,
              shape: Shape = "events") -> EventRead:
-        files = self.files(flt.since, flt.until)
-        sql, params = self._select(flt, shape)
-        shown = sql.replace("{source}", f"events({_q(self.root)}, {len(files)} files)")
-        if not files:
-            return EventRead(rows=[], statement=shown, params=params)
         late = StoreTimeout(f"the event store read ran longer than {timeout_s or 0:g}s and was stopped")
         with self._lock, self._deadline(timeout_s):
             started = time.monotonic()
             try:
-                cur = self._con.execute(sql.replace("{source}", self._source(files)), params)
+                files, located = self._files_for(flt, shape)
+                source, unique = self._scan(files)
+                sql, params = self._select(flt, shape, unique=unique)
+                shown = located + sql.replace("{source}", f"events({_q(self.root)}, {len(files)} files)")
+                told = {**params, "lineage_s": flt.lineage_s} if located else params
+                if not files:
+                    return EventRead(rows=[], statement=shown, params=told)
+                cur = self._con.execute(sql.replace("{source}", source), params)
                 values = cur.fetchmany(row_cap + 1) if row_cap is not None else cur.fetchall()
             except duckdb.InterruptException:
                 raise late from None
@@ -245,10 +258,10 @@ class DuckEventStore(EventStore):
                 raise late
         truncated = row_cap is not None and len(values) > row_cap
         values = values[:row_cap] if truncated else values
-        if shape == "days":
-            names = ("day", "n", "first_sec", "last_sec", "example")
+        if shape in ("days", "counts"):
+            names = ("day", "n", "first_sec", "last_sec", "example") if shape == "days" else ("event_id", "n")
             return EventRead(rows=[dict(zip(names, v, strict=True)) for v in values], truncated=truncated,
-                             statement=shown, params=params)
+                             statement=shown, params=told)
         names = [*_NAMES, "depth"] if shape == "lineage" else _NAMES
         out = []
         for v in values:
@@ -256,7 +269,54 @@ class DuckEventStore(EventStore):
             r["props"] = json.loads(r["props"]) if r["props"] else {}
             r["marks"] = r["marks"] or []
             out.append(r)
-        return EventRead(rows=out, truncated=truncated, statement=shown, params=params)
+        return EventRead(rows=out, truncated=truncated, statement=shown, params=told)
+
+    def _files_for(self, flt: EventFilter, shape: Shape) -> tuple[list[Path], str]:
+        """The files a read needs, and the statement that found them (else ""). A bounded
+        lineage first finds its events' times (their key and time columns only, every
+        day), then reads the days from `lineage_s` before them to their own: its
+        ancestors and sessions are not looked for in the months around them."""
+        if shape != "lineage" or flt.lineage_s is None or not flt.keys:
+            return self.files(flt.since, flt.until), ""
+        every = self.files()
+        locate = "SELECT min(ts), max(ts), count(*) FROM {source} WHERE list_contains($keys, key)"
+        shown = locate.replace("{source}", f"events({_q(self.root)}, {len(every)} files)") + ";\n"
+        if not every:
+            return [], shown
+        scan, _ = self._scan(every)
+        lo, hi, n = self._con.execute(locate.replace("{source}", scan), {"keys": list(flt.keys)}).fetchone()
+        if not n:
+            return [], shown
+        if hi is None:  # an undated event: its ancestors may be on any day
+            return every, shown
+        return self.files(lo - int(flt.lineage_s), hi), shown
+
+    def _scan(self, files: list[Path]) -> tuple[str, bool]:
+        """Where a read of `files` takes its rows from, and whether no key there has two
+        versions (then the latest-version window is left out: the same rows without it).
+
+        A small store (CACHE_BYTES) is read from one in-memory copy of all its files, made
+        again whenever a file is added, removed or rewritten (path, inode, size, mtime:
+        files are only ever replaced whole, by any process); a read of some of the files
+        reads their rows of the copy. On an evaluation-sized store most of a read's time
+        was DuckDB opening and scanning the same small Parquet files again. A larger
+        store is scanned in place: holding it twice costs more memory than it saves."""
+        every = self.files()
+        stats = [(f, f.stat()) for f in every]
+        if not files or sum(st.st_size for _, st in stats) > CACHE_BYTES:
+            return self._source(files), False
+        sig = tuple((str(f), st.st_ino, st.st_size, st.st_mtime_ns) for f, st in stats)
+        if sig != self._cached:
+            self._cached = None
+            self._con.execute(f"CREATE OR REPLACE TABLE {_CACHE} AS SELECT * EXCLUDE (filename), filename AS _file "
+                              f"FROM {self._source(every, filename=True)}")
+            n, keys = self._con.execute(f"SELECT count(*), count(DISTINCT key) FROM {_CACHE}").fetchone()
+            self._cached, self._cache_unique = sig, n == keys
+        names = ", ".join(_NAMES)
+        if len(files) == len(every):
+            return f"(SELECT {names} FROM {_CACHE})", self._cache_unique
+        return (f"(SELECT {names} FROM {_CACHE} WHERE list_contains([{', '.join(_q(f) for f in files)}], _file))",
+                self._cache_unique)
 
     @contextmanager
     def _deadline(self, timeout_s: float | None) -> Iterator[None]:
@@ -275,20 +335,25 @@ class DuckEventStore(EventStore):
             timer.cancel()
             timer.join()
 
-    def _select(self, flt: EventFilter, shape: Shape = "events") -> tuple[str, dict]:
+    def _select(self, flt: EventFilter, shape: Shape = "events", *, unique: bool = False) -> tuple[str, dict]:
         """The statement (`{source}` standing for the files) and parameters of a filter:
         its events, or one row a UTC day with its count, first and last second of the
-        day and smallest key (`days`), or the lineage of `flt.keys` (`lineage`)."""
+        day and smallest key (`days`), or the lineage of `flt.keys` (`lineage`). `unique`:
+        the source holds one version of each key, so the latest-version window is left out."""
         where, params = self._where(flt)
-        latest = "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1"
+        latest = "" if unique else "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1"
         if shape == "lineage":
-            return _LINEAGE.format(names=", ".join(_NAMES), ev_names=", ".join(f"ev.{n}" for n in _NAMES),
-                                   where=where, latest=latest, hops=LINEAGE_HOPS), params
+            return _LINEAGE.format(narrow=", ".join(n for n in _NAMES if n not in _WIDE), names=", ".join(_NAMES),
+                                   got_names=", ".join(f"got.{n}" for n in _NAMES), where=where, latest=latest,
+                                   hops=LINEAGE_HOPS), params
+        if shape == "counts":
+            return (f"SELECT event_id, count(*) AS n FROM (SELECT key, event_id FROM {{source}} WHERE {where} {latest}) "
+                    "GROUP BY event_id ORDER BY n DESC, event_id NULLS LAST"), params
         if shape == "days":
             return (f"SELECT ts // {_DAY} AS day, count(*) AS n, min(ts % {_DAY}) AS first_sec, "
                     f"max(ts % {_DAY}) AS last_sec, min(key) AS example FROM (SELECT key, ts FROM {{source}} "
                     f"WHERE {where} {latest}) GROUP BY day ORDER BY day"), params
-        order = "ts, key"
+        order = "ts DESC NULLS FIRST, key" if flt.newest else "ts, key"
         if flt.near is not None:
             order = "abs(coalesce(ts, 0) - $near), ts, key"
             params["near"] = flt.near
@@ -337,6 +402,11 @@ class DuckEventStore(EventStore):
         if flt.from_hosts:
             where.append("list_contains($from_hosts, from_host)")
             params["from_hosts"] = list(flt.from_hosts)
+        if flt.linked:  # the graph's OnHost (a tied host only), FromHost, ByUser, TargetsUser
+            where.append(f"((list_contains($linked, host) AND NOT list_contains(coalesce(marks, []), '{HOST_UNRESOLVED}'))"
+                         " OR list_contains($linked, from_host) OR list_has_any(list_concat(by_keys, target_keys), $linked)"
+                         f"{' OR list_contains($linked, from_ip)' if flt.linked_ip else ''})")
+            params["linked"] = list(flt.linked)
         return " AND ".join(where), params
 
     def count(self) -> int:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 # What an event's links say, as the store's columns (NodeSchema.links of Event kinds).
-_LINK_COLUMNS = {"OnHost": "host", "FromHost": "from_host"}
+_LINK_COLUMNS = {"OnHost": "host", "FromHost": "from_host", "FromIP": "from_ip"}
 _LIST_LINKS = {"ByUser": "by_keys", "TargetsUser": "target_keys"}
 # The chains between events (graph/ingest/winevents.py): the logon session an event ran
 # in and a process's parent, as the store's columns.
@@ -44,6 +44,18 @@ class EventFilter:
     # Tied by key to where the event happened (OnHost) / came from (FromHost) only.
     on_hosts: list[str] = field(default_factory=list)
     from_hosts: list[str] = field(default_factory=list)
+    # Tied by key to any of these in any way (OnHost, FromHost, ByUser, TargetsUser), as
+    # observed_path reads the events around an alert's entities, whatever each one is.
+    linked: list[str] = field(default_factory=list)
+    # `linked` also through the source address's node (the graph's FromIP to an `IP:` key),
+    # as entity_context counts an entity's events.
+    linked_ip: bool = False
+    # Newest first (time descending, undated first as Neo4j orders nulls; then key).
+    newest: bool = False
+    # The `lineage` shape only: look for the ancestors and sessions of `keys` in the days
+    # from this many seconds before the events' time to their day (a parent started
+    # before its child, a session before what ran in it); None reads every day.
+    lineage_s: int | None = None
 
 
 @dataclass
@@ -60,8 +72,8 @@ class EventRead:
 # What a read returns: the events; one row a UTC day (`day`, `n`, `first_sec`/`last_sec` of
 # the day, the smallest key as `example`); or the lineage of `keys` (the event, the events
 # it descends from by `parent` with their `depth`, and the logon sessions any of them ran
-# in, `depth` None).
-Shape = Literal["events", "days", "lineage"]
+# in, `depth` None); or one row per event id with its count (`event_id`, `n`; most first).
+Shape = Literal["events", "days", "lineage", "counts"]
 
 
 class StoreTimeout(Exception):
@@ -165,7 +177,7 @@ def event_row(key: str, props: dict, links: Iterable, labels: Iterable[str], sou
     the labels saying what is not tied yet (`marks`) and the event's chains (`chains`:
     column -> the other event's key) so a tool reading the store answers as the graph."""
     row: dict = {"key": key, "by_keys": [], "target_keys": [], "host": None, "from_host": None,
-                 "in_session": None, "parent": None}
+                 "from_ip": None, "in_session": None, "parent": None}
     for rel, dst in links:
         if rel in _LINK_COLUMNS:
             row[_LINK_COLUMNS[rel]] = dst

@@ -13,6 +13,15 @@ kind of thing from the same place on earlier days is routine; first seen is not.
 Both read the event store (graph/events), which keeps every event under the graph's keys
 with its links and chains: an event's lineage and sessions are one recursive read there,
 a month of history a scan of the days it covers.
+
+LINEAGE_BOUND: the lineage is looked for in the days from the toolbox's
+`session_lookback_s` (a week by default, the age past which the twin no longer counts a
+session) before the event to the event's own day, not in every day the store holds: a
+parent starts before its child and a session before what runs in it. What is lost: a
+parent process or a logon session older than that (a process tree rooted at boot, a
+server console session open for weeks); the lineage then stops at the last ancestor in
+the window, and a chain whose session is older stops at the host, as one whose session
+the telemetry never saw (evals/bench/bench_lineage.py measures what the bound saves).
 """
 
 from __future__ import annotations
@@ -78,7 +87,10 @@ def session_chain(tb: Toolbox, args: ChainInput) -> ChainOutput:
         if key in seen:
             break
         seen.add(key)
-        r = _origin(tb.events("session_chain", EventFilter(keys=[key]), "lineage").rows, key)
+        # Ancestors and sessions within the toolbox's session lookback before the event
+        # (a week by default), not every day the store holds: see LINEAGE_BOUND.
+        r = _origin(tb.events("session_chain", EventFilter(keys=[key], lineage_s=tb.limits.session_lookback_s),
+                              "lineage").rows, key)
         if r is None:
             if hop == 0:
                 raise ToolError("not_found", f"no event with key {key!r} in the twin")

@@ -2,15 +2,20 @@
 
 One query with a subquery per facet, each capped, so the answer costs one plan and
 one network trip however many facets it has (the context tools' budget is 100 ms at
-p95). Time-bound facets (sessions, leases, events, alerts) are read at `as_of`.
+p95). Time-bound facets (sessions, leases, events, alerts) are read at `as_of`. The
+events come from the event store (graph/events), two bounded reads through the
+toolbox's audited door, tied to the entity as the graph's per-event links were
+(tests/test_tools_context_store.py holds them to that Cypher).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from graph.events import EventFilter
 from graph.tools.spec import AsOf, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
 from graph.tools.vocab import RIGHT_EDGES, rel_alternation
 
@@ -99,21 +104,6 @@ CALL (n) {{
          size([x IN vs WHERE x.is_kev]) AS kev_total, vs[..$cap] AS vulnerabilities
 }}
 CALL (n) {{
-  MATCH (e:Event)-[:OnHost|ByUser|TargetsUser|FromHost|FromIP]->(n)
-  WHERE $elo IS NULL OR (e.timestamp >= $elo AND e.timestamp <= $ehi)
-  WITH DISTINCT e ORDER BY e.timestamp DESC, e.key
-  WITH collect(e) AS es
-  RETURN size(es) AS events_total,
-         [x IN es[..$few] | {{key: x.key, event_id: x.event_id, time: x.time, timestamp: x.timestamp,
-                             kind: [l IN labels(x) WHERE l ENDS WITH 'Event' AND l <> 'Event'][0]}}] AS recent_events,
-         es AS _es
-}}
-CALL (_es) {{
-  UNWIND _es AS e
-  WITH e.event_id AS id, count(*) AS c ORDER BY c DESC, id
-  RETURN collect({{event_id: id, count: c}}) AS event_counts
-}}
-CALL (n) {{
   MATCH (a:Alert)-[i:Involves]->(n)
   WHERE $elo IS NULL OR (a.timestamp >= $elo AND a.timestamp <= $ehi)
   WITH a, i ORDER BY a.timestamp DESC, a.key
@@ -124,7 +114,7 @@ RETURN n.key AS key, labels(n) AS labels, properties(n) AS props, zones, interne
        member_of[..$cap] AS member_of, size(member_of) AS member_of_total,
        rights_held, rights_held_total, rights_over, rights_over_total, sessions, sessions_total, leases,
        hosted, services, packages_total, vulnerabilities_total, kev_total, vulnerabilities,
-       events_total, event_counts[..$cap] AS event_counts, recent_events, alerts_total, alerts
+       alerts_total, alerts
 """
 
 
@@ -167,6 +157,22 @@ class ContextOutput(ToolOutput):
     window: dict[str, str | None] = Field(default_factory=dict)
 
 
+def _events_of(tb: Toolbox, key: str, params: dict) -> dict:
+    """The entity's events around `as_of` from the event store (two audited reads: the
+    counts per event id, then the newest few), tied to it as the graph's links are: where
+    it happened, came from (host or address), who acted or was targeted."""
+    flt = EventFilter(linked=[key], linked_ip=True, keys_only=True, since=params["elo"], until=params["ehi"])
+    counts = tb.events("entity_context", flt, "counts").rows
+    recent = tb.events("entity_context", replace(flt, newest=True, limit=params["few"])).rows
+    return {"events_total": sum(c["n"] for c in counts),
+            "event_counts": [{"event_id": c["event_id"], "count": c["n"]} for c in counts[: params["cap"]]],
+            # the fields in the order Neo4j returned this map when the graph answered: a
+            # recorded model request holding it replays byte for byte
+            "recent_events": [{"event_id": e["event_id"], "kind": e["kind"] if e["kind"] != "Event" else None,
+                               "time": e["props"].get("time"), "key": e["key"], "timestamp": e["ts"]}
+                              for e in recent]}
+
+
 @tool
 def entity_context(tb: Toolbox, args: ContextInput) -> ContextOutput:
     """Everything about one entity at `as_of`: labels and core properties (criticality, crown jewel, tier 0, enabled, owner, zone, internet exposure), transitive groups, rights it holds and who holds rights over it, sessions, IP leases, hosted assets, services, vulnerable software (KEV, EPSS, CVSS), and events and alerts around `as_of`.
@@ -194,6 +200,7 @@ def entity_context(tb: Toolbox, args: ContextInput) -> ContextOutput:
         "internet_exposed": bool(r["internet_exposed"]),
     }
     out = {k: r[k] for k in ContextOutput.model_fields if k in r and k not in {"key", "labels", "props"}}
+    out.update(_events_of(tb, r["key"], params))
     if out.get("vulnerabilities") is None:
         raise ToolError("internal", "entity_context returned no vulnerability facet")
     return ContextOutput(

@@ -16,41 +16,32 @@ edges were walked, in time order, each with the event keys that prove it:
 
 Steps are chained into `observed` paths: an edge continues the current path when it
 starts where the path ends.
+
+The events are read from the event store (graph/events) through the toolbox's audited,
+bounded door, and answer as the graph's Event nodes did (tests/test_tools_observed_store.py);
+what the twin knows (rights, flows, alerts, domains) is read from the graph.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from graph.events import EventFilter
+from graph.events.store import HOST_UNRESOLVED
 from graph.tools.spec import AsOf, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
 
 if TYPE_CHECKING:
     from graph.tools.base import Toolbox
 
-# Anchored on the entities when there are some (their events only), else the window.
-_EVENTS_OF = """
-MATCH (x:Twin) WHERE x.key IN $entities
-MATCH (e:Event)-[:OnHost|ByUser|TargetsUser|FromHost]->(x)
-WHERE e.timestamp >= $lo AND e.timestamp <= $hi
-WITH DISTINCT e ORDER BY e.timestamp, e.key LIMIT $cap
-"""
-_EVENTS_ALL = """
-MATCH (e:Event)
-WHERE e.timestamp >= $lo AND e.timestamp <= $hi
-WITH e ORDER BY e.timestamp, e.key LIMIT $cap
-"""
-_EVENT_FIELDS = """
-OPTIONAL MATCH (e)-[:OnHost]->(h)
-OPTIONAL MATCH (e)-[:ByUser]->(u)
-OPTIONAL MATCH (e)-[:TargetsUser]->(tu)
-OPTIONAL MATCH (e)-[:FromHost]->(fh)
-RETURN e.key AS key, [l IN labels(e) WHERE l ENDS WITH 'Event' AND l <> 'Event'][0] AS kind,
-       e.event_id AS event_id, e.timestamp AS ts, e.logon_type AS logon_type, e.image AS image,
-       e.command_line AS command_line, h.key AS host, h.domain AS host_domain, u.key AS user,
-       tu.key AS target_user, fh.key AS from_host
-ORDER BY ts, key
+# The events themselves come from the event store (graph/events), through the toolbox's
+# audited door (`_store_events`); what a host is (its domain) stays the twin's answer.
+_HOST_DOMAINS = """
+UNWIND $hosts AS k
+MATCH (h:Twin {key: k})
+RETURN h.key AS key, h.domain AS domain
 """
 _CONNECTIONS = """
 MATCH (a:Twin) WHERE a.key IN $entities
@@ -148,9 +139,46 @@ def _kind(label: str | None, event_id: object) -> str:
     }.get(label or "", "event")
 
 
+# Reads the events of `entities` (any, when empty) between `lo` and `hi`, the first `cap`
+# by (time, key), as rows of the fields below: one row per acting x targeted account.
+EventsReader = Callable[["Toolbox", list[str], int, int, int], list[dict]]
+FIELDS = ("key", "kind", "event_id", "ts", "logon_type", "image", "command_line", "host", "host_domain", "user",
+          "target_user", "from_host")
+
+
+def _store_events(tb: Toolbox, entities: list[str], lo: int, hi: int, cap: int) -> list[dict]:
+    """The events from the store, as the graph's links gave them: tied by key to an entity
+    (where it happened, came from, who acted or was targeted), an untied host no host;
+    an event with two accounts on one side is a row for each, as the graph's matches were."""
+    rows = tb.events("observed_path", EventFilter(linked=entities, since=lo, until=hi, limit=cap,
+                                                  keys_only=True)).rows
+    hosts = sorted({h for r in rows if r["kind"] == "ReplicationEvent" and (h := _tied_host(r))})
+    domain = {d["key"]: d["domain"] for d in tb.rows("observed_path", _HOST_DOMAINS, {"hosts": hosts})} if hosts else {}
+    out = []
+    for r in rows:
+        props, host = r["props"], _tied_host(r)
+        for user in sorted(r["by_keys"] or ()) or [None]:
+            for target in sorted(r["target_keys"] or ()) or [None]:
+                out.append({"key": r["key"], "kind": r["kind"] if r["kind"] != "Event" else None,
+                            "event_id": props.get("event_id"), "ts": props.get("timestamp"),
+                            "logon_type": props.get("logon_type"), "image": props.get("image"),
+                            "command_line": props.get("command_line"), "host": host, "host_domain": domain.get(host),
+                            "user": user, "target_user": target, "from_host": r["from_host"]})
+    return out
+
+
+def _tied_host(row: dict) -> str | None:
+    return None if HOST_UNRESOLVED in (row.get("marks") or ()) else row["host"]
+
+
 @tool
 def observed_path(tb: Toolbox, args: ObservedInput) -> ObservedOutput:
     """Which attack edges the events around an alert show were actually used, in time order: logons (-> rights used and HasSession), replication (-> DCSync), connections (-> ConnectedTo), processes and tickets, each step with the event keys that prove it, chained into `observed` paths."""
+    return observed(tb, args, _store_events)
+
+
+def observed(tb: Toolbox, args: ObservedInput, read: EventsReader) -> ObservedOutput:
+    """observed_path with its events from `read` (the store; a benchmark's baseline, the graph)."""
     t = tb.time(args.as_of)
     entities = list(args.entities or [])
     if args.alert:
@@ -166,7 +194,7 @@ def observed_path(tb: Toolbox, args: ObservedInput) -> ObservedOutput:
     before = args.before_s if args.before_s is not None else tb.limits.event_window_s
     lo, hi = t - before, t + args.after_s
     base = {"lo": lo, "hi": hi, "entities": entities, "all": not entities, "cap": args.max_steps + 1}
-    events = tb.rows("observed_path", (_EVENTS_OF if entities else _EVENTS_ALL) + _EVENT_FIELDS, base)
+    events = read(tb, entities, lo, hi, args.max_steps + 1)
     conns = tb.rows("observed_path", _CONNECTIONS, base) if entities else []
     alerts = tb.rows("observed_path", _ALERTS, base)
     truncated = len(events) > args.max_steps
