@@ -45,6 +45,9 @@ def main() -> None:
     ap.add_argument("--alerts", type=int, default=20)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--slowest", type=int, default=0, help="also print the N slowest tool calls")
+    ap.add_argument("--reuse", action="store_true", help=(
+        "investigate on the twin already loaded by an earlier run with the same --hosts/--users/--seed "
+        "(generation and loading take minutes at 24k hosts)"))
     args = ap.parse_args()
     settings = Neo4jSettings.from_env()
     server.ensure_running(settings)
@@ -54,14 +57,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         t0 = time.perf_counter()
-        generate(out / "ent", args.seed, args.hosts, args.users)
+        if args.reuse:
+            (out / "ent").mkdir()
+        else:
+            generate(out / "ent", args.seed, args.hosts, args.users)
         ent = build_enterprise(args.seed, args.hosts, args.users)
         _nmap_fallback(ent, out / "ent", T_BASE - 86400)
         c = Ctx("bench", ent, random.Random(args.seed), "")
         _extra_inventory(c, out / "ent")
-        reset_twin(driver, db)
-        rep = ingest(driver, [out / "ent"], database=db)
-        print(f"enterprise: {args.hosts} hosts, {rep.records} records loaded in {time.perf_counter() - t0:.1f}s")
+        if args.reuse:
+            print(f"enterprise: {args.hosts} hosts, reusing the loaded twin")
+        else:
+            reset_twin(driver, db)
+            rep = ingest(driver, [out / "ent"], database=db)
+            print(f"enterprise: {args.hosts} hosts, {rep.records} records loaded in {time.perf_counter() - t0:.1f}s")
         svc = TwinsightService(driver, db, state_dir=out / "state", llm="offline")
         todo = specs(c)[: args.alerts]
         seconds, queries, verdicts = [], [], []
