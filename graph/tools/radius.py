@@ -101,7 +101,7 @@ class BlastOutput(ToolOutput):
 def _summary_query() -> str:
     return ("CALL () { " + reach.fingerprint_query() + " }\n"
             f"OPTIONAL MATCH (m:{reach.META})\n"
-            f"OPTIONAL MATCH (s:{reach.SUMMARY} {{hub: $key}})\n"
+            f"OPTIONAL MATCH (s:{reach.SUMMARY} {{hub: $key}}) WHERE s.version = m.version\n"
             "RETURN fp, m.fingerprint AS stored, s.version AS version, s.answers AS answers")
 
 
@@ -109,7 +109,9 @@ _LIVE_TIMED = (
     f"MATCH (u)-[r:{rel_alternation(sorted(TIMED_EDGES))}]->(v) "
     "WHERE $lo IS NULL OR (r.firstseen <= $hi AND r.lastseen >= $lo) RETURN u.key AS u, v.key AS v"
 )
+_LIVE_CAP = 200_000
 _DIST_CACHE: dict[tuple, dict[str, int]] = {}
+_KEYS_CACHE: dict[tuple, list[str]] = {}
 
 
 def summary_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int | None) -> dict | None:
@@ -120,7 +122,10 @@ def summary_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int
     if not rows or rows[0]["answers"] is None or rows[0]["stored"] != json.dumps(rows[0]["fp"]):
         return None
     version = rows[0]["version"]
-    live = tb.rows("blast_radius", _LIVE_TIMED, {"lo": lo, "hi": hi}, row_cap=200_000)
+    got = tb.run("blast_radius", _LIVE_TIMED, {"lo": lo, "hi": hi}, row_cap=_LIVE_CAP)
+    if got.truncated:  # too many to check here: the search decides
+        return None
+    live = got.rows
     if live:
         dist = _distances(tb, key, version)
         if dist is None:
@@ -133,15 +138,24 @@ def summary_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int
 
 
 def _distances(tb: Toolbox, key: str, version: int) -> dict[str, int] | None:
+    """key -> hops from the hub (unreached keys absent), cached per summary version."""
     cache_key = (tb.database, key, version)
     if cache_key not in _DIST_CACHE:
+        if (tb.database, version) not in _KEYS_CACHE:
+            rows = tb.rows("blast_radius", f"MATCH (m:{reach.META}) WHERE m.version = $v RETURN m.keys AS keys",
+                           {"v": version}, row_cap=2)
+            if not rows:
+                return None
+            _KEYS_CACHE.clear()
+            _KEYS_CACHE[(tb.database, version)] = rows[0]["keys"]
+        keys = _KEYS_CACHE[(tb.database, version)]
         rows = tb.rows("blast_radius", f"MATCH (s:{reach.SUMMARY} {{hub: $key}}) WHERE s.version = $v "
-                       "RETURN s.dist AS dist", {"key": key, "v": version}, row_cap=2)
+                       "RETURN s.dist AS dist", {"key": key, "v": version}, row_cap=2, raw=True)
         if not rows:
             return None
-        while len(_DIST_CACHE) >= 4:
+        while len(_DIST_CACHE) >= 16:
             _DIST_CACHE.pop(next(iter(_DIST_CACHE)))
-        _DIST_CACHE[cache_key] = json.loads(rows[0]["dist"])
+        _DIST_CACHE[cache_key] = {k: d for k, d in zip(keys, rows[0]["dist"], strict=True) if d != 255}
     return _DIST_CACHE[cache_key]
 
 
