@@ -16,6 +16,7 @@ import json
 import random
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,6 +37,35 @@ from graph.generate.model import build_enterprise
 from graph.ingest.registry import forget, ingest
 from graph.schema import apply_schema, reset_twin
 from graph.settings import Neo4jSettings
+
+
+class RssProbe:
+    """The local server's resident memory (ps RSS of its java process), sampled every
+    half second while the alerts are investigated; max in GB. None on an external server."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid, self.max_kb, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                kb = int(Path(f"/proc/{self.pid}/status").read_text().split("VmRSS:")[1].split()[0])
+            except (OSError, IndexError, ValueError):
+                return
+            self.max_kb = max(self.max_kb, kb)
+
+    def start(self) -> RssProbe:
+        if self.pid:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def gb(self) -> float | None:
+        return round(self.max_kb / 1024 / 1024, 2) if self.max_kb else None
 
 
 def main() -> None:
@@ -73,7 +103,9 @@ def main() -> None:
             print(f"enterprise: {args.hosts} hosts, {rep.records} records loaded in {time.perf_counter() - t0:.1f}s")
         svc = TwinsightService(driver, db, state_dir=out / "state", llm="offline")
         todo = specs(c)[: args.alerts]
+        probe = RssProbe(None if settings.external else server.read_pid(settings)).start()
         seconds, queries, verdicts = [], [], []
+        failed = 0
         per_tool: dict[str, list[float]] = {}
         slowest: list[tuple[float, str, dict]] = []
         for i, spec in enumerate(todo, 1):
@@ -86,16 +118,23 @@ def main() -> None:
                 ingest(driver, [out / f"ev{i}"], database=db, tag=tag)
             alert = alert_doc("ocsf", f"ALERT-BENCH-{i}", spec.title, spec.technique, "high", t, netbios=ent.netbios, **kw)
             t1 = time.perf_counter()
-            r = svc.investigate(alert).result
+            outcome = svc.investigate(alert)
             seconds.append(time.perf_counter() - t1)
+            if outcome.result is None:  # failed, or paused for an approval before its report
+                print(f"  alert {i} ({spec.title}): {outcome.status}: {outcome.error or 'no result'}")
+                failed += 1
+                forget(driver, tag, db)
+                continue
+            r = outcome.result
             queries.append(r["usage"]["cypher_queries"])
             verdicts.append(r["verdict"] == spec.verdict)
             for call in r.get("audit", []):
                 per_tool.setdefault(call["tool"], []).append(call["ms"] / 1000)
                 slowest.append((call["ms"], call["tool"], call["params"]))
             forget(driver, tag, db)
+        probe.stop()
         # baseline: the same number of trivial indexed look-ups
-        n = int(statistics.mean(queries))
+        n = int(statistics.mean(queries or [1]))
         t2 = time.perf_counter()
         for _ in range(n):
             driver.execute_query("MATCH (n:Twin {key: $k}) RETURN n.key", k=c.dc.fqdn, database_=db)
@@ -104,13 +143,17 @@ def main() -> None:
     p50 = statistics.median(seconds)
     p95 = seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))]
     print(f"offline analyst: {len(seconds)} alerts, p50 {p50:.2f}s, p95 {p95:.2f}s, "
-          f"{statistics.mean(queries):.0f} Cypher queries per alert, {sum(verdicts)}/{len(verdicts)} verdicts as labeled")
+          f"{statistics.mean(queries or [0]):.0f} Cypher queries per alert, {sum(verdicts)}/{len(verdicts)} verdicts as labeled"
+          + (f", {failed} without a result" if failed else ""))
     slow = sorted(per_tool.items(), key=lambda kv: -sum(kv[1]))[:8]
     print("time per alert by tool: " + ", ".join(
         f"{name} {sum(v) / len(seconds):.2f}s ({len(v)} calls, max {max(v):.2f}s)" for name, v in slow))
     if args.slowest:
         for ms, name, params in sorted(slowest, key=lambda x: -x[0])[:args.slowest]:
             print(f"  {ms / 1000:.2f}s {name} {json.dumps(params, default=str)[:300]}")
+    if probe.gb:
+        print(f"server resident memory: max {probe.gb} GB during the investigations "
+              f"(heap {settings.heap}, page cache {settings.pagecache})")
     print(f"baseline: {n} trivial indexed look-ups take {floor:.3f}s; ratio p50 / baseline {p50 / floor:.1f}x")
     driver.close()
 
