@@ -56,6 +56,11 @@ def _starts(twin: Twin) -> list[str]:
         f"MATCH (s:{reach.SUMMARY}) RETURN s.hub AS k ORDER BY k", database_=twin.database).records]
 
 
+@pytest.fixture(autouse=True)
+def _summaries_at_any_size(monkeypatch):
+    monkeypatch.setattr(reach, "MIN_NODES", 0)
+
+
 @pytest.fixture()
 def corp(driver, neo4j_settings):
     reset_twin(driver, neo4j_settings.database)

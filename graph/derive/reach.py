@@ -6,7 +6,7 @@ From a domain controller or Domain Admins a breadth-first search reaches the who
 attack edges do, so it is worked out here after each ingest or forget, and blast_radius
 reads it back instead of searching (graph/tools/radius.py).
 
-What is kept, per hub (a tier-0 node, or a node with at least HUB_DEGREE static attack
+Only twins of MIN_NODES or more get summaries. What is kept, per hub (a tier-0 node, or a node with at least HUB_DEGREE static attack
 edges out): for each hop bound 1..MAX_HOPS the blast radius answer (counts by category,
 the nearest EXAMPLES per category with their paths, counts by last edge), and the hop
 distance of every node it reaches (for the check below). Stored on `:ReachSummary`
@@ -45,6 +45,7 @@ META = "ReachMeta"
 HUB_DEGREE = 200
 MAX_DEGREE_HUBS = 64
 READ_TIMEOUT_S = 3600
+MIN_NODES = 50_000  # twins smaller than this get no summaries (the search is cheap there)
 MAX_HOPS = 8
 EXAMPLES = 25
 STATIC_EDGES: tuple[str, ...] = tuple(t for t in TRAVERSABLE if t not in TIMED_EDGES)
@@ -206,6 +207,11 @@ def refresh(driver: neo4j.Driver, database: str | None = None, *, force: bool = 
     fp = fingerprint(driver, database)
     old = driver.execute_query(f"MATCH (m:{META}) RETURN m.fingerprint AS fp", database_=database).records
     if not force and old and old[0]["fp"] == fp:
+        return {"refreshed": False, "seconds": round(time.perf_counter() - t0, 3)}
+    if driver.execute_query("MATCH (n:Twin) RETURN count(n) AS c", database_=database).records[0]["c"] < MIN_NODES:
+        # Small twins: the search is cheap and the refresh is not (60 s at 2.4k hosts
+        # under load); no summaries, so every call searches.
+        driver.execute_query(f"MATCH (s:{SUMMARY}|{META}) DETACH DELETE s", database_=database)
         return {"refreshed": False, "seconds": round(time.perf_counter() - t0, 3)}
     g = read_graph(driver, database)
     keys = hubs(g, min_degree)
