@@ -316,6 +316,28 @@ def query_cmd(
     raise typer.Exit(run_query_command(cypher, param or [], json_out))
 
 
+@app.command("events")
+def events_cmd(
+    host: Annotated[list[str] | None, typer.Option("--host", help="Host key or short name (repeatable).")] = None,
+    account: Annotated[list[str] | None, typer.Option("--account", help="Account key or name (repeatable).")] = None,
+    ip: Annotated[list[str] | None, typer.Option("--ip", help="Source or destination address (repeatable).")] = None,
+    event_id: Annotated[list[int] | None, typer.Option("--event-id", help="Windows EventID (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="ISO 8601 or epoch seconds.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="ISO 8601 or epoch seconds.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000, help="At most this many events.")] = 100,
+    raw: Annotated[bool, typer.Option("--raw", help="Print each event's raw line as ingested.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Raw events from the event store (every ingested Windows event), filtered, oldest first."""
+    from graph.events.command import EventsUsageError, build_filter, run_events_command
+
+    try:
+        flt = build_filter(host or [], account or [], ip or [], event_id or [], since, until, limit)
+    except EventsUsageError as exc:
+        fail(str(exc), 2)
+    raise typer.Exit(run_events_command(flt, json_out, raw))
+
+
 @eval_app.command("run")
 def eval_run(
     scenarios: Annotated[list[Path], typer.Option("--scenarios", help="Folder of scenario folders (repeat for several sets, reported side by side).")],

@@ -9,10 +9,9 @@ Retries are ours (tenacity, jittered, honouring Retry-After) so the SDK's own ar
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import openai
 from pydantic import BaseModel
@@ -25,8 +24,9 @@ from tenacity import (
 )
 
 from agents.models import Usage
+from agents.settings import LLMSettings, StructuredMode
 
-StructuredMode = Literal["json_schema", "json_object_schema", "json_object"]
+__all__ = ["PRICES", "CassetteMiss", "LLMClient", "LLMReply", "LLMSettings", "StructuredMode", "ToolCall", "parse_json_object"]
 
 # USD per 1M tokens (input, output). Unknown models cost 0 and say so (`cost_known`).
 PRICES: dict[str, tuple[float, float]] = {
@@ -37,47 +37,6 @@ PRICES: dict[str, tuple[float, float]] = {
     "gpt-4.1-nano": (0.10, 0.40),
     "o4-mini": (1.10, 4.40),
 }
-
-
-@dataclass
-class LLMSettings:
-    api_key: str | None
-    base_url: str | None
-    model: str = "gpt-4o-mini"
-    structured: StructuredMode = "json_schema"
-    timeout_s: float = 60.0
-    max_retries: int = 4
-    temperature: float = 0.0
-    seed: int | None = 7
-    price_in: float | None = None
-    price_out: float | None = None
-
-    @classmethod
-    def from_env(cls) -> LLMSettings:
-        env = os.environ
-        price = env.get("TWINSIGHT_PRICE_PER_MTOK")  # "in,out"
-        p_in = p_out = None
-        if price:
-            p_in, p_out = (float(x) for x in price.split(",", 1))
-        mode = env.get("TWINSIGHT_STRUCTURED_OUTPUT", "json_schema")
-        if mode not in ("json_schema", "json_object_schema", "json_object"):
-            raise ValueError(
-                f"TWINSIGHT_STRUCTURED_OUTPUT={mode}: expected json_schema, json_object_schema or json_object"
-            )
-        return cls(
-            api_key=env.get("OPENAI_API_KEY"),
-            base_url=env.get("OPENAI_BASE_URL") or None,
-            model=env.get("TWINSIGHT_MODEL") or "gpt-4o-mini",
-            structured=mode,  # type: ignore[arg-type]
-            timeout_s=float(env.get("TWINSIGHT_LLM_TIMEOUT", "60")),
-            max_retries=int(env.get("TWINSIGHT_LLM_RETRIES", "4")),
-            price_in=p_in,
-            price_out=p_out,
-        )
-
-    @property
-    def available(self) -> bool:
-        return bool(self.api_key)
 
 
 @dataclass
@@ -94,9 +53,26 @@ class LLMReply:
     usage: Usage
     finish_reason: str | None
     raw_message: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class CassetteMiss(RuntimeError):
+    """A replayed run sent a request no cassette holds (evals/replay.py): the code's
+    requests changed since the recording. Not an outage: never retried, never hidden by
+    a fallback to the rules."""
+
+
+def _cassette_miss(exc: BaseException) -> BaseException | None:
+    """vcrpy's miss, raised as itself or wrapped by the SDK as a connection error."""
+    for e in (exc, exc.__cause__, exc.__context__):
+        if e is not None and type(e).__name__ == "CannotOverwriteExistingCassetteException":
+            return e
+    return None
 
 
 def _retryable(exc: BaseException) -> bool:
+    if _cassette_miss(exc) is not None:
+        return False
     if isinstance(exc, (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError,
                         openai.InternalServerError)):
         return True
@@ -116,11 +92,15 @@ def _wait(state: RetryCallState) -> float:
 
 
 class LLMClient:
-    def __init__(self, settings: LLMSettings, client: openai.OpenAI | None = None) -> None:
+    """`http_client`: an httpx.Client of the caller's (tests hook its events to see the
+    requests the code sends)."""
+
+    def __init__(self, settings: LLMSettings, client: openai.OpenAI | None = None,
+                 http_client: Any | None = None) -> None:
         self.settings = settings
         self.client = client or openai.OpenAI(
             api_key=settings.api_key, base_url=settings.base_url,
-            timeout=settings.timeout_s, max_retries=0,
+            timeout=settings.timeout_s, max_retries=0, http_client=http_client,
         )
         self.retries = 0
         self._create = retry(
@@ -176,8 +156,14 @@ class LLMClient:
         if response_model is not None:
             kwargs["response_format"] = self.response_format(response_model)
         t0 = time.perf_counter()
-        resp = self._create(**kwargs)
-        _ = time.perf_counter() - t0
+        try:
+            resp = self._create(**kwargs)
+        except Exception as exc:
+            miss = _cassette_miss(exc)
+            if miss is not None:
+                raise CassetteMiss("no recorded answer for this request: " + " ".join(str(miss).split())[:300]) from None
+            raise
+        seconds = time.perf_counter() - t0
         choice = resp.choices[0]
         msg = choice.message
         calls = [
@@ -196,7 +182,7 @@ class LLMClient:
                 for c in calls
             ]
         return LLMReply(content=msg.content, tool_calls=calls, usage=usage,
-                        finish_reason=choice.finish_reason, raw_message=raw)
+                        finish_reason=choice.finish_reason, raw_message=raw, seconds=round(seconds, 3))
 
 
 def parse_json_object(text: str | None) -> dict:

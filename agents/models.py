@@ -70,6 +70,7 @@ class EntityRef(BaseModel):
     labels: list[str] = Field(default_factory=list)
     role: str = ""  # host | user | src_ip | ... as the alert named it
     mention: str = ""  # the alert's own text for it
+    found_by: str = ""  # set when a model's tool call found it (agent, call id), not the alert or the rules
 
 
 class Mention(BaseModel):
@@ -206,3 +207,87 @@ class Decision(BaseModel):
     # hosts the alert named as the source that the telemetry shows were not (a misfire's
     # wrong attribution): not involved, so not listed among the result's entities
     misattributed: list[str] = Field(default_factory=list)
+
+
+
+class ModelCall(BaseModel):
+    """One tool call a model made (its id is what the model cites)."""
+
+    id: str
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    ok: bool = False
+    error: str | None = None
+    ms: float = 0.0
+
+
+class ModelFinding(BaseModel):
+    """One thing a model said its tool calls found, as the grounding verifier judged it:
+    kept (the call it names returned it and the twin has it) or dropped, with why."""
+
+    kind: str  # entity | event | path | asset | action
+    key: str | None = None  # entity, event, asset; an action's target
+    nodes: list[str] | None = None  # path, attacker side first
+    action: list[str] | None = None  # what-if words
+    role: str | None = None  # an entity's part: source_host, source_account, actor, target, related
+    call: str = ""
+    kept: bool = False
+    new: bool = False  # kept, and the scripted implementation had not found it
+    reason: str = ""
+
+
+class FollowUp(BaseModel):
+    """A question the lead analyst sent back to one specialist, and what came of it.
+
+    The lead asks when the three answers leave something open that one specialist's
+    tools could settle ("what connected to this host on 135 just before?"); the
+    specialist answers with its own tools and loop, its verified findings join its
+    role's findings, and the lead decides again. Bounded by `followup_rounds` and the
+    budget (agents/workflow.py)."""
+
+    round: int
+    sent: bool = True  # False: the workflow did not send it (rounds used, a repeat, the budget); `answer` says why
+    role: Literal["context_gatherer", "path_hunter", "impact_assessor"]
+    question: str
+    asked_by: str = ""  # the lead's decided_by (a model's label; the rules never ask)
+    answer: str = ""  # the specialist's summary, or why there is none
+    decided_by: str = ""  # who answered: llm:<model> | offline-rules (...)
+    found: int = 0  # verified items the answer added to the role's findings
+    dropped: int = 0  # items it named that the verifier dropped
+
+
+class RoleRun(BaseModel):
+    """What one role did in one investigation: the report's and the metrics' per-role view.
+    Counts add up over the role's records (its own pass, then the verifier's count of its
+    dropped claims)."""
+
+    role: str
+    decided_by: str = ""  # llm:<model> | offline-rules | offline-rules (fallback: why)
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0  # in the model (the role's own wall time is in `wall_seconds`)
+    wall_seconds: float = 0.0
+    tool_calls: int = 0  # the model's own calls
+    tool_errors: int = 0
+    findings: int = 0  # items in the role's findings (entities+events, paths, assets+actions)
+    from_model: int = 0  # of those, found only by the model's own calls
+    confirmed: int = 0  # items the model named that the scripted implementation found too
+    dropped: int = 0  # items the model named that the verifier dropped
+    claims_dropped: int = 0  # the role's claims the final verifier dropped
+    calls: list[ModelCall] = Field(default_factory=list)
+    found: list[ModelFinding] = Field(default_factory=list)
+
+    def merge(self, other: RoleRun) -> RoleRun:
+        d = self.model_dump()
+        for k in ("llm_calls", "prompt_tokens", "completion_tokens", "tool_calls", "tool_errors", "findings",
+                  "from_model", "confirmed", "dropped", "claims_dropped"):
+            d[k] = getattr(self, k) + getattr(other, k)
+        for k in ("seconds", "wall_seconds"):
+            d[k] = round(getattr(self, k) + getattr(other, k), 3)
+        if other.findings:
+            d["findings"] = other.findings  # the latest pass counts the role's whole findings again
+        d["decided_by"] = other.decided_by or self.decided_by
+        d["calls"] = [*self.calls, *other.calls]
+        d["found"] = [*self.found, *other.found]
+        return RoleRun(**d)

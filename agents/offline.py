@@ -20,6 +20,7 @@ from agents.models import (
     Decision,
     EntityRef,
     Evidence,
+    FollowUp,
     ImpactFindings,
     Origin,
     PathFindings,
@@ -238,8 +239,18 @@ class OfflineAnalyst:
             nearest[0] if nearest else None))
         if pick is None:
             if f.sources or f.source_ips:
-                return Origin(host=f.sources[0] if f.sources else None, account=f.actors[0] if f.actors else None,
-                              ip=f.source_ips[0] if f.source_ips else None)
+                host = f.sources[0] if f.sources else None
+                account = f.actors[0] if f.actors else None
+                evidence: list[str] = []
+                if host and host != "INTERNET" and (account is None
+                                                    or FAMILIES[family_name(st)].name in VICTIM_FAMILIES):
+                    # traffic alone (a scan, a spray seen on the wire) names no account: who was
+                    # at the source's keyboard then
+                    user = self._interactive_user(st, kit, host, st.as_of, notes, processes=account is None)
+                    if user:
+                        account, evidence = user[0], [user[1]]
+                return Origin(host=host, account=account, ip=f.source_ips[0] if f.source_ips else None,
+                              evidence=evidence)
             return None
         chain = _safe(kit, "session_chain", notes, event=pick["key"])
         if chain is None or not chain.found:
@@ -275,7 +286,11 @@ class OfflineAnalyst:
         victims = FAMILIES[family_name(st)].name in VICTIM_FAMILIES
         if host and (account is None or victims):
             # an unauthenticated request (AS-REP, a scan) names no account: who was at the keyboard
-            user = self._interactive_user(st, kit, host, pick.get("timestamp"), notes)
+            # processes only speak for a person when the activity left the host (a request to
+            # another host); what happened on the host itself was done by whoever the event names
+            left = first is not None and first.host is not None and first.host != host
+            user = self._interactive_user(st, kit, host, pick.get("timestamp"), notes,
+                                          processes=account is None and left)
             if user:
                 account = user[0]
                 evidence.append(user[1])
@@ -301,19 +316,35 @@ class OfflineAnalyst:
         return (best[1], best[2], best[3]) if best else None
 
     def _interactive_user(self, st: InvestigationState, kit: Toolkit, host: str, ts: int | None,
-                          notes: list[str]) -> tuple[str, str] | None:
-        """The account logged on interactively (console, RDP, cached) to a host shortly before `ts`."""
-        got = _safe(kit, "find_events", notes, hosts=[host], event_ids=[4624], as_of=ts or st.as_of,
-                    before_s=12 * 3600, after_s=60, limit=100)
+                          notes: list[str], processes: bool = True) -> tuple[str, str] | None:
+        """(account, event key) of who was at `host`'s keyboard at `ts`: the latest interactive
+        logon (console, RDP, cached) before it whose session had not ended (4634/4647), else
+        the latest process a person (not the machine or a system account) started there
+        (`processes`: only where the activity names no account at all)."""
+        at = ts or st.as_of
+        got = _safe(kit, "find_events", notes, hosts=[host], event_ids=[4624, 4634, 4647], as_of=at,
+                    before_s=12 * 3600, after_s=60, limit=200)
+        evs = [e for e in (got.events if got else []) if e.host == host]
+        ended = {e.target_logon_id for e in evs if e.event_id in (4634, 4647) and e.target_logon_id
+                 and (e.timestamp or 0) < (at or 0)}
         best = None
-        for e in (got.events if got else []):
+        for e in evs:
             user = (e.targets or [None])[0]
-            if e.host != host or e.logon_type not in (2, 7, 10, 11) or not user:
+            if e.event_id != 4624 or e.logon_type not in (2, 7, 10, 11) or not _a_person(user):
                 continue
-            if user.split("@")[0].endswith("$") or user.split("@")[0].upper() in ("SYSTEM", "DWM-1", "UMFD-0"):
+            if e.target_logon_id and e.target_logon_id in ended:
                 continue
             if best is None or (e.timestamp or 0) >= best[0]:
                 best = (e.timestamp or 0, user, e.key)
+        if best is None and processes:
+            got = _safe(kit, "find_events", notes, hosts=[host], event_ids=[1, 4688], as_of=at,
+                        before_s=2 * 3600, after_s=60, limit=100)
+            for e in (got.events if got else []):
+                user = (e.by or [None])[0]
+                if e.host != host or not _a_person(user) or (e.timestamp or 0) > (at or 0) + 60:
+                    continue
+                if best is None or (e.timestamp or 0) >= best[0]:
+                    best = (e.timestamp or 0, user, e.key)
         return (best[1], best[2]) if best else None
 
     def _history(self, st: InvestigationState, kit: Toolkit, case: Case, f: Any, origin: Origin | None,
@@ -353,12 +384,30 @@ class OfflineAnalyst:
 
     # -- lead analyst --------------------------------------------------------------------
     def decide(self, st: InvestigationState, kit: Toolkit) -> tuple[Decision, Usage]:
+        """The rules never ask back: each role's script already made every call the rules
+        read, so a follow-up could only repeat them."""
         return rule_decision(st), Usage()
+
+    def follow_up(self, st: InvestigationState, kit: Toolkit, ask: FollowUp) -> tuple[dict[str, Any], FollowUp, Usage]:
+        """A model-driven lead's question to a role the model does not play here: the
+        scripted role has nothing beyond its findings, and says so (no call is repeated)."""
+        return {}, ask.model_copy(update={
+            "answer": f"the scripted {ask.role.replace('_', ' ')} has no more than its findings above",
+            "decided_by": self.label}), Usage()
 
 
 def _case(st: InvestigationState, ctx: ContextFindings) -> Case:
     tmp = st.model_copy(update={"context": ctx})
     return build_case(tmp)
+
+
+def _a_person(user: str | None) -> bool:
+    """An account a person logs on with: not a machine account, not a built-in service identity."""
+    if not user or "@" not in user:  # a user key is NAME@DOMAIN (or @HOST); a host's key has no @
+        return False
+    name = user.split("@")[0].upper()
+    return not name.endswith("$") and name not in ("SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "ANONYMOUS LOGON") \
+        and not name.startswith(("DWM-", "UMFD-"))
 
 
 def _attributed_entities(st: InvestigationState, f: Any, origin: Origin | None,

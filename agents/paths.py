@@ -124,6 +124,12 @@ def observed_from_origin(case: Case, found: Found, domains: set[str] | None = No
             last = nodes[-1] if nodes else None
             add(_right(case, last, host) if last and "@" in last else "ConnectedTo", host)
         evidence += step.get("evidence") or []
+    if o is not None and o.account and o.host in nodes and o.account not in nodes:
+        # who was at the source's keyboard (the chain walked hosts only): their session on
+        # the source host is the path's second step, the source's onward step is theirs
+        i = nodes.index(o.host)
+        nodes.insert(i + 1, o.account)
+        edges.insert(i, "HasSession")
     if not nodes and o is not None and (o.host or o.account):
         if o.host:
             add(None, o.host)

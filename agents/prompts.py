@@ -41,7 +41,10 @@ def system_prompt() -> str:
 
 def fence(source: str, payload: object, limit: int = 12_000) -> str:
     """Untrusted content as a data block; text that could end the block is defused."""
-    text = payload if isinstance(payload, str) else json.dumps(payload, sort_keys=True, default=str, indent=1)
+    # One line of JSON: no model needs indentation to read it, and every token counts on a
+    # small local model (measured: the context gatherer's first request 7,005 -> 6,784
+    # prompt tokens; most of a request is the tool schemas and the data itself).
+    text = payload if isinstance(payload, str) else json.dumps(payload, sort_keys=True, default=str)
     text = _FENCE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
     if len(text) > limit:
         text = text[:limit] + "\n[... truncated]"

@@ -25,11 +25,12 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from agents.llm import LLMClient, LLMSettings
+from agents.llm import LLMClient
 from agents.models import Budget
 from agents.offline import OfflineAnalyst
 from agents.report import build_result, render_markdown
 from agents.service import InvestigationOutcome, PendingAction, Progress
+from agents.settings import AgentSettings
 from agents.state import InvestigationState
 from agents.toolkit import Toolkit
 from agents.workflow import Runtime, build_graph
@@ -45,6 +46,46 @@ def record_only_responder(record: dict[str, Any]) -> dict[str, Any]:
     the SOAR / ticketing hook that executes it; nothing else happens here."""
     return {"executed": False, "recorded_at": int(time.time()),
             "note": "approved; hand-off recorded (no production responder configured)"}
+
+
+class SqliteLedger:
+    """One handler call per approved action, whatever the resumes and restarts: the call
+    is claimed in the checkpoint database (a row keyed by the action id, committed)
+    before the handler runs, and its answer stored after. A claim found without an answer
+    is a process that died inside the handler: its outcome is unknown, and the handler is
+    not called a second time (a SOAR hook acting twice is worse than a human re-checking
+    one action the report marks as unknown)."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
+        self.conn = conn
+        self.lock = lock
+        with lock:
+            conn.execute("CREATE TABLE IF NOT EXISTS twinsight_responses ("
+                         " action_id TEXT PRIMARY KEY, claimed REAL, response TEXT)")
+            conn.commit()
+
+    def once(self, action_id: str, record: dict[str, Any],
+             handler: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        with self.lock:
+            cur = self.conn.execute("INSERT OR IGNORE INTO twinsight_responses(action_id, claimed) VALUES (?, ?)",
+                                    (action_id, time.time()))
+            self.conn.commit()
+            if cur.rowcount == 0:
+                row = self.conn.execute("SELECT response FROM twinsight_responses WHERE action_id = ?",
+                                        (action_id,)).fetchone()
+                if row and row[0]:
+                    return json.loads(row[0])
+                return {"executed": None, "note": "the handler was called before a restart and did not answer; "
+                                                  "its outcome is unknown (not called again)"}
+        try:
+            response = handler(record)
+        except Exception as exc:  # claimed: a failed hand-off is reported, not retried behind the approver's back
+            response = {"executed": None, "error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
+        with self.lock:
+            self.conn.execute("UPDATE twinsight_responses SET response = ? WHERE action_id = ?",
+                              (json.dumps(response, default=str), action_id))
+            self.conn.commit()
+        return response
 
 
 def state_models(root: type[BaseModel] = InvestigationState) -> set[type[BaseModel]]:
@@ -97,9 +138,9 @@ def open_checkpointer(path: Path) -> SqliteSaver:
     return saver
 
 
-def choose_analyst(llm: str | None) -> tuple[Any, str]:
+def choose_analyst(llm: str | None, agent_settings: AgentSettings | None = None) -> tuple[Any, str]:
     """`offline`, `openai`, or None = OpenAI when OPENAI_API_KEY is set, else offline."""
-    settings = LLMSettings.from_env()
+    settings = (agent_settings or AgentSettings.from_env()).llm
     if llm == "offline" or (llm is None and not settings.available):
         return OfflineAnalyst(), "offline"
     if not settings.available and llm == "openai":
@@ -121,16 +162,19 @@ class TwinsightService:
         budget: Budget | None = None,
         responder: Callable[[dict[str, Any]], dict[str, Any]] | None = record_only_responder,
         fault: Callable[[str], None] | None = None,
+        settings: AgentSettings | None = None,
     ) -> None:
         self.driver = driver
         self.database = database
-        self.analyst = analyst or choose_analyst(llm)[0]
-        self.budget = budget or Budget()
+        # Read from the environment here, at the edge, once; every run gets it in its config.
+        self.settings = settings if settings is not None else AgentSettings.from_env()
+        self.analyst = analyst or choose_analyst(llm, self.settings)[0]
+        self.budget = budget or self.settings.budget
         self.saver = open_checkpointer(state_dir / "investigations.sqlite")
         self._lock = threading.Lock()
         self._resumed_start: dict[str, float] = {}  # investigation id -> its clock's start
         rt = Runtime(make_toolkit=self._toolkit, analyst=self.analyst, responder=responder,
-                     fallback=OfflineAnalyst(), fault=fault)
+                     fallback=OfflineAnalyst(), fault=fault, ledger=SqliteLedger(self.saver.conn, self._lock))
         self.graph = build_graph(rt).compile(checkpointer=self.saver)
 
     def _toolkit(self, st: InvestigationState, agent: str) -> Toolkit:
@@ -167,9 +211,8 @@ class TwinsightService:
             )
             conn.commit()
 
-    @staticmethod
-    def _config(inv_id: str) -> dict:
-        return {"configurable": {"thread_id": inv_id}, "recursion_limit": 40}
+    def _config(self, inv_id: str) -> dict:
+        return {"configurable": {"thread_id": inv_id, "settings": self.settings}, "recursion_limit": 40}
 
     # -- running -------------------------------------------------------------------------
     def investigate(

@@ -14,9 +14,11 @@ from agents.models import (
     ContextFindings,
     Decision,
     EntityRef,
+    FollowUp,
     ImpactFindings,
     Mention,
     PathFindings,
+    RoleRun,
     ToolCallRecord,
     Usage,
 )
@@ -30,6 +32,15 @@ def merge_markers(a: list[str] | None, b: list[str] | None) -> list[str]:
     """Injection markers from the alert (intake) and the twin (every stage, the parallel
     ones included), each once."""
     return list(dict.fromkeys([*(a or []), *(b or [])]))[:30]
+
+
+def merge_roles(a: dict[str, RoleRun] | None, b: dict[str, RoleRun] | None) -> dict[str, RoleRun]:
+    """Per-role records: parallel roles write their own keys; a role's later pass (a
+    follow-up, the verifier's dropped-claim count) adds to its record."""
+    out = dict(a or {})
+    for k, v in (b or {}).items():
+        out[k] = out[k].merge(v) if k in out else v
+    return out
 
 
 class InvestigationState(BaseModel):
@@ -58,6 +69,14 @@ class InvestigationState(BaseModel):
     review_reasons: Annotated[list[str], operator.add] = Field(default_factory=list)
     approvals: dict[str, dict[str, Any]] = Field(default_factory=dict)
     result: dict[str, Any] | None = None
+
+    # the lead's questions back to the specialists (agents/workflow.py): the one waiting
+    # for its answer, and every one asked and answered, in order
+    asking: FollowUp | None = None
+    followups: Annotated[list[FollowUp], operator.add] = Field(default_factory=list)
+
+    # what each role did (model-driven runs; agents.llm_analyst)
+    roles: Annotated[dict[str, RoleRun], merge_roles] = Field(default_factory=dict)
 
     # accumulated by every agent
     usage: Annotated[Usage, add_usage] = Field(default_factory=Usage)

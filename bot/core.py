@@ -17,421 +17,52 @@ is written and tested once:
   (the service owns the investigations' own checkpoints).
 
 Transports implement `Chat` and turn their events into `Message`s.
+
+This module is the bot itself (routing, safety checks, the worker pool, restarts); the
+command parser (bot/commands.py), the transport types (bot/chat.py), the settings
+(bot/settings.py) and the progress message (bot/progress.py) are modules of their own,
+re-exported here.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import re
-import shlex
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from agents.service import InvestigationOutcome, InvestigationService, PendingAction, Progress
+from agents.service import InvestigationOutcome, InvestigationService, PendingAction
 from bot import render
-from bot.safety import AccessPolicy, RateLimiter, Redactor
+from bot.chat import Attachment, Chat, Message
+from bot.commands import (
+    COMMANDS,
+    Command,
+    ParseError,
+    clip_word,
+    parse_alert_json,
+    parse_command,
+    split_args,
+    strip_fences,
+)
+from bot.progress import ProgressReporter
+from bot.safety import RateLimiter, Redactor
+from bot.settings import BotSettings, default_state_path
 from bot.state import StateStore, Thread
-from graph.whatif.grammar import ARITY as WHATIF_ARITY
-from graph.whatif.grammar import RANK_OPTIONS
 from graph.whatif.grammar import USAGE as WHATIF_USAGE
 
+# Re-exported: the transports and the tests import the bot's whole vocabulary from here.
+__all__ = [
+    "COMMANDS", "Attachment", "Bot", "BotSettings", "Chat", "Command", "Message", "ParseError",
+    "ProgressReporter", "clip_word", "default_state_path", "new_investigation_id", "parse_alert_json",
+    "parse_command", "split_args", "strip_fences",
+]
+
 log = logging.getLogger("twinsight.bot")
-
-COMMANDS = ("help", "status", "investigate", "paths", "whatif", "approve", "deny")
-# `whatif` words follow the CLI's grammar (graph/whatif/grammar.py, contract section 7).
-
-
-# --- parsing -----------------------------------------------------------------------------
-
-
-class ParseError(ValueError):
-    """A command the bot understood well enough to say what is wrong with it."""
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    args: tuple[str, ...] = ()
-    alert: dict[str, Any] | None = None  # investigate with pasted JSON
-
-
-# What phones and rich-text editors do to typed quotes and spaces.
-_TYPOGRAPHY = str.maketrans(
-    {
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u201f": '"',
-        "\u2033": '"',
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u00a0": " ",
-        "\u2007": " ",
-        "\u202f": " ",
-        "\u200b": "",
-        "\u2060": "",
-        "\ufeff": "",
-    }
-)
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n?(.*?)```", re.S)
-
-
-def strip_fences(text: str) -> str:
-    """The inside of ``` fences (and a language tag such as `json`), else the text itself.
-
-    Chat clients wrap pasted code in fences, sometimes inline (```{...}```) and
-    sometimes on their own lines; an unclosed fence is taken as running to the end.
-    """
-    stripped = text.strip()
-    match = _FENCE.search(stripped)
-    if match:
-        lang, body = match.group(1), match.group(2)
-        # "```json" then newline: a tag. "```{...}```": no tag, the body starts at once.
-        if lang and not body.strip():
-            body, lang = lang, ""
-        return body.strip()
-    if stripped.startswith("```"):
-        body = stripped[3:]
-        first, _, rest = body.partition("\n")
-        if re.fullmatch(r"[A-Za-z0-9_+-]*", first.strip()) and rest:
-            body = rest
-        return body.strip()
-    if stripped.startswith("`") and stripped.endswith("`") and len(stripped) >= 2:
-        return stripped.strip("`").strip()
-    return stripped
-
-
-def split_args(text: str) -> list[str]:
-    """Shell-like words: quotes group, but backslashes stay (`CORP\\alice` is a name)."""
-    lexer = shlex.shlex(text.translate(_TYPOGRAPHY), posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    lexer.escape = ""
-    try:
-        return list(lexer)
-    except ValueError as exc:
-        raise ParseError(f"cannot split the arguments: {str(exc).lower()}") from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def parse_alert_json(text: str, max_bytes: int) -> dict[str, Any]:
-    """One alert object from pasted text or a file (JSON, or JSON Lines of one record)."""
-    if len(text.encode("utf-8", "replace")) > max_bytes:
-        raise ParseError(f"the alert is larger than {max_bytes} bytes")
-    body = strip_fences(text)
-    last_error: Exception | None = None
-    for candidate in (body, body.translate(_TYPOGRAPHY)):
-        try:
-            doc = json.loads(candidate, parse_constant=_reject_constant)
-            break
-        except json.JSONDecodeError as exc:
-            last_error = exc
-            lines = [ln for ln in candidate.splitlines() if ln.strip()]
-            if len(lines) > 1 and all(ln.lstrip().startswith("{") for ln in lines):
-                raise ParseError("that holds several JSON records: investigate one alert at a time") from None
-        except (ValueError, RecursionError) as exc:
-            last_error = exc
-    else:
-        if isinstance(last_error, json.JSONDecodeError):
-            raise ParseError(
-                f"the alert is not valid JSON: {last_error.msg} at line {last_error.lineno} "
-                f"column {last_error.colno}"
-            ) from None
-        raise ParseError(f"the alert is not valid JSON: {last_error}") from None
-    if isinstance(doc, list):
-        objects = [d for d in doc if isinstance(d, dict)]
-        if len(doc) == 1 and objects:
-            doc = objects[0]
-        else:
-            raise ParseError("give one alert object, not a list of several")
-    if not isinstance(doc, dict):
-        raise ParseError("the alert must be a JSON object")
-    if not doc:
-        raise ParseError("the alert is an empty object")
-    return doc
-
-
-def _check_whatif(args: list[str]) -> list[str]:
-    if not args:
-        raise ParseError("whatif needs an action: " + ", ".join(WHATIF_USAGE))
-    action = args[0].lower()
-    argv = [action, *args[1:]]
-    if action == "rank":
-        rest = args[1:]
-        target, top = None, None
-        i = 0
-        while i < len(rest):
-            word = rest[i]
-            name, eq, value = word.partition("=")
-            if name in RANK_OPTIONS:
-                if not eq:
-                    if i + 1 >= len(rest):
-                        raise ParseError(f"{name} needs a value: whatif {WHATIF_USAGE['rank']}")
-                    value = rest[i + 1]
-                    i += 1
-                if name == "--target":
-                    target = value
-                else:
-                    if not value.isdigit() or int(value) < 1:
-                        raise ParseError("--top takes a positive whole number")
-                    top = value
-            else:
-                raise ParseError(f"unexpected {word!r}: whatif {WHATIF_USAGE['rank']}")
-            i += 1
-        if not target:
-            raise ParseError(f"whatif {WHATIF_USAGE['rank']}")
-        return ["rank", "--target", target] + (["--top", top] if top else [])
-    if action not in WHATIF_ARITY:
-        raise ParseError(f"unknown what-if action {args[0]!r}; one of: " + ", ".join(WHATIF_USAGE))
-    if len(argv) - 1 != WHATIF_ARITY[action]:
-        raise ParseError(f"usage: whatif {WHATIF_USAGE[action]}")
-    return argv
-
-
-def parse_command(text: str, *, max_json_bytes: int = 1_000_000) -> Command:
-    """Parse a command (prefix or mention already removed by the transport).
-
-    Raises ParseError with a message meant for the person who typed it.
-    """
-    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_TYPOGRAPHY).strip()
-    if not text:
-        return Command("help")
-    head = re.match(r"\S+", text)
-    assert head is not None
-    verb = head.group(0).lower().lstrip("/")
-    rest = text[head.end() :].strip()
-    if verb not in COMMANDS:
-        raise ParseError(f"unknown command {clip_word(verb)!r}; try `help`")
-    if verb in ("help", "status"):
-        return Command(verb)
-    if verb == "investigate":
-        body = strip_fences(rest) if rest else ""
-        if not body:
-            return Command("investigate")  # the alert comes as an attached file
-        if body[0] in "{[":
-            return Command("investigate", alert=parse_alert_json(body, max_json_bytes))
-        words = split_args(body)
-        if len(words) != 1:
-            raise ParseError("investigate takes one alert id, a pasted alert JSON or an attached file")
-        return Command("investigate", args=(words[0],))
-    words = split_args(rest)
-    if verb == "paths":
-        if not 1 <= len(words) <= 2:
-            raise ParseError("usage: paths FROM [TO]")
-        return Command("paths", args=tuple(words))
-    if verb == "whatif":
-        return Command("whatif", args=tuple(_check_whatif(words)))
-    # approve / deny: the id may be left out when replying to the prompt itself.
-    if len(words) > 1:
-        raise ParseError(f"usage: {verb} ACTION_ID")
-    return Command(verb, args=tuple(words))
-
-
-def clip_word(word: str, limit: int = 40) -> str:
-    return word if len(word) <= limit else word[:limit] + "…"
-
-
-# --- the transport side ------------------------------------------------------------------
-
-
-@dataclass
-class Attachment:
-    """A file that came with a command; fetched only when the command needs it."""
-
-    name: str
-    size: int | None
-    fetch: Callable[[], bytes]
-
-
-@dataclass
-class Message:
-    """A command as the core sees it: who, where, what (prefix already removed)."""
-
-    user: str
-    thread: Thread  # thread.root None: open a thread before the first reply (Slack slash)
-    text: str
-    attachments: list[Attachment] = field(default_factory=list)
-    in_reply_to: str | None = None  # the message this one answers (reply-to-prompt approvals)
-
-    @property
-    def room(self) -> str:
-        return self.thread.room
-
-
-class Chat(Protocol):
-    """What the core needs from a transport. Called from worker threads, blocking."""
-
-    prefix: str  # how a command is typed here, for help texts ("!twinsight", "/twinsight")
-    supports_buttons: bool
-
-    def open_thread(self, room: str, user: str | None, text: str) -> Thread: ...
-
-    def send(self, thread: Thread, text: str) -> str: ...
-
-    def edit(self, thread: Thread, message_id: str, text: str) -> None: ...
-
-    def send_summary(self, thread: Thread, summary: render.Summary) -> str: ...
-
-    def send_prompt(self, thread: Thread, action: PendingAction, text: str) -> str: ...
-
-    def resolve_prompt(self, thread: Thread, message_id: str, text: str) -> None: ...
-
-    def upload(self, thread: Thread, filename: str, data: bytes, mimetype: str, title: str) -> None: ...
-
-    def mention(self, user: str) -> str: ...
-
-
-# --- settings ------------------------------------------------------------------------------
-
-
-def _env_number(env: dict[str, str], name: str, default: float, minimum: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
-    if value < minimum:
-        raise ValueError(f"{name}={raw!r} must be at least {minimum}")
-    return value
-
-
-def default_state_path(transport: str, env: dict[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    home = env.get("TWINSIGHT_HOME")
-    if home:
-        base = Path(home).expanduser()
-    else:
-        base = Path(env.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "twinsight"
-    return base / "bot" / f"{transport}-state.json"
-
-
-@dataclass
-class BotSettings:
-    policy: AccessPolicy = field(default_factory=AccessPolicy)
-    rate_burst: float = 5.0
-    rate_per_minute: float = 10.0
-    progress_interval: float = 2.0
-    workers: int = 2
-    max_per_user: int = 2
-    max_alert_bytes: int = 1_000_000
-    respond: bool = True
-    state_path: Path | None = None
-    announce_room: str | None = None
-
-    @classmethod
-    def from_env(cls, transport: str, env: dict[str, str] | None = None) -> BotSettings:
-        env = dict(os.environ if env is None else env)
-        state = env.get("TWINSIGHT_BOT_STATE")
-        return cls(
-            policy=AccessPolicy.from_env(env),
-            rate_burst=_env_number(env, "TWINSIGHT_BOT_RATE_BURST", 5, 1),
-            rate_per_minute=_env_number(env, "TWINSIGHT_BOT_RATE_PER_MINUTE", 10, 0),
-            progress_interval=_env_number(env, "TWINSIGHT_BOT_PROGRESS_SECONDS", 2.0, 0),
-            workers=int(_env_number(env, "TWINSIGHT_BOT_WORKERS", 2, 1)),
-            max_per_user=int(_env_number(env, "TWINSIGHT_BOT_MAX_PER_USER", 2, 1)),
-            max_alert_bytes=int(_env_number(env, "TWINSIGHT_BOT_MAX_ALERT_BYTES", 1_000_000, 1024)),
-            respond=env.get("TWINSIGHT_BOT_RESPOND", "1").strip().lower() not in ("0", "false", "no", "off"),
-            state_path=Path(state).expanduser() if state else default_state_path(transport, env),
-            announce_room=env.get("TWINSIGHT_BOT_ANNOUNCE_ROOM") or None,
-        )
-
-
-# --- progress ------------------------------------------------------------------------------
-
-
-class ProgressReporter:
-    """The service's on_progress callback: one message, edited at most every `interval` s.
-
-    Chat servers rate-limit edits (Slack ~1/s per channel, Synapse a few per second per
-    user), and a stream of one message per stage buries the thread; so the latest
-    stages are collected and flushed on a timer, and `finish` always sends the last word.
-    A failing edit never fails the investigation.
-    """
-
-    def __init__(
-        self,
-        chat: Chat,
-        thread: Thread,
-        header: str,
-        interval: float,
-        redact: Callable[[str], str],
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self.chat, self.thread, self.header = chat, thread, header
-        self.interval, self.redact, self.clock = interval, redact, clock
-        self.lines: deque[str] = deque(maxlen=8)
-        self.message_id: str | None = None
-        self.last_sent = float("-inf")
-        self.updates = 0  # messages sent + edits, for tests and logs
-        self._timer: threading.Timer | None = None
-        self._lock = threading.Lock()
-        self._closed = False
-        self._dirty = False
-
-    def __call__(self, progress: Progress) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self.lines.append(render.clip(f"{progress.stage}: {self.redact(progress.message)}", 300))
-            self._dirty = True
-            wait = self.interval - (self.clock() - self.last_sent)
-            if self.message_id is None or wait <= 0:
-                self._flush()
-            elif self._timer is None:
-                self._timer = threading.Timer(wait, self._on_timer)
-                self._timer.daemon = True
-                self._timer.start()
-
-    def _on_timer(self) -> None:
-        with self._lock:
-            self._timer = None
-            if not self._closed and self._dirty:
-                self._flush()
-
-    def _flush(self) -> None:
-        text = "\n".join([self.header, *self.lines])
-        try:
-            if self.message_id is None:
-                self.message_id = self.chat.send(self.thread, text)
-            else:
-                self.chat.edit(self.thread, self.message_id, text)
-            self.updates += 1
-        except Exception as exc:
-            log.warning("progress update failed: %s", exc)
-        self.last_sent = self.clock()
-        self._dirty = False
-
-    def begin(self, line: str) -> None:
-        """Post the progress message at once, before the service says anything."""
-        with self._lock:
-            self.lines.append(line)
-            self._flush()
-
-    def finish(self, line: str) -> None:
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            self._closed = True
-            self.lines.append(line)
-            self._flush()
 
 
 # --- the bot -------------------------------------------------------------------------------

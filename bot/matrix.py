@@ -53,8 +53,9 @@ from nio import (
 
 from agents.service import InvestigationService, PendingAction
 from bot import render
-from bot.core import Attachment, Bot, BotSettings, Message, ParseError, _env_number
+from bot.core import Attachment, Bot, BotSettings, Message, ParseError
 from bot.safety import Redactor
+from bot.settings import _env_number
 from bot.state import StateStore, Thread
 
 log = logging.getLogger("twinsight.bot.matrix")

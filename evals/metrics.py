@@ -7,13 +7,104 @@ is loaded; an agent's own `grounded` flags are never read.
 from __future__ import annotations
 
 import statistics
-from typing import Any
+from typing import Annotated, Any
 
 import neo4j
+from pydantic import BaseModel, ConfigDict, Field
 
+from agents.models import Verdict
 from graph.evidence import check_items, existing_keys
 
 VERDICTS = ("true_positive", "benign_positive", "false_positive")
+
+Rate = Annotated[float, Field(ge=0, le=1)]
+Count = Annotated[int, Field(ge=0)]
+Amount = Annotated[float, Field(ge=0)]
+
+
+class ScenarioScore(BaseModel):
+    """One row of `per_scenario`: what score_scenario found for one scenario."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    title: str
+    expected: Verdict
+    verdict: Verdict | None  # None: the run produced no result
+    correct: bool
+    status: str | None
+    decided_by: str | None
+    rule: str | None
+    entities_expected: Count
+    entities_found: Count
+    paths_found: Count
+    path_hit: bool | None  # None: the scenario lists no attack_path
+    impact_jaccard: Rate | None  # None: the scenario lists no impacted_assets
+    decoys_cited: list[str]
+    claims: Count
+    ungrounded_claims: Count
+    raw_claims: Count
+    raw_ungrounded: Count
+    keys_named: Count
+    keys_missing: list[str]
+    llm_calls: Count
+    tokens: Count
+    cost_usd: Amount
+    seconds: Amount
+    error: str | None
+    tags: list[str]
+    source_expected: Count | None  # None: the scenario names no source
+    source_found: Count | None
+    source_missed: list[str] | None
+    roles: dict[str, dict[str, Any]] = Field(default_factory=dict)  # role_rows()
+    followups: Count = 0
+    set: str | None = None  # the scenario set, added by the runner
+
+
+class SetMetrics(BaseModel):
+    """Contract section 6's metrics over a group of scenarios (one set, or all of them)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    scenarios: Count
+    triage_accuracy: Rate
+    macro_f1: Rate
+    tp_recall: Rate
+    fpr: Rate
+    entity_recall: Rate
+    path_recall: Rate
+    impact_jaccard: Rate
+    hallucination_rate: Rate
+    entity_hallucination_rate: Rate
+    decoy_citations: Count
+    source_attribution_recall: Rate | None  # None: no scenario lists a source
+    llm_calls_per_alert: Amount
+    tokens_per_alert: Amount
+    cost_usd_per_alert: Amount
+    seconds_p50: Amount
+    seconds_p95: Amount
+    # extra: what the verifier removed, re-checked here (pre-verifier hallucination)
+    raw_claim_hallucination_rate: Rate
+    roles: dict[str, RoleMetrics] = Field(default_factory=dict)  # per role, per alert
+    followups_per_alert: Amount = 0.0  # the lead's questions sent back to a specialist
+    errors: Count
+    confusion: dict[str, dict[str, int]]  # expected -> predicted ("None": no result) -> count
+
+
+class Metrics(SetMetrics):
+    """OUT/metrics.json. aggregate() fills the scores; the runner adds the fields after
+    `per_scenario` (left out of aggregate()'s dump until it sets them)."""
+
+    model_config = ConfigDict(title="Twinsight evaluation metrics (OUT/metrics.json of twinsight eval run)")
+
+    per_scenario: list[ScenarioScore]
+    sets: dict[str, SetMetrics] = Field(default_factory=dict)  # each set on its own, several sets run
+    mode: str = ""  # offline | openai | replay
+    analyst: str = ""
+    wall_seconds: Amount = 0.0
+    twin_load_seconds: Amount = 0.0
+    twins_loaded: Count = 0
+    skipped: list[str] = Field(default_factory=list)  # scenarios over data absent here
 
 
 def named_keys(result: dict) -> set[str]:
@@ -104,6 +195,8 @@ def score_scenario(scn, result: dict | None, check: dict | None, seconds: float,
         "tokens": res.get("usage", {}).get("prompt_tokens", 0) + res.get("usage", {}).get("completion_tokens", 0),
         "cost_usd": res.get("usage", {}).get("cost_usd", 0.0),
         "seconds": round(seconds, 3), "error": error, "tags": scn.tags,
+        "roles": role_rows(res),
+        "followups": sum(1 for f in res.get("followups") or [] if f.get("sent")),
     }
     src = source_attribution(exp.source, res)
     row["source_expected"] = None if src is None else len(exp.source)
@@ -117,6 +210,85 @@ def score_scenario(scn, result: dict | None, check: dict | None, seconds: float,
     return row
 
 
+ROLES = ("context_gatherer", "path_hunter", "impact_assessor", "lead_analyst")
+
+
+class RoleMetrics(BaseModel):
+    """One role over a run, per alert (the rules' run and a model's side by side): what it
+    called, what the model cost, and how much of its findings the model's own calls found."""
+
+    alerts: Count
+    tool_calls_per_alert: Amount  # every twin read the role made (script and model)
+    twin_ms_per_alert: Amount
+    # The rest only where a model played the role (None in the rules' run):
+    model_tool_calls_per_alert: Amount | None = None  # of those calls, the model's own
+    llm_calls_per_alert: Amount | None = None
+    tokens_per_alert: Amount | None = None
+    model_seconds_per_alert: Amount | None = None
+    findings_per_alert: Amount | None = None
+    from_model_share: Rate | None = None  # share of the role's findings only the model's calls found
+    confirmed: Count | None = None  # items the model named that the script found too
+    dropped: Count | None = None  # items the model named that the verifier dropped
+    claims_dropped: Count | None = None
+    fallbacks: Count | None = None  # runs where the model's output was unusable and the script stood alone
+    followups_answered: Count | None = None  # the lead's questions this role answered
+
+
+def role_rows(result: dict) -> dict[str, dict[str, Any]]:
+    """Per role, from one result: its twin reads (the audit) and, in a model-driven run,
+    its RoleRun (`roles`) and the lead's follow-ups it answered."""
+    out: dict[str, dict[str, Any]] = {}
+    for a in result.get("audit") or []:
+        r = out.setdefault(str(a.get("agent")), {"tool_calls": 0, "twin_ms": 0.0})
+        r["tool_calls"] += 1
+        r["twin_ms"] += float(a.get("ms") or 0.0)
+    for role, run in (result.get("roles") or {}).items():
+        r = out.setdefault(role, {"tool_calls": 0, "twin_ms": 0.0})
+        r.update({k: run.get(k, 0) for k in ("llm_calls", "prompt_tokens", "completion_tokens", "seconds",
+                                             "tool_calls", "findings", "from_model", "confirmed", "dropped",
+                                             "claims_dropped")} | {"model_tool_calls": run.get("tool_calls", 0),
+                                                                   "tool_calls": r["tool_calls"]})
+        r["fallback"] = str(run.get("decided_by", "")).startswith("offline-rules (fallback")
+    for f in result.get("followups") or []:
+        if f.get("sent"):
+            r = out.setdefault(str(f.get("role")), {"tool_calls": 0, "twin_ms": 0.0})
+            r["followups"] = r.get("followups", 0) + 1
+    return {k: v for k, v in out.items() if k in ROLES}
+
+
+def aggregate_roles(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    n = sum(1 for r in rows if not r.get("error"))
+    out: dict[str, dict[str, Any]] = {}
+    for role in ROLES:
+        got = [r["roles"][role] for r in rows if role in (r.get("roles") or {})]
+        if not got or not n:
+            continue
+
+        def total(k: str, got: list[dict[str, Any]] = got) -> float:
+            return sum(float(g.get(k) or 0) for g in got)
+
+        findings = total("findings")
+        base = RoleMetrics(alerts=len(got), tool_calls_per_alert=round(total("tool_calls") / n, 2),
+                           twin_ms_per_alert=round(total("twin_ms") / n, 1))
+        if not any("llm_calls" in g for g in got):  # no model in this role: the script's reads only
+            out[role] = base.model_dump()
+            continue
+        out[role] = RoleMetrics(
+            **base.model_dump(include={"alerts", "tool_calls_per_alert", "twin_ms_per_alert"}),
+            model_tool_calls_per_alert=round(total("model_tool_calls") / n, 2),
+            llm_calls_per_alert=round(total("llm_calls") / n, 2),
+            tokens_per_alert=round((total("prompt_tokens") + total("completion_tokens")) / n, 1),
+            model_seconds_per_alert=round(total("seconds") / n, 2),
+            findings_per_alert=round(findings / n, 2),
+            from_model_share=round(total("from_model") / findings, 4) if findings else 0.0,
+            confirmed=int(total("confirmed")), dropped=int(total("dropped")),
+            claims_dropped=int(total("claims_dropped")),
+            fallbacks=sum(1 for g in got if g.get("fallback")),
+            followups_answered=int(total("followups")),
+        ).model_dump()
+    return out
+
+
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -127,6 +299,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's Metrics, dumped: the runner adds its own fields to the dict."""
     n = len(rows)
     f1s = []
     for v in VERDICTS:
@@ -148,7 +321,7 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     # Pooled over the keys of the scenarios that list a source; none listed: undefined.
     src_exp = sum(r.get("source_expected") or 0 for r in rows)
     src_found = sum(r.get("source_found") or 0 for r in rows)
-    return {
+    metrics = Metrics(**{
         "scenarios": n,
         "triage_accuracy": round(sum(r["correct"] for r in rows) / n, 4) if n else 0.0,
         "macro_f1": round(statistics.fmean(f1s), 4),
@@ -168,7 +341,10 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "seconds_p95": round(_pct(secs, 0.95), 3),
         # extra: what the verifier removed, re-checked here (pre-verifier hallucination)
         "raw_claim_hallucination_rate": round(sum(r["raw_ungrounded"] for r in rows) / raw_claims, 4) if raw_claims else 0.0,
+        "roles": aggregate_roles(rows),
+        "followups_per_alert": round(sum(r.get("followups", 0) for r in rows) / n, 3) if n else 0.0,
         "errors": sum(1 for r in rows if r["error"]),
         "confusion": {e: {str(p): c for p, c in row.items()} for e, row in confusion.items()},
         "per_scenario": rows,
-    }
+    })
+    return metrics.model_dump(exclude_unset=True)

@@ -70,6 +70,28 @@ def _source_cell(r: dict[str, Any]) -> str:
     return f"{r.get('source_found')}/{r['source_expected']}" + (f" (missed {', '.join(missed)})" if missed else "")
 
 
+ROLE_COLUMNS = ["tool_calls_per_alert", "model_tool_calls_per_alert", "llm_calls_per_alert", "tokens_per_alert",
+                "model_seconds_per_alert", "twin_ms_per_alert", "findings_per_alert", "from_model_share", "confirmed",
+                "dropped", "claims_dropped", "fallbacks", "followups_answered"]
+
+
+def role_tables(cols: dict[str, dict[str, Any]]) -> list[str]:
+    """Per role, per alert, for each run shown (the rules' run beside a model's): what the
+    role called and cost, and what share of its findings the model's own calls found."""
+    md: list[str] = []
+    for name, c in cols.items():
+        roles = c.get("roles") or {}
+        if not roles:
+            continue
+        md += ["", f"## Per role: {name}" + (f" ({c.get('followups_per_alert')} follow-ups per alert)"
+                                             if c.get("followups_per_alert") else ""), "",
+               "| role | " + " | ".join(k.replace("_per_alert", "/alert").replace("_", " ") for k in ROLE_COLUMNS) + " |",
+               "|---|" + "---|" * len(ROLE_COLUMNS)]
+        md += [f"| {role} | " + " | ".join("" if r.get(k) is None else str(r[k]) for k in ROLE_COLUMNS) + " |"
+               for role, r in roles.items()]
+    return md
+
+
 def write_report(m: dict[str, Any], out: Path, compare: dict[str, dict[str, Any]] | None = None) -> None:
     charts = out / "charts"
     charts.mkdir(exist_ok=True)
@@ -96,6 +118,7 @@ def write_report(m: dict[str, Any], out: Path, compare: dict[str, dict[str, Any]
     for e in VERDICTS:
         row = m["confusion"][e]
         md.append(f"| {SHORT[e]} | " + " | ".join(str(row.get(c, 0)) for c in (*VERDICTS, "None")) + " |")
+    md += role_tables(cols)
     md += ["", "## Per scenario", "",
            "| scenario | expected | verdict | ok | rule / decided by | paths | source named | ungrounded | decoys | cost $ | s |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -8,7 +8,6 @@ cassettes), `replay` (the LLM analyst served from cassettes; no network).
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,28 +27,33 @@ CASSETTE_ROOT = Path(__file__).parent / "cassettes"
 
 
 def _analyst(llm: str, cassettes: Path | None):
+    """The analyst and the run's agent settings (None for the offline rules)."""
     from agents.offline import OfflineAnalyst
+    from agents.settings import AgentSettings
 
     if llm == "offline":
         return OfflineAnalyst(), None
-    from agents.llm import LLMClient, LLMSettings
+    from agents.llm import LLMClient
     from agents.llm_analyst import LLMAnalyst
 
     if llm == "openai":
-        settings = LLMSettings.from_env()
-        if not settings.available:
+        settings = AgentSettings.from_env()
+        if not settings.llm.available:
             raise ValueError("--llm openai needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local server)")
-        return LLMAnalyst(LLMClient(settings)), settings
+        return LLMAnalyst(LLMClient(settings.llm)), settings
     if llm == "replay":
         if cassettes is None or not (cassettes / "model.json").exists():
             raise ValueError(f"--llm replay needs a cassette folder with model.json (looked in {cassettes})")
         meta = json.loads((cassettes / "model.json").read_text())
-        for k, v in (meta.get("env") or {}).items():
-            os.environ[k] = str(v)  # the recording's agent roles and tool rounds, so requests line up
-        settings = LLMSettings(api_key="replay-no-key", base_url=meta.get("base_url", "http://127.0.0.1:8089/v1"),
-                               model=meta["model"], structured=meta.get("structured", "json_object_schema"),
-                               max_retries=meta.get("max_retries", 2), timeout_s=900)
-        return LLMAnalyst(LLMClient(settings)), settings
+        # The recording's agent settings (roles, tools, rounds) so the requests line up;
+        # nothing is written to os.environ: the next run in this process is not touched.
+        recorded = AgentSettings.from_env({k: str(v) for k, v in (meta.get("env") or {}).items()})
+        llm_settings = recorded.llm.model_copy(update=dict(
+            api_key="replay-no-key", base_url=meta.get("base_url", "http://127.0.0.1:8089/v1"), model=meta["model"],
+            structured=meta.get("structured", "json_object_schema"), max_retries=meta.get("max_retries", 2),
+            timeout_s=900))
+        settings = recorded.model_copy(update={"llm": llm_settings})
+        return LLMAnalyst(LLMClient(settings.llm)), settings
     raise ValueError(f"--llm {llm}: expected offline, openai or replay")
 
 
@@ -93,10 +97,10 @@ def run_eval(
     multi = len(dirs) > 1
     analyst, settings = _analyst(llm, cassettes)
     if llm in ("openai", "replay") and cassettes is None:
-        cassettes = CASSETTE_ROOT / settings.model.replace("/", "_")
+        cassettes = CASSETTE_ROOT / settings.llm.model.replace("/", "_")
     out.mkdir(parents=True, exist_ok=True)
     (out / "results").mkdir(exist_ok=True)
-    service = TwinsightService(driver, database, state_dir=out / "state", analyst=analyst)
+    service = TwinsightService(driver, database, state_dir=out / "state", analyst=analyst, settings=settings)
     groups: dict[tuple[str, ...], list[Scenario]] = {}
     for s in scenarios:
         groups.setdefault(s.twin_signature, []).append(s)

@@ -1,38 +1,54 @@
-"""Labeled scenarios (contract section 6): a folder with scenario.yaml and the files it names."""
+"""Labeled scenarios (contract section 6): a folder with scenario.yaml and the files it names.
+
+`ScenarioDoc` is scenario.yaml as written; the JSON Schema every file is checked against
+(evals/spec/scenario.schema.json) is generated from it and ships with the package, so an
+installed Twinsight checks its scenarios as strictly as a checkout beside ../shared does.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
+from agents.models import Severity, Verdict
+from evals.spec import schema as contract_schema
 
 
 class ScenarioError(ValueError):
     """A scenario folder that cannot be run (the message names the file and the reason)."""
 
 
+# `X | SkipJsonSchema[None] = None`: the key may be left out (None here means "the
+# scenario says nothing about it"), but written down it must be a real value, not null.
 class Expect(BaseModel):
-    verdict: str
-    severity: str | None = None
+    verdict: Verdict
+    severity: Severity | SkipJsonSchema[None] = None
     entities: list[str] = Field(default_factory=list)
-    attack_path: list[str] | None = None
-    impacted_assets: list[str] | None = None
-    techniques: list[str] | None = None
+    attack_path: list[str] | SkipJsonSchema[None] = None
+    impacted_assets: list[str] | SkipJsonSchema[None] = None
+    techniques: list[str] | SkipJsonSchema[None] = None
     must_not_cite: list[str] = Field(default_factory=list)
     # The host and account the activity came from (None: the scenario names no source).
-    source: list[str] | None = None
+    source: list[str] | SkipJsonSchema[None] = None
 
-    @field_validator("verdict")
-    @classmethod
-    def _verdict(cls, v: str) -> str:
-        if v not in ("true_positive", "benign_positive", "false_positive"):
-            raise ValueError(f"unknown verdict {v!r}")
-        return v
+
+class ScenarioDoc(BaseModel):
+    """scenario.yaml as its author writes it; paths are relative to its folder."""
+
+    model_config = ConfigDict(title="Twinsight labeled scenario (scenario.yaml, as parsed)")
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    title: str
+    twin: list[str] = Field(min_length=1)
+    events: list[str] = Field(default_factory=list)
+    alert: str
+    expect: Expect
+    why: str = ""
+    tags: list[str] = Field(default_factory=list)
 
 
 class Scenario(BaseModel):
@@ -53,13 +69,10 @@ class Scenario(BaseModel):
 
 
 def _validate_schema(doc: dict, where: Path) -> None:
-    schema_path = SPEC_DIR / "scenario.schema.json"
-    if not schema_path.exists():
-        return
     import jsonschema
 
     try:
-        jsonschema.validate(doc, json.loads(schema_path.read_text()))
+        jsonschema.validate(doc, contract_schema("scenario"))
     except jsonschema.ValidationError as exc:
         loc = "/".join(str(p) for p in exc.absolute_path) or "(top)"
         raise ScenarioError(f"{where}: {loc}: {exc.message}") from None

@@ -3,15 +3,26 @@
 Used by the grounding verifier (agents) and, independently, by the evaluator: both
 ask the twin, neither trusts an agent's own flags. Evidence items are contract
 section 5's `{"node": key}`, `{"edge": [src, TYPE, dst]}`, `{"absent": name}`.
+
+An event (`EVT:...`, `ZEEK:...`) the graph does not hold is looked for in the event store
+beside it (graph/events), under the same key, with its edges to the twin as the store
+keeps them (host, source host, acting and targeted accounts): evidence is checked
+wherever it lives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 import neo4j
 
+from graph.events import EventStore, open_store
 from graph.model import check_identifier
+
+_EVENT_PREFIXES = ("EVT:", "ZEEK:")
+# An event's edge to the twin -> the store column naming its other end.
+_STORE_EDGES = {"OnHost": "host", "FromHost": "from_host", "ByUser": "by_keys", "TargetsUser": "target_keys"}
 
 
 def _rows(driver: neo4j.Driver, database: str | None, query: str, **params) -> list:
@@ -23,7 +34,26 @@ def existing_keys(driver: neo4j.Driver, keys: Iterable[str], database: str | Non
     if not keys:
         return set()
     recs = _rows(driver, database, "UNWIND $keys AS k MATCH (n:Twin {key: k}) RETURN n.key AS k", keys=keys)
-    return {r["k"] for r in recs}
+    found = {r["k"] for r in recs}
+    events = [k for k in keys if k not in found and k.startswith(_EVENT_PREFIXES)]
+    return found | set(_store(database).get(events)) if events else found
+
+
+@cache
+def _store(database: str | None) -> EventStore:
+    """The twin's event store, opened once per process and database."""
+    return open_store(database)
+
+
+def _store_edges(wanted: list[tuple[str, str, str]], database: str | None) -> set[tuple[str, str, str]]:
+    rows = _store(database).get(s for s, t, _ in wanted)
+    out = set()
+    for s, t, d in wanted:
+        row = rows.get(s)
+        have = row.get(_STORE_EDGES[t]) if row else None
+        if have == d or (isinstance(have, list) and d in have):
+            out.add((s, t, d))
+    return out
 
 
 def existing_edges(
@@ -39,7 +69,9 @@ def existing_edges(
         "WHERE type(r) = row.t RETURN DISTINCT row.s AS s, row.t AS t, row.d AS d",
         rows=rows,
     )
-    return {(r["s"], r["t"], r["d"]) for r in recs}
+    found = {(r["s"], r["t"], r["d"]) for r in recs}
+    events = [e for e in wanted if e not in found and e[0].startswith(_EVENT_PREFIXES) and e[1] in _STORE_EDGES]
+    return found | _store_edges(events, database) if events else found
 
 
 def present_names(driver: neo4j.Driver, names: Iterable[str], database: str | None = None) -> set[str]:

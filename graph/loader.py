@@ -129,6 +129,19 @@ class PropertyTooLarge(ValueError):
     is written."""
 
 
+def undeclared(props: dict, allowed: frozenset[str] | None) -> str | None:
+    """Why a row's properties do not fit its kind (graph/catalog), or None: a property the
+    catalogue does not declare would be a column no reader knows, or a connector's typo
+    that silently splits one fact in two."""
+    if allowed is None:
+        return None
+    extra = props.keys() - allowed
+    if not extra:
+        return None
+    names = ", ".join(repr(n) for n in sorted(extra)[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+    return f"undeclared propert{'ies' if len(extra) > 1 else 'y'} {names} (graph/catalog)"
+
+
 def clean_props(props: dict, cap: int | None = None) -> dict:
     """Neo4j stores primitives and lists of one primitive type: drop nulls, and keep
     nested structures as JSON text rather than losing them. With `cap`, a value whose
@@ -277,15 +290,19 @@ class TwinWriter:
             reraise=True,
         )(self._run_batch_once)
 
-    def _prepare(self, row: dict, key_fields: tuple[str, ...], kind: str) -> dict | None:
+    def _prepare(self, row: dict, key_fields: tuple[str, ...], kind: str,
+                 allowed: frozenset[str] | None = None) -> dict | None:
         """The row as the queries take it, or None (recorded in `rejected`) when one of its
-        properties is over the cap."""
+        properties is over the cap or not one its kind declares (`allowed`)."""
         out = {k: row[k] for k in key_fields}
         try:
             out["props"] = clean_props(row.get("props") or {}, self.max_property_bytes)
+            why = undeclared(out["props"], allowed)
         except PropertyTooLarge as exc:
+            why = str(exc)
+        if why is not None:
             record = f"{kind} {row['key']}" if "key" in row else f"{row['src']} {kind} {row['dst']}"
-            self.rejected.append((record, str(exc)))  # list.append: safe across lanes
+            self.rejected.append((record, why))  # list.append: safe across lanes
             return None
         out["firstseen"] = int(row.get("firstseen") or row.get("lastseen") or self.now)
         out["lastseen"] = int(row.get("lastseen") or row.get("firstseen") or self.now)
@@ -313,7 +330,8 @@ class TwinWriter:
 
         def write(chunk: list[dict]) -> WriteStats:
             st = WriteStats(batches=1)
-            batch = [p for r in chunk if (p := self._prepare(r, ("key",), schema.label)) is not None]
+            batch = [p for r in chunk
+                     if (p := self._prepare(r, ("key",), schema.label, schema.properties)) is not None]
             if batch:
                 self._merge_nodes(query, schema, batch, st)
             return st
@@ -325,7 +343,8 @@ class TwinWriter:
 
         def write(chunk: list[dict]) -> WriteStats:
             st = WriteStats(batches=1)
-            batch = [p for r in chunk if (p := self._prepare(r, ("src", "dst"), schema.type)) is not None]
+            batch = [p for r in chunk
+                     if (p := self._prepare(r, ("src", "dst"), schema.type, schema.properties)) is not None]
             if batch:
                 self._merge_rels(query, schema, batch, st)
             return st
@@ -359,7 +378,7 @@ class TwinWriter:
             st = WriteStats(batches=1)
             batch = []
             for r in chunk:
-                row = self._prepare(r, ("key",), schema.label)
+                row = self._prepare(r, ("key",), schema.label, schema.properties)
                 if row is None:
                     continue
                 row["links"] = list(dict.fromkeys(tuple(x) for x in r.get("links") or ()))

@@ -24,7 +24,7 @@ def check_identifier(name: str) -> str:
 
 @dataclass(frozen=True)
 class NodeSchema:
-    """A kind of node. Rows are `{"key": str, "props": {...}}`, optionally with
+    """A kind of node, as graph.catalog declares it. Rows are `{"key": str, "props": {...}}`, optionally with
     `firstseen` / `lastseen` (epoch seconds) when the source says when it saw the thing.
 
     `snapshot` sources describe their whole scope on every run, so what a run did
@@ -41,6 +41,9 @@ class NodeSchema:
     extra_labels: tuple[str, ...] = ()
     snapshot: bool = True
     links: tuple[RelSchema, ...] = ()
+    # The properties a row may hold (graph.catalog.node); None: any (an open kind, or an
+    # ad-hoc schema of the loader's own tests and benchmarks).
+    properties: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         for name in (self.label, *self.extra_labels):
@@ -76,6 +79,7 @@ class RelSchema:
     src: NodeRef = field(default_factory=NodeRef)
     dst: NodeRef = field(default_factory=NodeRef)
     snapshot: bool = True
+    properties: frozenset[str] | None = None  # as NodeSchema.properties (graph.catalog.rel)
 
     def __post_init__(self) -> None:
         check_identifier(self.type)

@@ -2,43 +2,27 @@
 
 Every node carries the `Twin` label beside its kind (BloodHound's `User`, `Computer`,
 ... or ours: `Vulnerability`, `Service`, ...), so the key constraint covers the
-whole twin with one index. Statements use IF NOT EXISTS: applying twice is a no-op.
+whole twin with one index; the other indexes are those graph/catalog declares.
+Statements use IF NOT EXISTS: applying twice is a no-op.
 """
 
 from __future__ import annotations
 
 import neo4j
 
+from graph import catalog
+from graph.events import open_store
 from graph.model import TWIN_LABEL
 
 CONSTRAINTS = [
     f"CREATE CONSTRAINT twin_key IF NOT EXISTS FOR (n:{TWIN_LABEL}) REQUIRE n.key IS UNIQUE",
 ]
 
-# (index name, label, property): range indexes for equality and range look-ups.
-INDEXES: list[tuple[str, str, str]] = [
-    ("twin_objectid", TWIN_LABEL, "objectid"),
-    ("twin_name", TWIN_LABEL, "name"),
-    ("twin_lastseen", TWIN_LABEL, "lastseen"),
-    ("twin_source", TWIN_LABEL, "source"),
-    ("twin_ip", TWIN_LABEL, "ip"),
-    ("twin_shortname", TWIN_LABEL, "shortname"),
-    ("twin_samaccountname", TWIN_LABEL, "samaccountname"),
-    ("twin_domain", TWIN_LABEL, "domain"),
-    ("twin_tier0", TWIN_LABEL, "tier0"),  # attack-path goals
-    ("twin_crown_jewel", TWIN_LABEL, "crown_jewel"),
-    ("event_timestamp", "Event", "timestamp"),
-    ("event_id", "Event", "event_id"),
-    ("alert_time", "Alert", "timestamp"),
-    ("ip_address", "IP", "address"),
-    ("vuln_kev", "Vulnerability", "is_kev"),
-    ("package_name", "Package", "name"),
-]
-
-# Text indexes make CONTAINS / ENDS WITH look-ups on names cheap (fuzzy resolution).
-TEXT_INDEXES: list[tuple[str, str, str]] = [
-    ("twin_key_text", TWIN_LABEL, "key"),
-]
+# (index name, label, property): the indexes the catalogue's properties declare (range
+# indexes for equality and range look-ups; text indexes make CONTAINS / ENDS WITH on keys
+# cheap, for fuzzy resolution).
+INDEXES: list[tuple[str, str, str]] = [(n, lbl, prop) for n, lbl, prop, text in catalog.indexes() if not text]
+TEXT_INDEXES: list[tuple[str, str, str]] = [(n, lbl, prop) for n, lbl, prop, text in catalog.indexes() if text]
 
 
 def schema_statements() -> list[str]:
@@ -63,7 +47,10 @@ def describe_schema(driver: neo4j.Driver, database: str | None = None) -> dict:
 
 def reset_twin(driver: neo4j.Driver, database: str | None = None, batch: int = 10000) -> int:
     """Empty the twin, keeping the schema; batched so a large twin does not blow the heap
-    (relationships first: DETACH DELETE of a dense node would take all its edges at once)."""
+    (relationships first: DETACH DELETE of a dense node would take all its edges at once).
+    The event store beside it (graph/events) is emptied first: events never outlive the
+    twin they were resolved against."""
+    open_store(database).reset()
     while True:
         rec = driver.execute_query(
             "MATCH ()-[r]->() WITH r LIMIT $batch DELETE r RETURN count(*) AS c",

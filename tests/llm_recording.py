@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import vcr
 
 from evals.replay import cassette_vcr as shared_vcr
+from tests.fakes.http_peer import LoopbackPeer, Reply
 
 CASSETTES = Path(__file__).parent / "cassettes" / "llm"
 RECORD = os.environ.get("TWINSIGHT_RECORD") == "1"
@@ -43,67 +43,38 @@ def strip_upstream(path: Path) -> None:
         path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
 
 
-class FaultProxy:
+class FaultProxy(LoopbackPeer):
     """Forwards to the real model; `faults[n]` alters the n-th request's response (1-based)."""
+
+    methods = ("GET", "POST")
 
     def __init__(self, faults: dict[int, str] | None = None) -> None:
         self.faults = dict(faults or {})
         self.count = 0
-        proxy = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):  # quiet
-                pass
-
-            def do_GET(self):
-                self._forward(b"")
-
-            def do_POST(self):
-                self._forward(self.rfile.read(int(self.headers.get("content-length") or 0)))
-
-            def _forward(self, body: bytes) -> None:
-                with threading.Lock():
-                    proxy.count += 1
-                    n = proxy.count
-                fault = proxy.faults.get(n)
-                if fault == "429":
-                    payload = json.dumps({"error": {"message": "rate limited (injected by the test proxy)",
-                                                    "type": "rate_limit"}}).encode()
-                    self.send_response(429)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("retry-after", "0")
-                    self.send_header("x-twinsight-injected", "429")
-                    self.send_header("content-length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                req = urllib.request.Request(UPSTREAM + self.path, data=body or None, method=self.command,
-                                             headers={"content-type": "application/json"})
-                with urllib.request.urlopen(req, timeout=900) as resp:
-                    data, status = resp.read(), resp.status
-                headers = {}
-                if fault in ("malformed-tool-arguments", "invalid-json"):
-                    doc = json.loads(data)
-                    msg = doc["choices"][0]["message"]
-                    if fault == "malformed-tool-arguments" and msg.get("tool_calls"):
-                        args = msg["tool_calls"][0]["function"]["arguments"]
-                        msg["tool_calls"][0]["function"]["arguments"] = args[: max(1, len(args) // 2)]
-                    elif fault == "invalid-json":
-                        msg["content"] = "Sure! Here is my verdict: it looks bad (no JSON, injected by the test proxy)"
-                    data = json.dumps(doc).encode()
-                    headers["x-twinsight-injected"] = fault
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, request: BaseHTTPRequestHandler, body: bytes) -> Reply:
+        with self.lock:
+            self.count += 1
+            n = self.count
+        fault = self.faults.get(n)
+        if fault == "429":
+            payload = json.dumps({"error": {"message": "rate limited (injected by the test proxy)",
+                                            "type": "rate_limit"}}).encode()
+            return 429, {"retry-after": "0", "x-twinsight-injected": "429"}, payload
+        req = urllib.request.Request(UPSTREAM + request.path, data=body or None, method=request.command,
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=900) as resp:
+            data, status = resp.read(), resp.status
+        headers = {}
+        if fault in ("malformed-tool-arguments", "invalid-json"):
+            doc = json.loads(data)
+            msg = doc["choices"][0]["message"]
+            if fault == "malformed-tool-arguments" and msg.get("tool_calls"):
+                args = msg["tool_calls"][0]["function"]["arguments"]
+                msg["tool_calls"][0]["function"]["arguments"] = args[: max(1, len(args) // 2)]
+            elif fault == "invalid-json":
+                msg["content"] = "Sure! Here is my verdict: it looks bad (no JSON, injected by the test proxy)"
+            data = json.dumps(doc).encode()
+            headers["x-twinsight-injected"] = fault
+        return status, headers, data

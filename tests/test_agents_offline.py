@@ -7,25 +7,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from agents.investigate_cmd import load_alert
 from agents.models import Claim, Evidence
 from agents.offline import OfflineAnalyst
+from agents.report import render_html, render_markdown
+from agents.result import InvestigationResult
 from agents.runtime import TwinsightService
 from graph.evidence import check_items
-from graph.tools.fixtures import corp_twin
+from tests.conftest import validate_contract
 
 REPO = Path(__file__).resolve().parents[1]
 ALERTS = REPO / "tests" / "data" / "alerts"
-SCHEMA = REPO.parent / "shared" / "spec" / "investigation.schema.json"
-
-
-@pytest.fixture
-def corp(twin):
-    corp_twin(twin.driver, twin.database)
-    return twin
 
 
 @pytest.fixture
@@ -34,8 +28,12 @@ def service(corp, tmp_path):
 
 
 def validate(result: dict) -> None:
-    if SCHEMA.exists():
-        jsonschema.validate(result, json.loads(SCHEMA.read_text()))
+    """The contract's schema, and the result model: read back, the dump is the same JSON,
+    and a report renders the same from the model as from the dump."""
+    validate_contract("investigation", result)
+    model = InvestigationResult.model_validate(result)
+    assert json.dumps(model.model_dump(), default=str) == json.dumps(result, default=str)
+    assert render_markdown(model) == render_markdown(result) and render_html(model) == render_html(result)
 
 
 def test_dcsync_by_helpdesk_is_a_grounded_true_positive(service, corp):
@@ -154,3 +152,19 @@ def test_cli_rejects_a_bad_alert_file_with_one_line(tmp_path):
     assert out.returncode == 2
     lines = [x for x in out.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and str(bad) in lines[0]
+
+
+def test_a_spent_budget_still_ends_verified_and_reported(corp, tmp_path):
+    """Every stage that spends checks the budget; the verifier and the report never do.
+    A recorded run whose model took longer than the time budget stopped at the report
+    stage with no result at all ("the investigation stopped before its report")."""
+    from agents.models import Budget
+
+    svc = TwinsightService(corp.driver, corp.database, state_dir=tmp_path, analyst=OfflineAnalyst(),
+                           budget=Budget(max_seconds=0.0))
+    out = svc.investigate(load_alert(ALERTS / "dcsync_helpdesk1.ocsf.json"))
+    assert out.result is not None, out.error
+    assert out.status == "needs_human_review"
+    assert any("time budget exhausted" in r for r in out.result["review_reasons"])
+    assert "fallback" in out.result["decided_by"]  # the rules decided, and say why
+    validate(out.result)

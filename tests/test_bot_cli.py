@@ -13,7 +13,9 @@ import uuid
 import pytest
 
 from bot.cli import BotConfigError, configure_logging, run_matrix, run_slack
-from bot.testing import FakeSlackWebAPI, FakeSocketModeServer, RecordingService, wait_until
+from tests.fakes import wait_until
+from tests.fakes.service import RecordingService
+from tests.fakes.slack import FakeSlackWebAPI, FakeSocketModeServer
 
 BOT_ENV = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "MATRIX_HOMESERVER",
            "MATRIX_USER", "MATRIX_PASSWORD", "MATRIX_ACCESS_TOKEN", "TWINSIGHT_ALLOWED_ROOMS",

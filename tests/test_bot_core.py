@@ -31,7 +31,8 @@ from bot.core import (
 )
 from bot.safety import REDACTED, AccessPolicy, RateLimiter, Redactor, install_log_redaction
 from bot.state import StateStore, Thread
-from bot.testing import RecordingService, wait_until
+from tests.fakes import wait_until
+from tests.fakes.service import RecordingService
 
 ROOM, OTHER_ROOM = "C-SOC", "C-RANDOM"
 ALICE, BOB, MALLORY = "U-ALICE", "U-BOB", "U-MALLORY"  # approver, analyst, stranger

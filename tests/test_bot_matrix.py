@@ -18,7 +18,9 @@ import pytest
 from bot.core import BotSettings
 from bot.matrix import MatrixBot, MatrixSettings, strip_reply_fallback, to_html
 from bot.safety import AccessPolicy
-from bot.testing import MatrixUser, RecordingService, SynapseServer, wait_until
+from tests.fakes import wait_until
+from tests.fakes.service import RecordingService
+from tests.fakes.synapse import MatrixUser, SynapseServer
 
 ALERT = {"id": "alert-mx-1", "actor": {"user": {"name": "helpdesk1@corp.local"}}, "class_uid": 2004}
 
@@ -90,12 +92,14 @@ def edits_of(world: dict, room: str, event_id: str) -> list[dict]:
             and e["content"]["m.relates_to"]["event_id"] == event_id]
 
 
+@pytest.mark.slow  # a real Synapse homeserver
 def test_synapse_and_bot_came_up(world):
     assert world["synapse"].start_seconds < 30
     assert world["alice"].membership(world["soc"], world["bot_user"]) == "join"
     assert world["join_seconds"] < 10  # invited -> joined
 
 
+@pytest.mark.slow  # a real Synapse homeserver
 def test_help_is_a_threaded_reply_within_seconds(world):
     started = time.monotonic()
     event_id = world["alice"].say(world["soc"], "!twinsight help")
@@ -108,6 +112,7 @@ def test_help_is_a_threaded_reply_within_seconds(world):
     assert "<code>" in reply["content"]["formatted_body"]
 
 
+@pytest.mark.slow  # a real Synapse homeserver
 def test_strangers_are_ignored(world):
     service = world["service"]
     before = len(service.called("status"))
@@ -120,6 +125,7 @@ def test_strangers_are_ignored(world):
     assert len(service.called("status")) == before + 1
 
 
+@pytest.mark.slow  # a real Synapse homeserver
 def test_invites_to_rooms_not_allowed_or_from_strangers_are_declined(world):
     bot_user = world["bot_user"]
     world["alice"].invite(world["random"], bot_user)  # room not allowed
@@ -128,6 +134,7 @@ def test_invites_to_rooms_not_allowed_or_from_strangers_are_declined(world):
     wait_until(lambda: world["alice"].membership(world["ops"], bot_user) == "leave", timeout=10)
 
 
+@pytest.mark.slow  # a real Synapse homeserver
 def test_investigate_pasted_json_progress_summary_report_and_prompt(world):
     room, service = world["soc"], world["service"]
     body = "!twinsight investigate\n```json\n" + json.dumps(ALERT, indent=2) + "\n```"
@@ -154,6 +161,7 @@ def test_investigate_pasted_json_progress_summary_report_and_prompt(world):
     assert prompt()[0]["content"]["body"].count(f"{inv_id}-a1") == 2
 
 
+@pytest.mark.slow  # a real Synapse homeserver
 def test_approval_needs_an_approver_and_a_reply_to_the_prompt_works(world):
     room, service = world["soc"], world["service"]
     alert = {**ALERT, "id": "alert-mx-2"}
@@ -180,6 +188,7 @@ def test_approval_needs_an_approver_and_a_reply_to_the_prompt_works(world):
                         and "Paused" not in e["content"]["body"]], timeout=10)
 
 
+@pytest.mark.slow  # a real Synapse homeserver
 def test_investigate_an_uploaded_alert_file(world):
     room, service, alice = world["soc"], world["service"], world["alice"]
     alert = {**ALERT, "id": "alert-mx-file"}
@@ -191,6 +200,7 @@ def test_investigate_an_uploaded_alert_file(world):
     wait_until(lambda: [c for c in service.called("investigate") if c[2] == alert], timeout=20)
 
 
+@pytest.mark.slow  # a real Synapse homeserver
 def test_restart_reannounces_pending_and_answers_what_came_meanwhile(world):
     room = world["soc"]
     command = world["bob"].say(room, "!twinsight investigate " + json.dumps({**ALERT, "id": "alert-mx-3"}))

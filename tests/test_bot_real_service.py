@@ -10,16 +10,14 @@ import pytest
 
 from agents.runtime import TwinsightService
 from bot.core import Bot
-from graph.tools.fixtures import corp_twin
 from tests.test_bot_core import ALICE, BOB, RecordingChat, make_settings, msg, run
 
 ALERT = json.loads((Path(__file__).parent / "data" / "alerts" / "dcsync_helpdesk1.ocsf.json").read_text())
 
 
 @pytest.fixture
-def real(twin, tmp_path):
-    corp_twin(twin.driver, twin.database)
-    svc = TwinsightService(twin.driver, twin.database, state_dir=tmp_path / "inv", llm="offline")
+def real(corp, tmp_path):
+    svc = TwinsightService(corp.driver, corp.database, state_dir=tmp_path / "inv", llm="offline")
     chat = RecordingChat()
     bot = Bot(svc, chat, make_settings(tmp_path))
     yield bot, chat, svc

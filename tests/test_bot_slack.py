@@ -21,7 +21,9 @@ from slack_sdk.signature import SignatureVerifier
 from bot.core import BotSettings
 from bot.safety import AccessPolicy
 from bot.slack import APPROVE, DENY, SlackBot, SlackSettings, escape, strip_mention, unformat
-from bot.testing import FakeSlackWebAPI, FakeSocketModeServer, RecordingService, wait_until
+from tests.fakes import wait_until
+from tests.fakes.service import RecordingService
+from tests.fakes.slack import FakeSlackWebAPI, FakeSocketModeServer
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SOC, RANDOM = "CSOC", "CRANDOM"

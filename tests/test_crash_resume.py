@@ -19,17 +19,10 @@ import pytest
 
 from agents.investigate_cmd import load_alert
 from agents.offline import OfflineAnalyst
-from graph.tools.fixtures import corp_twin
 
 REPO = Path(__file__).resolve().parents[1]
 ALERT = REPO / "tests" / "data" / "alerts" / "dcsync_helpdesk1.ocsf.json"
 ID_LINE = re.compile(r"investigation (inv-[0-9a-f]+)")
-
-
-@pytest.fixture
-def corp(twin):
-    corp_twin(twin.driver, twin.database)
-    return twin
 
 
 def child_env(state: Path, **extra: str) -> dict:
@@ -96,6 +89,7 @@ KILL_POINTS = [("the id line", "investigation inv-", {}, 0.0)] + [
       ("at a time: 1.5 s after the id line (halved while the run ends first)", "investigation inv-", {}, 1.5)]
 
 
+@pytest.mark.slow  # child investigations, killed and resumed
 def test_resume_after_sigkill_anywhere_gives_the_uninterrupted_result(corp, tmp_path):
     whole = investigate(tmp_path / "whole")
     assert whole.returncode == 0, whole.stderr
@@ -114,6 +108,7 @@ def test_resume_after_sigkill_anywhere_gives_the_uninterrupted_result(corp, tmp_
     assert rate == 1.0, [o for o in outcomes if not o[1]]
 
 
+@pytest.mark.slow  # child investigations, run and resumed
 def test_a_finished_investigation_resumed_is_returned_not_rerun(corp, tmp_path):
     first = investigate(tmp_path)
     inv_id = ID_LINE.search(first.stderr).group(1)

@@ -25,10 +25,8 @@ import pytest
 from neo4j.exceptions import Neo4jError
 
 from graph import server
-from graph.schema import describe_schema, reset_twin
-from graph.tools.fixtures import corp_twin
+from graph.schema import describe_schema
 from graph.tools.guard import Guard, GuardError, find_escapes, resolve_escapes, screen
-from tests.conftest import Twin
 
 Q = "\\u0027"  # an escaped quote, as typed into a query (backslash, u, 0027)
 
@@ -240,13 +238,6 @@ def report():
 
 
 @pytest.fixture(scope="module")
-def corp(driver, neo4j_settings):
-    reset_twin(driver, neo4j_settings.database)
-    corp_twin(driver, neo4j_settings.database)
-    return Twin(driver, neo4j_settings.database)
-
-
-@pytest.fixture(scope="module")
 def guard(corp):
     return Guard(corp.driver, corp.database, timeout_s=3)
 
@@ -454,15 +445,34 @@ def test_bomb_is_refused_and_the_server_lives(corp, neo4j_settings, before, name
     assert outcome in ({"truncated", "limit"} if name == "many_rows_wide" else {"limit", "timeout"}), (name, outcome)
     assert seconds < 40, seconds
     time.sleep(0.5)
-    cpu0 = _cpu_s(pid)
-    time.sleep(2.0)
-    burning = (_cpu_s(pid) - cpu0) / 2.0
+    # The JVM may collect what the stopped query allocated for a second or two; a query
+    # still running keeps a core busy in every window. Idle in one of five 2 s windows.
+    for _ in range(5):
+        cpu0 = _cpu_s(pid)
+        time.sleep(2.0)
+        burning = (_cpu_s(pid) - cpu0) / 2.0
+        if burning < 0.6:
+            break
     assert _pid(neo4j_settings) == pid
     assert g.run("MATCH (n:User) RETURN count(n) AS n", tool="after").rows[0]["n"] > 0
     _TALLY["bombs"][name] = {"outcome": outcome, "seconds": round(seconds, 2), "peak_server_rss_mb": peak[0],
                              "cpu_after": round(burning, 2)}
     assert burning < 0.6, f"the server still burns {burning:.2f} cores after {name}"
     assert corp.snapshot() == before[0]
+
+
+def test_a_value_that_overflows_an_array_is_a_limit_every_time(corp):
+    """A string doubled past 2^31 chars ends as OutOfMemoryError the first time and, once
+    the JIT has compiled the concatenation, as NegativeArraySizeException (ExecutionFailed,
+    message "-2147483648"): both are the same limit, never a bare `failed` (CI saw it)."""
+    g = Guard(corp.driver, corp.database, timeout_s=10)
+    outcomes = []
+    for _ in range(4):
+        with pytest.raises(GuardError) as info:
+            g.run(BOMBS["reduce_string_doubling"], tool="test")
+        outcomes.append((info.value.code, info.value.reason))
+    assert all(code == "limit" for code, _ in outcomes), outcomes
+    assert g.run("RETURN 1 AS one", tool="after").rows == [{"one": 1}]
 
 
 def test_one_huge_row_is_cut_by_the_byte_budget(corp):

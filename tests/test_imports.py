@@ -198,3 +198,16 @@ def test_no_import_cycle_at_all():
     graph = import_graph(REPO)
     found = cycles(graph)
     assert not found, _describe(found, graph)
+
+
+def test_the_shipped_packages_import_no_test_code():
+    """Test doubles live in tests/fakes/, which the installed package does not have: a
+    shipped module that imported them would fail there (and drag fakes into the product)."""
+    graph = import_graph(REPO, (*PACKAGES, "tests"))
+    assert "tests.fakes.service" in graph["tests.test_bot_core"]  # the scan does see tests/
+    leaks = sorted(f"{mod} -> {dep}" for mod, deps in graph.items() if not mod.startswith("tests")
+                   for dep in deps if dep.split(".")[0] == "tests")
+    assert not leaks, leaks
+    fakes = sorted(m for m in graph if not m.startswith("tests") and m.rsplit(".", 1)[-1] in ("testing", "fakes"))
+    assert not fakes, f"test doubles inside the shipped packages: {fakes}"
+

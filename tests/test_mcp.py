@@ -27,23 +27,14 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from typer.testing import CliRunner
 
 import cli
-from graph.schema import reset_twin
 from graph.tools.base import Limits, Toolbox, openai_tools
-from graph.tools.fixtures import T0, corp_twin
-from tests.conftest import Twin
+from graph.tools.fixtures import T0
+from tests.conftest import validate_contract
 
 REPO = Path(__file__).resolve().parents[1]
 ALERT = REPO / "tests" / "data" / "alerts" / "dcsync_helpdesk1.ocsf.json"
-SCHEMA = REPO.parent / "shared" / "spec" / "investigation.schema.json"
 START_TIMEOUT = 180  # a cold Python + the SDK on a busy 2-core machine
 QUERY_TIMEOUT = "60"  # the guard's per-query limit, raised for the same reason
-
-
-@pytest.fixture(scope="module")
-def corp(driver, neo4j_settings):
-    reset_twin(driver, neo4j_settings.database)
-    corp_twin(driver, neo4j_settings.database)
-    return Twin(driver, neo4j_settings.database)
 
 
 def registry_names() -> set[str]:
@@ -229,8 +220,7 @@ def test_http_investigate_dcsync_returns_the_contract_verdict(corp, tmp_path):
     assert payload(got["resolve"])["results"][0]["candidates"][0]["key"] == "HELPDESK1@CORP.LOCAL"
     assert not got["inv"].is_error, got["inv"].content[0].text[:500]
     r = payload(got["inv"])
-    if SCHEMA.exists():
-        jsonschema.validate(r, json.loads(SCHEMA.read_text()))
+    validate_contract("investigation", r)
     assert r["alert_id"] == "ALERT-TEST-DCSYNC" and r["verdict"] == "true_positive"
     assert {"HELPDESK1@CORP.LOCAL", "DC01.CORP.LOCAL"} <= {e["key"] for e in r["entities"]}
     assert r["usage"]["llm_calls"] == 0 and r["usage"]["cypher_queries"] > 5

@@ -79,3 +79,22 @@ def test_what_the_events_show_it_went_through_joins_the_entities_once():
     got = _entities(st, [observed, onward, possible], misattributed=["WS9.X.LOCAL"])
     assert [e["key"] for e in got] == [SRV, WS, ALICE, "CUSTOMER-DB"]  # not the possible path's, not the wrong source
     assert {e["role"] for e in got[1:]} == {"observed_path"}
+
+
+def test_the_person_at_the_source_follows_the_source_host_when_the_chain_walked_hosts_only():
+    """An AS-REP request or a scan names no account: the chain holds hosts only. The account
+    attributed to the source's keyboard takes the second step, its session on that host."""
+    roasted = "SVC-EDI@X.LOCAL"
+    origin = Origin(host=WS, account=ALICE, chain=[
+        {"host": DC, "account": None, "from_host": WS, "timestamp": T, "evidence": ["EVT:9"]},
+        {"host": WS, "account": None, "timestamp": None, "evidence": []},
+    ])
+    c = case("asrep", hosts=[DC], src=[WS], dst=[DC], origin=origin,
+             contexts=[ctx(WS, ["Computer"]), ctx(DC, ["Computer"], isdc=True), ctx(roasted, ["User"])])
+    path, _ = observed_from_origin(c, Found("corroborated", "", targets=[roasted]))
+    assert path is not None and path.nodes == [WS, ALICE, DC, roasted]
+    assert path.edges[:2] == ["HasSession", "ConnectedTo"] and path.edges[-1] == "ASREPRoast"
+    # without an attributed account the path is the hosts the request crossed
+    origin.account = None
+    path, _ = observed_from_origin(c, Found("corroborated", "", targets=[roasted]))
+    assert path is not None and path.nodes == [WS, DC, roasted]

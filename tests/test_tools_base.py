@@ -10,21 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graph.schema import reset_twin
 from graph.tools.base import TOOLS, Toolbox, openai_tools, parse_time, trim_for_llm
-from graph.tools.fixtures import T0, corp_twin
+from graph.tools.fixtures import T0
 from graph.tools.query_cmd import parse_params, run_query_command
-from tests.conftest import Twin
 
 EXPECTED = {"resolve_entities", "entity_context", "attack_paths", "observed_path", "blast_radius",
             "choke_points", "expert_cypher", "find_events", "find_connections", "session_chain", "event_history"}
-
-
-@pytest.fixture(scope="module")
-def corp(driver, neo4j_settings):
-    reset_twin(driver, neo4j_settings.database)
-    corp_twin(driver, neo4j_settings.database)
-    return Twin(driver, neo4j_settings.database)
 
 
 @pytest.fixture(scope="module")

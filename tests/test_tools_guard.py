@@ -14,11 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.schema import describe_schema, reset_twin
+from graph.schema import describe_schema
 from graph.tools import vocab
-from graph.tools.fixtures import corp_twin
 from graph.tools.guard import Guard, GuardError, screen, tokenize
-from tests.conftest import Twin
 
 ATTEMPTS = [
     # plain writes
@@ -104,13 +102,6 @@ ATTEMPTS = [
     "RETURN 1 \\ CREATE (:X)",
     "MATCH (n) RETURN n /* hidden */ ; /* statement */ CREATE (:X)",
 ]
-
-
-@pytest.fixture(scope="module")
-def corp(driver, neo4j_settings):
-    reset_twin(driver, neo4j_settings.database)
-    corp_twin(driver, neo4j_settings.database)
-    return Twin(driver, neo4j_settings.database)
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from graph.schema import reset_twin
 from graph.tools.base import Toolbox
 from graph.tools.expert import extract_identifiers
-from graph.tools.fixtures import DAY, T0, corp_twin
-from tests.conftest import Twin
-
-
-@pytest.fixture(scope="module")
-def corp(driver, neo4j_settings):
-    reset_twin(driver, neo4j_settings.database)
-    corp_twin(driver, neo4j_settings.database)
-    return Twin(driver, neo4j_settings.database)
+from graph.tools.fixtures import DAY, T0
 
 
 @pytest.fixture(scope="module")

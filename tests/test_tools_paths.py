@@ -10,18 +10,9 @@ from graph.derive.exploit import (
     derive_exploit_edges,
     parse_port_spec,
 )
-from graph.schema import reset_twin
 from graph.tools.base import Toolbox, ToolError
-from graph.tools.fixtures import DAY, T0, corp_twin
+from graph.tools.fixtures import DAY, T0
 from graph.tools.paths import build_path_query
-from tests.conftest import Twin
-
-
-@pytest.fixture(scope="module")
-def corp(driver, neo4j_settings):
-    reset_twin(driver, neo4j_settings.database)
-    corp_twin(driver, neo4j_settings.database)
-    return Twin(driver, neo4j_settings.database)
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +161,37 @@ def test_port_coverage(spec, port, proto, ok):
 def test_port_spec_parsing():
     assert parse_port_spec("1-65535/udp") == (1, 65535, "udp")
     assert parse_port_spec(True) is None and parse_port_spec("x/tcp") is None
+
+
+def _fan_twin(twin, order):
+    """One user in eight groups, each holding AdminTo and GenericAll on a tier-0 host:
+    sixteen equally short, equally cheap paths. Created in the given order, so storage order differs between loads."""
+    twin.run("CREATE (:Twin:User {key: 'U@FAN.LOCAL', enabled: true, admincount: false})")
+    twin.run("CREATE (:Twin:Computer {key: 'DC.FAN.LOCAL', tier0: true})")
+    for i in order:
+        twin.run(
+            "MATCH (u:Twin {key: 'U@FAN.LOCAL'}), (h:Twin {key: 'DC.FAN.LOCAL'}) "
+            "CREATE (g:Twin:Group {key: $g}) CREATE (u)-[:MemberOf]->(g)",
+            g=f"G{i}@FAN.LOCAL")
+        # two rights of the same cost between the same nodes: two paths with one node list
+        for right in (["AdminTo", "GenericAll"] if i % 2 else ["GenericAll", "AdminTo"]):
+            twin.run(f"MATCH (g:Twin {{key: $g}}), (h:Twin {{key: 'DC.FAN.LOCAL'}}) CREATE (g)-[:{right}]->(h)",
+                     g=f"G{i}@FAN.LOCAL")
+
+
+@pytest.mark.parametrize("mode", ["source", "pair", "entry"])
+def test_equally_short_paths_are_chosen_by_content_not_storage_order(twin, mode):
+    """SHORTEST k picks k of equally short paths in storage order; the tool must give the
+    same answer however the twin was loaded (the cheapest, then the fewest hops, then by key)."""
+    args = {"source": {"sources": ["U@FAN.LOCAL"]},
+            "pair": {"sources": ["U@FAN.LOCAL"], "target": "DC.FAN.LOCAL"},
+            "entry": {"target": "DC.FAN.LOCAL", "entry_points": ["phishable_users"]}}[mode]
+    answers = []
+    for order in (range(1, 9), range(8, 0, -1), [5, 2, 8, 1, 7, 3, 6, 4]):
+        twin.run("MATCH (n) DETACH DELETE n")
+        _fan_twin(twin, order)
+        out = Toolbox(twin.driver, twin.database, as_of=T0).call("attack_paths", {**args, "k": 2})
+        answers.append([(p.nodes, p.edges) for p in out.paths])
+    assert answers[0] == [(["U@FAN.LOCAL", "G1@FAN.LOCAL", "DC.FAN.LOCAL"], ["MemberOf", "AdminTo"]),
+                          (["U@FAN.LOCAL", "G1@FAN.LOCAL", "DC.FAN.LOCAL"], ["MemberOf", "GenericAll"])]
+    assert answers[1] == answers[0] and answers[2] == answers[0]

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from graph.schema import reset_twin
 from graph.tools.base import Toolbox
-from graph.tools.fixtures import DAY, T0, corp_twin
+from graph.tools.fixtures import DAY, T0
 
 
 @pytest.fixture(scope="module")
-def tb(driver, neo4j_settings):
-    reset_twin(driver, neo4j_settings.database)
-    corp_twin(driver, neo4j_settings.database)
-    return Toolbox(driver, neo4j_settings.database, as_of=T0)
+def tb(corp):
+    return Toolbox(corp.driver, corp.database, as_of=T0)
 
 
 def resolve(tb, name, **kw):

@@ -23,16 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from graph import server
-from graph.db import open_driver
+from evals.bench import log, open_twin
 from graph.generate import generate
 from graph.ingest.registry import ingest
-from graph.schema import apply_schema, reset_twin
-from graph.settings import Neo4jSettings
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+from graph.schema import reset_twin
 
 
 def timed_ingest(driver, db, paths: list[Path]) -> dict:
@@ -73,11 +67,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print the result as one JSON document")
     args = ap.parse_args()
 
-    settings = Neo4jSettings.from_env()
-    server.ensure_running(settings)
-    driver = open_driver(settings)
-    db = settings.database
-    apply_schema(driver, db)
+    settings, driver, db = open_twin()
     out = args.out or Path(tempfile.mkdtemp(prefix="twinsight-bench-"))
     result: dict = {"parameters": {"users": args.users, "hosts": args.hosts, "groups": args.groups, "seed": args.seed},
                     "neo4j": {"heap": settings.heap, "pagecache": settings.pagecache}}

@@ -25,19 +25,13 @@ every part is the fastest of `--rounds` (the first round also warms the server's
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-from evals.bench import open_empty_twin
+from evals.bench import enterprise_args, generated_enterprise, log, parse_enterprise_args
 from evals.bench.bench_generated_ops import baseline
-from graph.generate import generate
 from graph.ingest import winevents
 from graph.ingest.base import IngestContext, Source, load_batch
 from graph.ingest.registry import ingest
@@ -45,10 +39,6 @@ from graph.loader import TwinWriter
 from graph.model import NodeSchema
 
 GOAL = 20_000
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def _drop(driver, db, label: str) -> None:
@@ -89,29 +79,18 @@ def nodes_only(writer: TwinWriter, batches: list) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--hosts", type=int, default=2400)
-    ap.add_argument("--users", type=int, default=4000)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--files", type=int, default=1, help="how many of the day's event files to use")
+    ap = enterprise_args(__doc__, hosts=2400, users=4000, seed=1, files=True)
     ap.add_argument("--rounds", type=int, default=2, help="write rounds; the fastest of each part counts")
-    ap.add_argument("--reset", action="store_true", help="empty the twin first")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    opened = open_empty_twin(args.reset)
-    if opened is None:
-        return 2
-    driver, db = opened
-    out = Path(tempfile.mkdtemp(prefix="twinsight-floor-"))
-    try:
-        log(f"generating {args.hosts} hosts / {args.users} users with a day of operations ...")
-        doc = generate(out, seed=args.seed, hosts=args.hosts, users=args.users, ops=True)
-        events = sorted(p for p, meta in doc["files"].items() if meta["format"] == "winevents")
-        chosen = events[:args.files]
-        rest = [out / p for p, meta in doc["files"].items() if meta["format"] != "winevents"]
+    args = parse_enterprise_args(ap, argv)
+    with generated_enterprise(args, "twinsight-floor-") as g:
+        if g is None:
+            return 2
+        driver, db = g.driver, g.db
+        chosen = g.paths(("winevents",), by_name=True)[:args.files]
+        rest = g.paths(("winevents",), exclude=True)
         log(f"ingesting the enterprise without its events ({len(rest)} files) ...")
         ingest(driver, rest, database=db)
-        sources = [Source.from_path(out / p) for p in chosen]
+        sources = [Source.from_path(p) for p in chosen]
         n = sum(1 for s in sources for line in s.text().split("\n") if line.strip())
         log(f"{n} events in {len(chosen)} file(s)")
 
@@ -134,9 +113,6 @@ def main(argv: list[str] | None = None) -> int:
             full = TwinWriter(driver, "winevents", database=db, now=ctx.now)
             load_s = min(load_s, _timed(lambda w=full: [load_batch(w, b) for b in batches]))
             log(f"round {r + 1}: bare {bare_s:.1f} s, event nodes {nodes_s:.1f} s, connector {load_s:.1f} s (best so far)")
-    finally:
-        driver.close()
-        shutil.rmtree(out, ignore_errors=True)
 
     def rate(secs: float) -> int:
         return round(n / max(secs, 1e-9))

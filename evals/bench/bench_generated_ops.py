@@ -25,21 +25,16 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from evals.bench import open_empty_twin
+from evals.bench import log, open_empty_twin
 from graph.generate import generate
 from graph.ingest.registry import ingest
 
 GOAL = 20_000
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def zeek_rows(root: Path, batch: int) -> Iterator[list[dict]]:

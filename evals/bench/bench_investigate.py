@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from agents.runtime import TwinsightService
+from evals.bench import open_twin
 from evals.build_scenarios import (
     T_BASE,
     Ctx,
@@ -31,12 +32,39 @@ from evals.build_scenarios import (
     specs,
 )
 from graph import server
-from graph.db import open_driver
 from graph.generate import generate
 from graph.generate.model import build_enterprise
 from graph.ingest.registry import forget, ingest
-from graph.schema import apply_schema, reset_twin
-from graph.settings import Neo4jSettings
+from graph.schema import reset_twin
+
+
+class RssProbe:
+    """The local server's resident memory (ps RSS of its java process), sampled every
+    half second while the alerts are investigated; max in GB. None on an external server."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid, self.max_kb, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                kb = int(Path(f"/proc/{self.pid}/status").read_text().split("VmRSS:")[1].split()[0])
+            except (OSError, IndexError, ValueError):
+                return
+            self.max_kb = max(self.max_kb, kb)
+
+    def start(self) -> RssProbe:
+        if self.pid:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def gb(self) -> float | None:
+        return round(self.max_kb / 1024 / 1024, 2) if self.max_kb else None
 
 
 class RssProbe:
@@ -79,11 +107,7 @@ def main() -> None:
         "investigate on the twin already loaded by an earlier run with the same --hosts/--users/--seed "
         "(generation and loading take minutes at 24k hosts)"))
     args = ap.parse_args()
-    settings = Neo4jSettings.from_env()
-    server.ensure_running(settings)
-    driver = open_driver(settings)
-    db = settings.database
-    apply_schema(driver, db)
+    settings, driver, db = open_twin()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         t0 = time.perf_counter()

@@ -7,7 +7,7 @@ Each size runs `evals.bench.bench_investigate` in its own process (users = 5/3 o
 hosts, as in the issue's 24k / 40k twin) and reads back the lines it prints: the load
 time, p50 / p95 seconds per alert and the same run's floor of trivial indexed look-ups.
 Prints one table and writes a small hand-drawn SVG (no plotting dependency) to
-evals/results/scaling.svg (the table beside it, scaling.md). Every number is quoted with its own run's floor ratio: the
+evals/results/scaling.svg. Every number is quoted with its own run's floor ratio: the
 machine is shared, and the ratio is what stays comparable between runs.
 """
 
@@ -125,8 +125,7 @@ def main() -> None:
     print(table(rows))
     args.svg.parent.mkdir(parents=True, exist_ok=True)
     args.svg.write_text(svg(rows))
-    args.svg.with_suffix(".md").write_text(table(rows) + "\n")
-    print(f"chart: {args.svg}, table: {args.svg.with_suffix('.md')}")
+    print(f"chart: {args.svg}")
 
 
 if __name__ == "__main__":

@@ -17,12 +17,11 @@ import argparse
 import random
 import time
 
-from graph import server
-from graph.db import open_driver
+from evals.bench import open_twin
 from graph.loader import TwinWriter
 from graph.model import NodeSchema, RelSchema
-from graph.schema import apply_schema, reset_twin
-from graph.settings import Neo4jSettings, write_workers
+from graph.schema import reset_twin
+from graph.settings import write_workers
 
 REL_TYPES = ["MemberOf", "AdminTo", "HasSession", "GenericAll", "CanRDP"]
 
@@ -81,11 +80,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=1, help="alternate bare/engine this many times")
     args = ap.parse_args()
-    settings = Neo4jSettings.from_env()
-    server.ensure_running(settings)
-    driver = open_driver(settings)
-    db = settings.database
-    apply_schema(driver, db)
+    _, driver, db = open_twin()
     nodes, rels = make_rows(args.nodes, args.rels)
     total_rels = sum(len(r) for r in rels.values())
     print(f"rows: {len(nodes)} nodes, {total_rels} relationships, batch {args.batch}, "

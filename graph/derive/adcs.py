@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from graph import catalog
 from graph.derive.base import Derivation, run_query, sync_edges
 from graph.loader import TwinWriter
-from graph.model import TWIN_LABEL, NodeRef, RelSchema
 
-_BY_OBJECTID = NodeRef(TWIN_LABEL, "objectid")
 EDGES = ("EnterpriseCAFor", "IssuedSignedBy", "TrustedForNTAuth")
-SCHEMAS = {t: RelSchema(t, _BY_OBJECTID, _BY_OBJECTID, snapshot=False) for t in EDGES}
+SCHEMAS = {t: catalog.rel(t, by="objectid") for t in EDGES}
 
 _CAS = (
     "MATCH (n) WHERE (n:EnterpriseCA OR n:RootCA OR n:NTAuthStore) AND n.objectid IS NOT NULL "

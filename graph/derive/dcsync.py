@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+from graph import catalog
 from graph.derive.base import Derivation, run_query, sync_edges
 from graph.loader import TwinWriter
-from graph.model import TWIN_LABEL, NodeRef, RelSchema
+from graph.model import TWIN_LABEL
 
-DCSYNC = RelSchema("DCSync", NodeRef(TWIN_LABEL, "objectid"), NodeRef(TWIN_LABEL, "objectid"), snapshot=False)
+DCSYNC = catalog.rel("DCSync", by="objectid")
 
 Closure = Callable[[set[str]], set[str]]
 

@@ -20,24 +20,20 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import quote, unquote
 
+from graph import catalog
 from graph.identity import is_ip, normalize_ip
 from graph.ingest.base import BadFile, IngestContext, Source
 from graph.loader import TwinWriter
-from graph.model import NodeSchema, RelSchema
 
-# Shared identity nodes are never one source's snapshot to delete: an AD computer that
-# Nmap also saw must not vanish because one scan missed it.
-COMPUTER = NodeSchema("Computer", snapshot=False)
-IP = NodeSchema("IP", snapshot=False)
-PACKAGE = NodeSchema("Package", snapshot=False)
-APPLICATION = NodeSchema("Application", ("Package",), snapshot=False)
-VULNERABILITY = NodeSchema("Vulnerability", snapshot=False)
+# Software is shared too: never one source's snapshot to delete (the identity kinds, hosts
+# and addresses, are graph.catalog's shared schemas).
+PACKAGE = catalog.node("Package")
+APPLICATION = catalog.node("Application", "Package")
+VULNERABILITY = catalog.node("Vulnerability")
 
-HAS_IP = RelSchema("HasIP", snapshot=False)
-HAS_INSTALLED = RelSchema("HasInstalled", snapshot=False)
-HAS_VULNERABILITY = RelSchema("HasVulnerability", snapshot=False)
-DEPENDS_ON = RelSchema("DependsOn", snapshot=False)
-HOSTED_ON = RelSchema("HostedOn", snapshot=False)
+HAS_INSTALLED = catalog.rel("HasInstalled")
+HAS_VULNERABILITY = catalog.rel("HasVulnerability")
+DEPENDS_ON = catalog.rel("DependsOn")
 
 
 # ---------------------------------------------------------------- reading files

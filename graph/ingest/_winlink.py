@@ -20,10 +20,13 @@ that both paths write the same graph: loading A then B equals loading B then A.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from graph import catalog
+from graph.catalog import COMPUTER, HAS_IP, HAS_SESSION, IP, USER
 from graph.identity import short_hostname
 from graph.ingest._live import existing_edges
 from graph.loader import TwinWriter
-from graph.model import NodeSchema, RelSchema
 from graph.reader import TwinReader
 from graph.resolve import TwinIndex, existing_keys
 
@@ -31,17 +34,12 @@ HOST_UNRESOLVED = "HostUnresolved"
 IP_UNRESOLVED = "IpUnresolved"
 ACCOUNT_UNRESOLVED = "AccountUnresolved"
 
-COMPUTER = NodeSchema("Computer", snapshot=False)
-USER = NodeSchema("User", snapshot=False)
-IP = NodeSchema("IP", snapshot=False)
-ON_HOST = RelSchema("OnHost", snapshot=False)
-BY_USER = RelSchema("ByUser", snapshot=False)
-TARGETS_USER = RelSchema("TargetsUser", snapshot=False)
-FROM_HOST = RelSchema("FromHost", snapshot=False)
-FROM_IP = RelSchema("FromIP", snapshot=False)
-HAS_IP = RelSchema("HasIP", snapshot=False)
-HAS_SESSION = RelSchema("HasSession", snapshot=False)
-LOGGED_ON = RelSchema("LoggedOn", snapshot=False)
+ON_HOST = catalog.rel("OnHost")
+BY_USER = catalog.rel("ByUser")
+TARGETS_USER = catalog.rel("TargetsUser")
+FROM_HOST = catalog.rel("FromHost")
+FROM_IP = catalog.rel("FromIP")
+LOGGED_ON = catalog.rel("LoggedOn")
 
 # Logon types that leave reusable credentials on the host (interactive, batch, service,
 # unlock, new credentials, remote interactive, cached interactive): what BloodHound's
@@ -49,6 +47,8 @@ LOGGED_ON = RelSchema("LoggedOn", snapshot=False)
 # logons (3, 8) are kept on `LoggedOn` only.
 SESSION_LOGON_TYPES = frozenset({2, 4, 5, 7, 9, 10, 11})
 _CHUNK = 5_000
+# Rewrites the event store's rows of re-keyed or newly tied events (graph.events.EventRun.patch).
+Patch = Callable[[dict[str, dict]], int]
 # A tagged ingest (the evaluator layers a scenario's events on a shared twin, then
 # `forget`s them) ties only its own events, under its own tag: the shared twin stays as
 # it was once the tag is forgotten.
@@ -146,24 +146,26 @@ def relink(writer: TwinWriter, ctx) -> None:
         return
     reader = TwinReader(writer.driver, writer.database)
     moved = named = tied = 0
+    run = getattr(ctx, "events", None)
+    patch = run.patch if run is not None else (lambda changes: 0)
     if any(_count(reader, lb) for lb in (HOST_UNRESOLVED, ACCOUNT_UNRESOLVED, IP_UNRESOLVED)):
         mine = f"{writer.source}#{ctx.tag}" if ctx.tag else None
         own = TwinWriter(writer.driver, mine, database=writer.database, now=writer.now) if mine else writer
         index = ctx.twin_index()
-        moved, bindings = _relink_hosts(own, reader, index, mine)
+        moved, bindings = _relink_hosts(own, reader, index, mine, patch)
         for (host, ip_key), (first, last, _) in bindings.items():
             index.learn_lease(ip_key[3:], host, first, last)
-        named = _relink_accounts(own, reader, index, mine)
-        tied = _relink_ips(own, reader, index, mine)
+        named = _relink_accounts(own, reader, index, mine, patch)
+        tied = _relink_ips(own, reader, index, mine, patch)
         if own is not writer:
             writer.stats.add(own.stats)
-    moved_ips = _reresolve_ips(writer, reader, TwinIndex.read(reader))
+    moved_ips = _reresolve_ips(writer, reader, TwinIndex.read(reader), patch)
     ctx.unresolved = unresolved_summary(reader) | {
         "relinked": {"event_hosts": moved, "event_accounts": named, "event_ips": tied,
                      "event_sources_moved": moved_ips}}
 
 
-def _reresolve_ips(writer: TwinWriter, reader: TwinReader, index: TwinIndex) -> int:
+def _reresolve_ips(writer: TwinWriter, reader: TwinReader, index: TwinIndex, patch: Patch) -> int:
     """An address two hosts held (or a lease disagreeing with an inventory's address) may
     resolve to another host once later data adds leases: its events' `FromHost` is decided
     again on the whole twin's leases, so the graph does not depend on load order."""
@@ -180,6 +182,7 @@ def _reresolve_ips(writer: TwinWriter, reader: TwinReader, index: TwinIndex) -> 
             moves.append({"src": r["key"], "dst": host, "firstseen": r["ts"], "lastseen": r["ts"]})
     if not moves:
         return 0
+    patch({m["src"]: {"from_host": m["dst"]} for m in moves})
     _write(writer, "UNWIND $rows AS m MATCH (e:Twin {key: m.src})-[r:FromHost]->(h) WHERE h.key <> m.dst "
            "DELETE r RETURN count(*) AS n", moves)
     writer.rels(FROM_HOST, moves)
@@ -204,7 +207,8 @@ def _write(writer: TwinWriter, query: str, rows: list) -> None:
         writer.stats.deleted += counters.nodes_deleted
 
 
-def _relink_hosts(writer: TwinWriter, reader: TwinReader, index, mine: str | None) -> tuple[int, dict]:
+def _relink_hosts(writer: TwinWriter, reader: TwinReader, index, mine: str | None,
+                  patch: Patch) -> tuple[int, dict]:
     # a name, with what the events' own machine account said about its domain
     named = [(r["name"], tuple(r["doms"] or ())) for r in _rows(
         reader, f"MATCH (e:HostUnresolved) WHERE {_MINE} "
@@ -249,6 +253,8 @@ def _relink_hosts(writer: TwinWriter, reader: TwinReader, index, mine: str | Non
     moves = [{"old": k, "new": new, "host": host} for k, (new, host) in renamed.items()
              if new not in taken]
     merges = [{"old": k, "new": new} for k, (new, _) in renamed.items() if new in taken]
+    # the store first: a crash between the two leaves events the rerun finds unresolved again
+    patch({k: {"key": new, "host": host} for k, (new, host) in renamed.items()})
     _write(writer, _MOVE, moves)
     _write(writer, _MERGE, merges)
     writer.rels(HAS_SESSION, [{"src": h, "dst": u, "firstseen": int(f), "lastseen": int(la)}
@@ -280,7 +286,7 @@ RETURN e.key AS key, e.host AS name, h.key AS host, e.event_id AS eid, e.status 
 """
 
 
-def _relink_accounts(writer: TwinWriter, reader: TwinReader, index, mine: str | None) -> int:
+def _relink_accounts(writer: TwinWriter, reader: TwinReader, index, mine: str | None, patch: Patch) -> int:
     """Accounts an event named before the twin knew their domain (`THESHIRE\\pgustavo`
     ahead of any THESHIRE.LOCAL): linked as the connector links them, once they resolve."""
     known = {}
@@ -325,6 +331,13 @@ def _relink_accounts(writer: TwinWriter, reader: TwinReader, index, mine: str | 
     writer.nodes(COMPUTER, [{"key": k, "firstseen": int(f), "lastseen": int(la),
                              "props": {} if known else {"name": k, "shortname": short_hostname(k)}}
                             for (k, label, known), (f, la) in sorted(new.items()) if label == "Computer"])
+    changes: dict[str, dict] = {}
+    for rel, column in (("ByUser", "by_keys"), ("TargetsUser", "target_keys")):
+        for link in links[rel]:
+            changes.setdefault(link["src"], {}).setdefault(column, []).append(link["dst"])
+    for k in done:  # the store's row drops the mark as the node drops its label below
+        changes.setdefault(k, {})["settled"] = [ACCOUNT_UNRESOLVED]
+    patch(changes)
     writer.rels(BY_USER, links["ByUser"])
     writer.rels(TARGETS_USER, links["TargetsUser"])
     writer.rels(HAS_SESSION, [{"src": h, "dst": u, "firstseen": int(f), "lastseen": int(la)}
@@ -335,7 +348,7 @@ def _relink_accounts(writer: TwinWriter, reader: TwinReader, index, mine: str | 
     return len(links["ByUser"]) + len(links["TargetsUser"])
 
 
-def _relink_ips(writer: TwinWriter, reader: TwinReader, index, mine: str | None) -> int:
+def _relink_ips(writer: TwinWriter, reader: TwinReader, index, mine: str | None, patch: Patch) -> int:
     ips = [r["ip"] for r in _rows(reader,
                                   f"MATCH (e:IpUnresolved) WHERE {_MINE} RETURN DISTINCT e.ip AS ip", mine)]
     known = sorted(ip for ip in ips if isinstance(ip, str)
@@ -348,6 +361,7 @@ def _relink_ips(writer: TwinWriter, reader: TwinReader, index, mine: str | None)
         host = index.host_for_ip(r["ip"], r["ts"])
         if host:
             links.append({"src": r["key"], "dst": host, "firstseen": r["ts"], "lastseen": r["ts"]})
+    patch({link["src"]: {"from_host": link["dst"]} for link in links})
     writer.rels(FROM_HOST, links)
     _write(writer, "UNWIND $rows AS k MATCH (e:Twin {key: k}) REMOVE e:IpUnresolved "
            "RETURN count(*) AS n", [r["src"] for r in links])

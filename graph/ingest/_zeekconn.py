@@ -19,14 +19,13 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from graph import catalog
+from graph.catalog import COMPUTER, INTERNET
 from graph.ingest._live import accumulate, existing_edges
 from graph.ingest.base import BadFile, Batch, IngestContext
-from graph.model import NodeSchema, RelSchema
 from graph.resolve import INTERNET_KEY, TwinIndex, classify_ip
 
-COMPUTER = NodeSchema("Computer", snapshot=False)
-INTERNET = NodeSchema("Internet", snapshot=False)
-CONNECTED_TO = RelSchema("ConnectedTo", snapshot=False)
+CONNECTED_TO = catalog.rel("ConnectedTo")
 
 CONN_REQUIRED = ("ts", "id.orig_h", "id.resp_h", "id.resp_p")
 MAX_TS = 32503680000  # year 3000: a Zeek time past this is corrupt, not the future

@@ -27,24 +27,24 @@ import hashlib
 import ipaddress
 from datetime import UTC, datetime
 
+from graph import catalog
+from graph.catalog import COMPUTER, HAS_IP, IP
 from graph.identity import is_ip, short_hostname
 from graph.ingest._live import accumulate, existing_edges
-from graph.ingest._vulnshared import COMPUTER, HAS_IP, IP, looks_like_hostname
+from graph.ingest._vulnshared import looks_like_hostname
 from graph.ingest._zeekconn import Endpoints, Reject, parse_port, parse_ts
 from graph.ingest.base import Batch, IngestContext
-from graph.model import NodeSchema, RelSchema
 from graph.resolve import INTERNET_KEY, Lease, TwinIndex, classify_ip
 
 # The edges an event carries to what the twin holds, named as Windows events name them
 # (graph.ingest.winevents), created with the event (NodeSchema.links).
-EVENT_LINKS = (RelSchema("OnHost", snapshot=False), RelSchema("FromHost", snapshot=False),
-               RelSchema("ByUser", snapshot=False))
+EVENT_LINKS = (catalog.rel("OnHost"), catalog.rel("FromHost"), catalog.rel("ByUser"))
 EVENT_LABELS = {"kerberos": "KerberosEvent", "smb_mapping": "SmbEvent", "smb_files": "SmbEvent",
                 "dce_rpc": "RpcEvent", "files": "FileEvent", "notice": "NoticeEvent"}
-EVENT_SCHEMAS = {label: NodeSchema("Event", (label,), snapshot=False, links=EVENT_LINKS)
+EVENT_SCHEMAS = {label: catalog.node("Event", label, links=EVENT_LINKS)
                  for label in sorted(set(EVENT_LABELS.values()))}
-HTTP_TO = RelSchema("HttpTo", snapshot=False)
-TLS_TO = RelSchema("TlsTo", snapshot=False)
+HTTP_TO = catalog.rel("HttpTo")
+TLS_TO = catalog.rel("TlsTo")
 
 MAX_TTL = 86400
 UNION_CAP = 256  # distinct values kept per list property of an HttpTo / TlsTo edge

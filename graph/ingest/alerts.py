@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import re
 
+from graph import catalog
 from graph.alert_model import AlertFormatError, iter_alert_documents, parse_alert
 from graph.ingest._jsonhead import json_head
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
-from graph.model import NodeSchema, RelSchema
 from graph.resolve import resolve_alert
 
-ALERT = NodeSchema("Alert", snapshot=False)
-INVOLVES = RelSchema("Involves", snapshot=False)
+ALERT = catalog.node("Alert")
+INVOLVES = catalog.rel("Involves")
 
 _OCSF_2004 = re.compile(r'"class_uid"\s*:\s*"?2004\b')
 

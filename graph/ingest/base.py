@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import InitVar, dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import neo4j
 
@@ -266,6 +266,8 @@ class IngestContext:
     reader: TwinReader = field(init=False)
     # What the event post-load step could not tie (events without host / source host).
     unresolved: dict | None = field(default=None, init=False)
+    # The run's rows in the event store (graph.events.EventRun): the relink patches them.
+    events: Any = field(default=None, init=False)
     _states: dict[type, object] = field(default_factory=dict, init=False, repr=False)
     _index: TwinIndex | None = field(default=None, init=False, repr=False)
 

@@ -2,37 +2,9 @@
 npm plugins): an application, what it is built from, and how the parts depend on
 each other.
 
-- `metadata.component` is the `Application` (also a `Package`), keyed by its purl
-  without qualifiers, else `app:<name>@<version>`. An SBOM without it names no
-  application and is refused.
-- Every component, nested ones included, is a `Package` (purl key; a component
-  without purl gets `pkg:generic/<group>/<name>@<version>` when it is a library,
-  framework, application, container or platform, and is skipped when it is a file,
-  device or data) with `(Application)-[:HasInstalled {scope, version_constraint}]->`.
-- `dependencies` give `(x)-[:DependsOn]->(y)` by bom-ref (the application's own ref
-  included). Version constraints a tool recorded on a component - cdxgen's
-  `cdx:pypi:versionSpecifiers`, or `twinsight:version_constraint` /
-  `twinsight:requires` - ride as `version_constraint` on the HasInstalled edge and
-  on every DependsOn edge into that component: what-if uses them to tell which
-  update breaks its dependents.
-- `vulnerabilities` (a BOM with VEX data): `Vulnerability` nodes as Trivy makes them
-  (CVE key, GHSA otherwise, Cartography property names from the best CVSS rating),
-  with `(Package)-[:HasVulnerability]->` for each `affects` ref - except where the
-  VEX analysis says not_affected, false_positive or resolved.
-- The host the application runs on: a property `twinsight:host` (or
-  `twinsight:hosted_on`, `cdx:host`) on metadata.component or metadata gives
-  `(Application)-[:HostedOn]->(Computer)`, resolved like Trivy's ArtifactName; a
-  short name the twin does not know, `localhost` or an address such as 127.0.0.1 is
-  rejected (record `metadata.component.properties`) rather than guessed. Without one, inventory.csv's
-  `hosted_on` places the application (contract section 3).
-- A newer SBOM of the same application (`metadata.timestamp`, kept as `sbom_time`)
-  replaces its HasInstalled / DependsOn edges: those it no longer lists go after the
-  load, and an older SBOM loaded late removes nothing and leaves the application's
-  properties as the newer one wrote them.
-- A BOM Trivy wrote (`aquasecurity:trivy:SchemaVersion` on metadata.component) is the
-  same report as Trivy's JSON in another format: its component is keyed and labelled as
-  graph.ingest.trivy keys the report's owner (the host its name resolves to, else an
-  `Artifact` keyed by the name), so one target is one node whichever format came.
+The newest SBOM of an application speaks for it; version constraints ride on the edges
+because what-if needs them to tell which update breaks a dependent. Keys, hosts, VEX and
+Trivy's BOMs: graph/MODEL.md, "CycloneDX".
 """
 
 from __future__ import annotations
@@ -40,16 +12,15 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from graph.catalog import COMPUTER, HOSTED_ON
 from graph.identity import host_key, is_ip, short_hostname
 from graph.ingest._addresses import not_a_host_name
 from graph.ingest._jsonhead import Large, json_head
 from graph.ingest._vulnshared import (
     APPLICATION,
-    COMPUTER,
     DEPENDS_ON,
     HAS_INSTALLED,
     HAS_VULNERABILITY,
-    HOSTED_ON,
     MAX_KEY,
     PACKAGE,
     VULNERABILITY,

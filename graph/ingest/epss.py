@@ -25,13 +25,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from graph import catalog
 from graph.ingest._vulnshared import CVE_RE
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.loader import TwinWriter, sources_with
-from graph.model import NodeSchema
 from graph.timestamps import to_epoch
 
-CATALOG = NodeSchema("EpssCatalog", snapshot=False)
+CATALOG = catalog.node("EpssCatalog")
 CATALOG_KEY = "EPSS:CATALOG"
 HEADER = ("cve", "epss", "percentile")
 

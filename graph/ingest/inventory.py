@@ -30,9 +30,9 @@ import csv
 import io
 import re
 
+from graph import catalog
 from graph.identity import host_key, is_ip, normalize_ip, short_hostname, user_key
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
-from graph.model import NodeSchema, RelSchema
 from graph.reader import TwinReader
 
 COLUMNS = ("name", "type", "criticality", "crown_jewel", "owner", "hosted_on", "tags")
@@ -41,14 +41,14 @@ CRITICALITIES = ("low", "medium", "high", "critical")
 
 # Annotations of nodes other sources made: the shared `Twin` label adds no kind, and
 # they are never this file's snapshot to delete.
-ANNOTATE = NodeSchema("Twin", snapshot=False)
+ANNOTATE = catalog.node("Twin")
 KIND_SCHEMAS = {
-    "data": NodeSchema("DataAsset"),
-    "host": NodeSchema("Computer", snapshot=False),
-    "service": NodeSchema("Service", snapshot=False),
-    "user": NodeSchema("User", snapshot=False),
+    "data": catalog.node("DataAsset", snapshot=True),
+    "host": catalog.COMPUTER,
+    "service": catalog.node("Service"),
+    "user": catalog.USER,
 }
-HOSTED_ON = RelSchema("HostedOn")
+HOSTED_ON = catalog.rel("HostedOn", snapshot=True)
 HOST_LABEL = "Computer"
 
 _SERVICE_KEY = re.compile(r"^(?P<host>.+):(?P<port>\d{1,5})/(?P<proto>tcp|udp)$", re.IGNORECASE)

@@ -25,22 +25,22 @@ from collections import defaultdict
 import neo4j
 import yaml
 
+from graph import catalog
+from graph.catalog import INTERNET
 from graph.identity import is_ip, normalize_ip
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.loader import TwinWriter
-from graph.model import NodeSchema, RelSchema
 
 INTERNET_KEY = "INTERNET"
 
-ZONE = NodeSchema("Zone")
-SUBNET = NodeSchema("Subnet")
+ZONE = catalog.node("Zone", snapshot=True)
+SUBNET = catalog.node("Subnet", snapshot=True)
 # The internet is shared with Zeek and what-if: never cleaned up as this source's snapshot.
-INTERNET = NodeSchema("Internet", snapshot=False)
-SUBNET_IN_ZONE = RelSchema("InZone")
-CAN_REACH = RelSchema("CanReach")
+SUBNET_IN_ZONE = catalog.rel("InZone", snapshot=True)
+CAN_REACH = catalog.rel("CanReach", snapshot=True)
 # Derived, and maintained by the derivation itself (stale edges are deleted there), so
 # the generic snapshot cleanup must not treat it as part of the file.
-HOST_IN_ZONE = RelSchema("InZone", snapshot=False)
+HOST_IN_ZONE = catalog.rel("InZone")
 
 _PORT = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?/([A-Za-z]+)$")
 _PROTOS = {"tcp", "udp"}

@@ -1,41 +1,9 @@
 """Nmap XML (`nmap -oX`): hosts that are up, their addresses and names, and the ports
 they had open, as `Computer`, `IP` leases and `Service` nodes.
 
-Decisions:
-- The host is its FQDN (a user-given or PTR name with a dot), else a short name the
-  twin already knows (`Computer.shortname`, e.g. AD's `WS01`), else - when the scan
-  gave no name at all - the host that last held the IP in the twin, else the IP
-  itself (contract section 2). All names are resolved in one query per file.
-- Addresses become `(Computer)-[:HasIP {firstseen, lastseen}]->(IP)` leases dated
-  with the scan (host `starttime`, else the run's `start`). `ip` (current) and `ips`
-  are derived from the leases after every Nmap ingest, so an old scan loaded after a
-  new one cannot set `ip` back, and an IP that a later scan finds on another host is
-  no longer the first host's current `ip`: that is how IPs move.
-- Only `open` ports become services, keyed `HOST:PORT/PROTO` (IPv6 hosts bracketed).
-  A later scan of the same host that covered a known service's port and did not find
-  it open sets the service's `state` to what Nmap saw (`closed`, `filtered`) and the
-  `HasService` edge goes, so paths only use ports open at the latest scan; the
-  `Service` node stays as history. `state_time` orders scans, so an older scan
-  loaded late neither reopens a port a newer scan closed nor overwrites its service
-  details. Known gap: a port is only closed on a service the twin already has, so a
-  newer scan loaded before an older one cannot close a port it never saw open (load
-  scans oldest first; one `ingest` of a folder does this when file names sort by
-  date). Remembering every scan's port coverage on each host would fix it at the cost
-  of long properties agents would read.
-- Nmap's OS guess is `nmap_os` (+ accuracy, family, cpe); it fills `operatingsystem`
-  only where no other source (AD) has set one (`nmap_os_filled` remembers the value it
-  filled, so a newer guess replaces it and AD's own value is never touched).
-- Host facts keep the newest observation (`_vulnshared.TimedFacts`): the OS guess, the
-  MAC and the host names are written with the scan time they were observed at
-  (`nmap_os_time`, `mac_time`, `hostnames_time`; the host's `starttime`, else the run's
-  `start`), and an older scan loaded after a newer one leaves them as they are - as
-  `state_time` does for services.
-- Addresses that name no host are not hosts: a host whose every address is loopback,
-  multicast, unspecified or broadcast (the limited broadcast, the broadcast address of a
-  subnet the twin knows or of a range the scan's own arguments name) is rejected with
-  that reason (`nmap localhost` is a scan of the scanner itself).
-- The XML is read defused-style: the `<!DOCTYPE nmaprun>` Nmap writes is allowed, any
-  other DTD (internal subset, external id) and every entity declaration is refused.
+A scan is a dated observation, not the truth: every fact keeps the newest scan's value,
+so scans loaded in any order give the same twin. How hosts are named, ports closed and
+OS guesses kept: graph/MODEL.md, "Nmap".
 """
 
 from __future__ import annotations
@@ -45,12 +13,11 @@ import xml.etree.ElementTree as ET
 import xml.parsers.expat
 from dataclasses import dataclass, field
 
+from graph import catalog
+from graph.catalog import COMPUTER, HAS_IP, IP
 from graph.identity import host_key, is_ip, normalize_ip, short_hostname
 from graph.ingest._addresses import broadcasts, not_a_host, subnet_broadcasts
 from graph.ingest._vulnshared import (
-    COMPUTER,
-    HAS_IP,
-    IP,
     HostIndex,
     TimedFacts,
     clip,
@@ -60,10 +27,9 @@ from graph.ingest._vulnshared import (
 )
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.loader import TwinWriter
-from graph.model import NodeSchema, RelSchema
 
-SERVICE = NodeSchema("Service", snapshot=False)
-HAS_SERVICE = RelSchema("HasService", snapshot=False)
+SERVICE = catalog.node("Service")
+HAS_SERVICE = catalog.rel("HasService")
 
 PROTOCOLS = {"tcp", "udp", "sctp"}
 _CIDR = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}\b")

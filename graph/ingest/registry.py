@@ -21,6 +21,7 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
 import graph.ingest as package
 from graph.derive import DERIVATIONS, reach
+from graph.events import EventStore, batch_event_rows, open_store
 from graph.ingest._jsonhead import Head
 from graph.ingest.base import (
     BadFile,
@@ -195,6 +196,7 @@ def ingest(
     now: int | None = None,
     progress: Callable[[str], None] | None = None,
     tag: str | None = None,
+    events: EventStore | None = None,
 ) -> IngestReport:
     """Sniff every file first (rejecting the unrecognised), then transform and load them
     in connector order, so that identities exist before the events and alerts that name
@@ -202,7 +204,12 @@ def ingest(
 
     `tag` marks this run's provenance (`source` becomes `name#tag`) so that `forget(tag)`
     can take exactly its data out again: the evaluator layers each scenario's events on
-    a shared base twin that way."""
+    a shared base twin that way.
+
+    Every event also goes to the event store (graph/events; `events`, else the twin's
+    own), as one run made visible only once the whole ingest is done: a run that stops
+    midway leaves the graph's committed batches (which the rerun completes) and no rows
+    in the store (which the rerun writes whole)."""
     t0 = time.perf_counter()
     table = connectors()
     try:
@@ -211,6 +218,18 @@ def ingest(
         raise UsageError(str(exc)) from None
     report = IngestReport()
     ctx = IngestContext(driver=driver, database=database, now=int(now or time.time()), tag=tag)
+    ctx.events = (events or open_store(database)).begin()
+    try:
+        _ingest(driver, paths, database, forced_format, cleanup, progress, table, limits, report, ctx)
+        ctx.events.commit()
+    finally:
+        ctx.events.abort()  # nothing once committed; an interrupted run's rows go
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _ingest(driver, paths, database, forced_format, cleanup, progress, table, limits,
+            report: IngestReport, ctx: IngestContext) -> None:
     planned: list[tuple[Connector, Source]] = []
     for source in iter_sources(paths, limits):
         try:
@@ -248,7 +267,7 @@ def ingest(
             if conn.post_load:
                 writer = TwinWriter(driver, source=conn.name, database=database, now=ctx.now)
                 conn.post_load(writer, ctx)
-                report.stats.add(writer.stats)
+                _written(report, writer, f"({conn.name} post-load)")
         # Derived edges depend on the whole twin, not on this run's files: after every
         # ingest, once every load and post-load step above is done (graph/derive).
         loaded_kinds = set(report.stats.per_kind)
@@ -257,7 +276,7 @@ def ingest(
             writer = TwinWriter(driver, source=derivation.source, database=database, now=ctx.now)
             derivation.run(writer)
             derived_moved |= bool(writer.stats.relationships_created or writer.stats.deleted)
-            report.stats.add(writer.stats)
+            _written(report, writer, f"({derivation.name} derivation)")
         # The reachability summaries read the static attack edges the loads and the
         # derivations just wrote (graph/derive/reach.py): recomputed when they moved.
         reach.refresh(driver, database, force=derived_moved or reach.changed_kinds_need_refresh(loaded_kinds))
@@ -270,8 +289,12 @@ def ingest(
         report.unresolved = ctx.unresolved
     except _LOST as exc:
         raise IngestInterrupted("the derivations after the files", exc, report) from exc
-    report.seconds = time.perf_counter() - t0
-    return report
+
+
+def _written(report: IngestReport, writer: TwinWriter, where: str) -> None:
+    """A post-load step's or a derivation's counts, and any row its writer refused."""
+    report.stats.add(writer.stats)
+    report.rejected.extend(Rejected(where, record, why) for record, why in writer.rejected)
 
 
 def _load_one(conn: Connector, source: Source, ctx: IngestContext, driver: neo4j.Driver,
@@ -300,12 +323,20 @@ def _load_one(conn: Connector, source: Source, ctx: IngestContext, driver: neo4j
     finally:
         report.stats.add(writer.stats)
     report.rejected.extend(Rejected(source.name, record, why) for record, why in writer.rejected)
+    rows = batch_event_rows(batch, writer.source)
+    if rows:
+        refused = {record.rsplit(" ", 1)[-1] for record, _ in writer.rejected}
+        ctx.events.append([r for r in rows if r["key"] not in refused] if refused else rows)
     ctx.loaded(batch)
     return writer, batch
 
 
-def forget(driver: neo4j.Driver, tag: str, database: str | None = None) -> dict[str, int]:
-    """Undo a tagged ingest: what only it wrote goes; shared nodes and edges lose its tag."""
+def forget(driver: neo4j.Driver, tag: str, database: str | None = None,
+           events: EventStore | None = None) -> dict[str, int]:
+    """Undo a tagged ingest: what only it wrote goes; shared nodes and edges lose its tag;
+    the event store drops the tagged run's rows (first: a crash between the two leaves
+    the graph's copy, which a second forget removes)."""
+    (events or open_store(database)).forget(tag)
     keep = "NOT s ENDS WITH $sfx"
     rels = driver.execute_query(
         "MATCH ()-[r]->() WHERE any(s IN r.sources WHERE s ENDS WITH $sfx) WITH r AS x"

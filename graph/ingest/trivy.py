@@ -1,47 +1,19 @@
 """Trivy JSON reports (SchemaVersion 2): what is installed where, and what is wrong with it.
 
-`(owner)-[:HasInstalled]->(Package)-[:HasVulnerability {installed_version,
-fixed_version, severity}]->(Vulnerability)`.
-
-Decisions:
-- Owner (contract section 3): the host whose FQDN, short name or IP is the report's
-  `ArtifactName`, resolved against the twin in one query (an IP by its latest
-  lease). An FQDN or IP the twin does not know yet still names a host (a `Computer`
-  keyed as contract section 2 says, merged later with AD/Nmap by that key), unless
-  the report is of a container image. Anything else - an image (`alpine:3.19`), a
-  path, a repository, a short name nobody knows - is the artifact itself: an
-  `Artifact` node keyed by `ArtifactName` verbatim (artifact_type, image_id,
-  repo_tags, repo_digests, os_family, os_name).
-- Packages are keyed by their purl without qualifiers (`_vulnshared.purl_key`); when
-  Trivy gives none (older versions, some ecosystems) one is built from the result
-  Type: pkg:{type}/{name}@{version}. `Packages[]` (with --list-all-pkgs) adds the
-  packages without findings and their `DependsOn` edges.
-- Vulnerabilities are keyed by CVE, else GHSA (a GHSA finding whose references name
-  exactly one CVE is that CVE); other ids (`VendorIDs`, the GHSA) are `aliases`.
-  Properties follow Cartography's CVE model, from the first CVSS source among nvd,
-  ghsa, redhat, then the others, v3 before v4 before v2. The vendor severity of the
-  finding rides on the edge.
-- `is_kev` is never written here; after the load it becomes false only where it is
-  still unknown, so a KEV flag survives whichever of KEV and Trivy runs first.
-- Patching: a report is the truth about each part of the owner it scanned (the OS
-  packages; each language target). Each result stamps its scope on the owner
-  (`trivy_scopes` / `trivy_scope_times`), and after the load HasInstalled edges of a
-  scope older than its latest scan go - so a rescan after an upgrade drops the old
-  package version, and an old report loaded late changes nothing.
-- Times are the report's `CreatedAt` (else the ingest time). The owner's OS (`os_family`,
-  `os_name`) keeps the newest report's (`trivy_os_time`), whatever the loading order.
-- A Trivy CycloneDX report of the same target lands on the same node (graph.ingest.cyclonedx
-  uses `owner_of`). `localhost` and loopback-like addresses name no host: such a report
-  is about an `Artifact`.
+`(owner)-[:HasInstalled]->(Package)-[:HasVulnerability]->(Vulnerability)`, the owner being
+the host the report names, else an `Artifact`. A report is the truth about each scope it
+scanned at its time, so a rescan after an upgrade drops the old package and an old report
+loaded late changes nothing. Owners, keys and patching: graph/MODEL.md, "Trivy".
 """
 
 from __future__ import annotations
 
+from graph import catalog
+from graph.catalog import COMPUTER
 from graph.identity import host_key, is_ip, short_hostname
 from graph.ingest._addresses import not_a_host_name
 from graph.ingest._jsonhead import json_head
 from graph.ingest._vulnshared import (
-    COMPUTER,
     DEPENDS_ON,
     HAS_INSTALLED,
     HAS_VULNERABILITY,
@@ -70,7 +42,7 @@ from graph.loader import TwinWriter
 from graph.model import NodeSchema
 from graph.timestamps import to_epoch
 
-ARTIFACT = NodeSchema("Artifact", snapshot=False)
+ARTIFACT = catalog.node("Artifact")
 
 _CVSS_ORDER = ("nvd", "ghsa", "redhat")
 # (vector field, score field, CVSS version when the vector does not say): v3 first.

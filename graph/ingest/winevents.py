@@ -37,21 +37,18 @@ import json
 from datetime import UTC, datetime
 from functools import cache
 
+from graph import catalog
+from graph.catalog import COMPUTER, HAS_IP, HAS_SESSION, IP, USER
 from graph.identity import canonical_channel, is_sid, short_hostname
 from graph.ingest._live import JSONDecodeErrors, loads, no_gc
 from graph.ingest._winlink import (
     BY_USER,
-    COMPUTER,
     FROM_HOST,
     FROM_IP,
-    HAS_IP,
-    HAS_SESSION,
-    IP,
     LOGGED_ON,
     ON_HOST,
     SESSION_LOGON_TYPES,
     TARGETS_USER,
-    USER,
     bind,
     count_logon,
     failed_auth,
@@ -61,7 +58,7 @@ from graph.ingest._winlink import (
     relink,
 )
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
-from graph.model import NodeSchema, RelSchema
+from graph.model import NodeSchema
 from graph.resolve import Account, TwinIndex, classify_ip, existing_keys, is_system_sid
 from graph.timestamps import EventClock, time_readings
 
@@ -79,11 +76,11 @@ def event_schema(label: str | None, host_missing: bool = False, ip_missing: bool
                  account_missing: bool = False) -> NodeSchema:
     """`Event`, its subtype, and the labels saying what could not be tied yet."""
     extra = ((label,) if label else ()) + labels_for(host_missing, ip_missing, account_missing)
-    return NodeSchema("Event", extra, snapshot=False, links=EVENT_LINKS)
+    return catalog.node("Event", *extra, links=EVENT_LINKS)
 
 
-IN_LOGON_SESSION = RelSchema("InLogonSession", snapshot=False)
-SPAWNED_BY = RelSchema("SpawnedBy", snapshot=False)
+IN_LOGON_SESSION = catalog.rel("InLogonSession")
+SPAWNED_BY = catalog.rel("SpawnedBy")
 
 # DS-Replication-Get-Changes, -Get-Changes-All, -Get-Changes-In-Filtered-Set: the
 # control-access rights a DCSync exercises (4662 Properties carry them).

@@ -24,14 +24,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from graph.catalog import COMPUTER, INTERNET
 from graph.ingest._addresses import subnet_broadcasts
 from graph.ingest._jsonhead import json_head
 from graph.ingest._live import JSONDecodeErrors, file_digest, loads, no_gc
 from graph.ingest._zeekconn import (
-    COMPUTER,
     CONN_REQUIRED,
     CONNECTED_TO,
-    INTERNET,
     ConnAggregator,
     Endpoints,
     Reject,

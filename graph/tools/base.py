@@ -21,6 +21,8 @@ from typing import Any
 import neo4j
 from pydantic import BaseModel, ValidationError
 
+from graph.events import EventFilter, EventRead, EventStore
+from graph.events.store import Shape
 from graph.timestamps import parse_time
 from graph.tools import chain, context, events, expert, observed, paths, radius, resolve
 from graph.tools.guard import AuditRecord, Guard, GuardError, GuardResult
@@ -38,6 +40,7 @@ from graph.tools.spec import (
     tool_parameters_schema,
     trim_for_llm,
 )
+from graph.tools.store_door import StoreDoor
 
 __all__ = [
     "AS_OF_DOC", "TOOLS", "AsOf", "Limits", "ToolError", "ToolInput", "ToolOutput", "ToolSpec", "Toolbox",
@@ -99,6 +102,7 @@ class Toolbox:
         *,
         as_of: AsOf = None,
         limits: Limits | None = None,
+        events: EventStore | None = None,
     ) -> None:
         self.driver = driver
         self.database = database
@@ -106,6 +110,9 @@ class Toolbox:
         self.as_of = parse_time(as_of)
         self.guard = Guard(driver, database, timeout_s=self.limits.timeout_s, row_cap=self.limits.row_cap)
         self.audit: list[AuditRecord] = self.guard.audit
+        # The event store beside the twin (`events`, else the twin's own): same audit, same bounds.
+        self.store = StoreDoor(database, self.audit, row_cap=self.limits.row_cap, timeout_s=self.limits.timeout_s,
+                               store=events)
         self.calls: list[dict] = []
         self._schema_cache: dict[str, frozenset[str]] | None = None
 
@@ -115,6 +122,10 @@ class Toolbox:
 
     def rows(self, tool_name: str, query: str, params: dict | None = None, **kw: Any) -> list[dict]:
         return self.run(tool_name, query, params, **kw).rows
+
+    def events(self, tool_name: str, flt: EventFilter, shape: Shape = "events") -> EventRead:
+        """Rows of the event store in `shape`, read through the toolbox's bounds into its audit."""
+        return self.store.read(tool_name, flt, shape)
 
     def time(self, as_of: AsOf) -> int | None:
         """The call's time, else the toolbox's; None means "now, no time filter"."""

@@ -9,6 +9,10 @@ source host and account and the earliest step the telemetry shows.
 
 History answers the other half of "is this expected?": the same account doing the same
 kind of thing from the same place on earlier days is routine; first seen is not.
+
+Both read the event store (graph/events), which keeps every event under the graph's keys
+with its links and chains: an event's lineage and sessions are one recursive read there,
+a month of history a scan of the days it covers.
 """
 
 from __future__ import annotations
@@ -17,48 +21,17 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from graph.events import EventFilter
+from graph.events.store import HOST_UNRESOLVED
 from graph.tools.spec import AsOf, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
 
 if TYPE_CHECKING:
     from graph.tools.base import Toolbox
 
-# One event and what its links say about where it came from.
-_ORIGIN = """
-MATCH (e:Event {key: $key})
-OPTIONAL MATCH (e)-[:OnHost]->(h)
-OPTIONAL MATCH (e)-[:SpawnedBy]->{0,12}(anc:Event)
-WITH e, h, collect(DISTINCT anc) AS lineage
-CALL (e, lineage) {
-  UNWIND lineage AS x
-  MATCH (x)-[:InLogonSession]->(l:Event)
-  WITH l, x ORDER BY x.timestamp DESC
-  RETURN collect(l)[0] AS sess
-}
-WITH e, h, lineage, CASE WHEN e:LogonEvent THEN e ELSE sess END AS logon
-OPTIONAL MATCH (logon)-[:FromHost]->(lsrc)
-OPTIONAL MATCH (logon)-[:TargetsUser]->(lu)
-OPTIONAL MATCH (logon)-[:OnHost]->(lh)
-OPTIONAL MATCH (e)-[:FromHost]->(esrc)
-OPTIONAL MATCH (e)-[:ByUser]->(eu)
-RETURN e.key AS key, e.event_id AS event_id, e.timestamp AS ts, h.key AS host,
-       [x IN lineage WHERE x <> e | {key: x.key, image: x.image, ts: x.timestamp}] AS ancestors,
-       logon.key AS logon, logon.timestamp AS logon_ts, logon.logon_type AS logon_type,
-       logon.ip AS logon_ip, lsrc.key AS logon_from, lu.key AS logon_user, lh.key AS logon_host,
-       esrc.key AS event_from, coalesce(e.ip, e.src_ip) AS event_ip, collect(DISTINCT eu.key) AS event_users
-"""
-# The step before a logon: the same account active on the source host shortly before —
-# its own logon there, else someone typing its credentials there (4648: the subject is
-# who really acted), else a process it ran — the latest first.
-_BEFORE = """
-MATCH (h:Twin {key: $host})
-MATCH (e:Event)-[:OnHost]->(h)
-WHERE e.timestamp <= $ts AND e.timestamp >= $ts - $lookback
-  AND ((e:LogonEvent AND EXISTS { (e)-[:TargetsUser]->(:Twin {key: $user}) })
-       OR (e.event_id = 4648 AND EXISTS { (e)-[:TargetsUser]->(:Twin {key: $user}) })
-       OR (e:ProcessEvent AND EXISTS { (e)-[:ByUser]->(:Twin {key: $user}) }))
-WITH e ORDER BY CASE WHEN e:LogonEvent THEN 0 WHEN e.event_id = 4648 THEN 1 ELSE 2 END, e.timestamp DESC LIMIT 1
-RETURN e.key AS key
-"""
+# Where the step before a logon is looked for, by preference: the account's own logon on
+# the source host, someone typing its credentials there (4648: the subject is who really
+# acted), a process it ran.
+_LOGON, _EXPLICIT, _PROCESS = 0, 1, 2
 
 
 class ChainInput(ToolInput):
@@ -105,12 +78,11 @@ def session_chain(tb: Toolbox, args: ChainInput) -> ChainOutput:
         if key in seen:
             break
         seen.add(key)
-        rows = tb.rows("session_chain", _ORIGIN, {"key": key})
-        if not rows:
+        r = _origin(tb.events("session_chain", EventFilter(keys=[key]), "lineage").rows, key)
+        if r is None:
             if hop == 0:
                 raise ToolError("not_found", f"no event with key {key!r} in the twin")
             break
-        r = rows[0]
         if hop == 0:
             lineage = [a["key"] for a in sorted(r["ancestors"], key=lambda a: -(a["ts"] or 0))]
         users = r["event_users"] or []
@@ -131,12 +103,14 @@ def session_chain(tb: Toolbox, args: ChainInput) -> ChainOutput:
             # a computer acting as itself: its own host is where it comes from
             steps.append(ChainStep(host=step.from_host, account=account, time=None, timestamp=None))
             break
-        nxt = tb.rows("session_chain", _BEFORE, {"host": step.from_host, "user": account or "",
-                                                  "ts": step.timestamp or 0, "lookback": args.lookback_s})
-        if not nxt:
+        ts = step.timestamp or 0
+        nxt = _before(tb.events("session_chain", EventFilter(
+            on_hosts=[step.from_host], accounts=[account or ""], since=ts - args.lookback_s, until=ts, near=ts,
+            keys_only=True)).rows, account or "")
+        if nxt is None:
             steps.append(ChainStep(host=step.from_host, account=account, time=None, timestamp=None))
             break
-        key = nxt[0]["key"]
+        key = nxt
     origin = steps[-1] if steps else None
     return ChainOutput(event=args.event, found=bool(steps), steps=steps,
                        origin_host=origin.host if origin else None,
@@ -144,22 +118,59 @@ def session_chain(tb: Toolbox, args: ChainInput) -> ChainOutput:
                        origin_ip=origin_ip, lineage=lineage)
 
 
-_HISTORY = """
-MATCH (e:Event)
-WHERE e.timestamp >= $lo AND e.timestamp < $hi
-  AND (size($eids) = 0 OR e.event_id IN $eids)
-  AND (size($hosts) = 0 OR EXISTS { (e)-[:OnHost]->(h) WHERE h.key IN $hosts })
-  AND (size($users) = 0 OR EXISTS { (e)-[:ByUser|TargetsUser]->(u) WHERE u.key IN $users })
-  AND (size($from_hosts) = 0 OR EXISTS { (e)-[:FromHost]->(f) WHERE f.key IN $from_hosts })
-WITH e.timestamp / 86400 AS day, e.timestamp % 86400 AS sec, e.key AS key
-WITH day, count(*) AS n, min(sec) AS first_sec, max(sec) AS last_sec, min(key) AS example
-ORDER BY day
-RETURN collect({day: day, n: n, first_sec: first_sec, last_sec: last_sec, example: example}) AS days
-"""
 _CONN_HISTORY = """
 MATCH (a:Twin {key: $src})-[c:ConnectedTo]->(b:Twin {key: $dst})
 RETURN c.firstseen AS firstseen, c.lastseen AS lastseen, c.count AS count, c.bytes AS bytes, c.ports AS ports
 """
+
+
+def _tied_host(row: dict) -> str | None:
+    return None if HOST_UNRESOLVED in (row.get("marks") or ()) else row["host"]
+
+
+def _origin(rows: list[dict], key: str) -> dict | None:
+    """One event and what its links say about where it came from, from its lineage read
+    (the event, the processes it descends from nearest first, their logon sessions): the
+    session is the one of the latest of them that ran in one; a logon is its own."""
+    kin = [r for r in rows if r["depth"] is not None]
+    e = next((r for r in kin if r["key"] == key), None)
+    if e is None:
+        return None
+    sessions = {r["key"]: r for r in rows if r["depth"] is None}
+    ran = [x for x in kin if x.get("in_session") in sessions]
+    ran.sort(key=lambda x: (x["props"].get("timestamp") is None, x["props"].get("timestamp") or 0), reverse=True)
+    logon = e if e["kind"] == "LogonEvent" else sessions[ran[0]["in_session"]] if ran else None
+    props, lp = e["props"], (logon["props"] if logon else {})
+    return {"key": e["key"], "event_id": props.get("event_id"), "ts": props.get("timestamp"), "host": _tied_host(e),
+            "ancestors": [{"key": x["key"], "image": x["props"].get("image"), "ts": x["props"].get("timestamp")}
+                          for x in kin if x["key"] != e["key"]],
+            "logon": logon["key"] if logon else None, "logon_ts": lp.get("timestamp"), "logon_type": lp.get("logon_type"),
+            "logon_ip": lp.get("ip"), "logon_from": logon["from_host"] if logon else None,
+            "logon_user": (logon["target_keys"] or [None])[0] if logon else None,
+            "logon_host": _tied_host(logon) if logon else None, "event_from": e["from_host"],
+            "event_ip": props["ip"] if props.get("ip") is not None else props.get("src_ip"),
+            "event_users": list(e["by_keys"] or ())}
+
+
+def _before(rows: list[dict], user: str) -> str | None:
+    """The key of the account's step on a host before a logon: its own logon there, else
+    its credentials typed there (4648), else a process it ran; the latest first (the
+    graph broke a tie within one second arbitrarily; the store takes the later record)."""
+    def rank(r: dict) -> int | None:
+        if r["kind"] == "LogonEvent" and user in r["target_keys"]:
+            return _LOGON
+        if r["props"].get("event_id") == 4648 and user in r["target_keys"]:
+            return _EXPLICIT
+        if r["kind"] == "ProcessEvent" and user in r["by_keys"]:
+            return _PROCESS
+        return None
+
+    ranked = [(k, -(r["ts"] or 0), r["key"]) for r in rows if (k := rank(r)) is not None]
+    if not ranked:
+        return None
+    best = min(ranked)[:2]
+    # Two steps in the same second: the later record (the higher key) is the latest.
+    return max(t for t in ranked if t[:2] == best)[2]
 
 
 class HistoryInput(ToolInput):
@@ -207,10 +218,11 @@ def event_history(tb: Toolbox, args: HistoryInput) -> HistoryOutput:
     if not (args.users or args.hosts or args.from_hosts):
         raise ToolError("invalid_arguments", "give users, hosts or from_hosts: history of everything is not a pattern")
     lo, hi = t - args.days * 86400, t - args.exclude_s
-    rows = tb.rows("event_history", _HISTORY, {
-        "lo": lo, "hi": hi, "eids": args.event_ids, "hosts": args.hosts, "users": args.users,
-        "from_hosts": args.from_hosts})
-    raw_days = rows[0]["days"] if rows else []
+    # Counted a day in the event store (graph/events), where a month of events is a scan
+    # of the days it covers; `hi` is left out, as the activity under investigation is.
+    raw_days = tb.events("event_history", EventFilter(
+        on_hosts=list(args.hosts), from_hosts=list(args.from_hosts), accounts=list(args.users),
+        event_ids=list(args.event_ids), since=lo, until=hi - 1, keys_only=True), "days").rows
     days = [DayCount(day=iso(d["day"] * 86400)[:10], events=d["n"], first=_hms(d["first_sec"]),
                      last=_hms(d["last_sec"])) for d in raw_days]
     conn = None

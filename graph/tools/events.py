@@ -2,7 +2,10 @@
 
 The context tool gives counts and the latest few; deciding whether an alert's claim
 happened needs the events themselves: which account replicated on which DC, which
-ticket was RC4, which logon came from which host, and when.
+ticket was RC4, which logon came from which host, and when. They are read from the
+event store (graph/events), where every event lives under the graph's keys with its
+links, marks and chains, through the toolbox's audited door (graph/tools/store_door.py):
+the answer is the one the graph's Event nodes gave (tests/test_tools_events_store.py).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from graph.events import EventFilter
+from graph.events.store import HOST_UNRESOLVED
 from graph.timestamps import parse_time
 from graph.tools.spec import AsOf, ToolError, ToolInput, ToolOutput, as_of_field, iso, tool
 
@@ -97,40 +102,12 @@ class FindEventsOutput(ToolOutput):
     events: list[EventSummary]
 
 
-_Q = """
-MATCH (e:Event)
-WHERE ($lo IS NULL OR e.timestamp >= $lo) AND ($hi IS NULL OR e.timestamp <= $hi)
-  AND (size($eids) = 0 OR e.event_id IN $eids)
-  AND (size($kinds) = 0 OR any(l IN labels(e) WHERE l IN $kinds))
-  AND (size($ips) = 0 OR e.ip IN $ips OR e.src_ip IN $ips OR e.dst_ip IN $ips)
-OPTIONAL MATCH (e)-[:OnHost]->(h:Computer)
-OPTIONAL MATCH (e)-[:FromHost]->(src:Computer)
-WITH e, h, src
-WHERE (size($hosts) = 0 OR h.key IN $hosts OR src.key IN $hosts)
-OPTIONAL MATCH (e)-[:ByUser]->(b)
-OPTIONAL MATCH (e)-[:TargetsUser]->(t)
-WITH e, h, src, collect(DISTINCT b.key) AS by, collect(DISTINCT t.key) AS targets
-WHERE size($users) = 0 OR any(u IN by WHERE u IN $users) OR any(u IN targets WHERE u IN $users)
-RETURN e.key AS key, [l IN labels(e) WHERE l <> 'Twin'] AS kinds, e.event_id AS event_id,
-       e.timestamp AS timestamp, h.key AS host, by, targets, src.key AS from_host,
-       coalesce(e.ip, e.src_ip) AS ip, e.logon_type AS logon_type, e.image AS image,
-       e.parent_image AS parent_image, e.command_line AS command_line,
-       e.ticket_encryption AS ticket_encryption, e.pre_auth_type AS pre_auth_type,
-       e.service_name AS service_name, e.object_name AS object_name, e.share_name AS share_name, e.properties AS properties,
-       e.subject_user AS subject_user, e.target_user AS target_user, e.channel AS channel,
-       e.provider AS provider, e.logon_id AS logon_id, e.subject_logon_id AS subject_logon_id,
-       e.target_logon_id AS target_logon_id, e.process_id AS process_id, e.process_guid AS process_guid,
-       e.parent_process_guid AS parent_process_guid, e.src_ip AS src_ip, e.src_port AS src_port,
-       e.dst_ip AS dst_ip, e.dst_port AS dst_port, e.access_mask AS access_mask,
-       e.granted_access AS granted_access, e.target_image AS target_image,
-       e.target_filename AS target_filename, e.target_object AS target_object, e.status AS status,
-       e.workstation AS workstation, e.auth_package AS auth_package,
-       COLLECT { MATCH (e)-[:InLogonSession]->(l) RETURN l.key LIMIT 1 }[0] AS in_session,
-       COLLECT { MATCH (e)-[:SpawnedBy]->(pp) RETURN pp.key LIMIT 1 }[0] AS parent,
-       CASE WHEN $raw THEN e.fields ELSE null END AS raw
-ORDER BY CASE WHEN $t IS NULL THEN 0 ELSE abs(timestamp - $t) END, timestamp, key
-LIMIT $limit
-"""
+# The fields an event's summary takes from its stored properties, by the same name.
+_PROPS = ("logon_type", "image", "parent_image", "command_line", "ticket_encryption", "pre_auth_type",
+          "service_name", "object_name", "share_name", "properties", "subject_user", "target_user", "channel",
+          "provider", "logon_id", "subject_logon_id", "target_logon_id", "process_id", "process_guid",
+          "parent_process_guid", "src_ip", "src_port", "dst_ip", "dst_port", "access_mask", "granted_access",
+          "target_image", "target_filename", "target_object", "status", "workstation", "auth_package")
 
 
 @tool
@@ -145,11 +122,36 @@ def find_events(tb: Toolbox, args: FindEventsInput) -> FindEventsOutput:
     if t is not None:
         lo = t - (args.before_s if args.before_s is not None else args.window_s)
         hi = t + (args.after_s if args.after_s is not None else args.window_s)
-    params = {"t": t, "lo": lo, "hi": hi, "eids": args.event_ids, "kinds": list(args.kinds), "ips": args.ips,
-              "hosts": args.hosts, "users": args.users, "limit": args.limit, "raw": args.include_raw}
-    rows = tb.rows("find_events", _Q, params)
+    # The event store holds every event under the graph's keys and links (graph/events):
+    # a filtered scan of a day of events is its job, not a graph walk's.
+    flt = EventFilter(hosts=list(args.hosts), accounts=list(args.users), ips=list(args.ips),
+                      event_ids=list(args.event_ids), kinds=list(args.kinds), since=lo, until=hi,
+                      limit=args.limit, near=t, keys_only=True)
+    rows = [summary_row(r, args.include_raw) for r in tb.events("find_events", flt).rows]
+    return events_answer(rows, lo, hi)
+
+
+def summary_row(row: dict, raw: bool = False) -> dict:
+    """A store row as the summary's fields: what the graph's node and links would say (an
+    untied host is no host; the kinds are the node's labels: Event, its kind, its marks)."""
+    props = row["props"]
+    marks = list(row.get("marks") or ())
+    out = {"key": row["key"], "kinds": ["Event", *([row["kind"]] if row["kind"] != "Event" else []), *marks],
+           "event_id": props.get("event_id"), "timestamp": props.get("timestamp"),
+           "host": None if HOST_UNRESOLVED in marks else row["host"],
+           "by": list(row["by_keys"] or ()), "targets": list(row["target_keys"] or ()),
+           "from_host": row["from_host"],
+           "ip": props["ip"] if props.get("ip") is not None else props.get("src_ip"),
+           **{k: props.get(k) for k in _PROPS},
+           "in_session": row.get("in_session"), "parent": row.get("parent"),
+           "raw": row["raw"] if raw else None}
+    return out
+
+
+def events_answer(rows: list[dict], lo: int | None, hi: int | None) -> FindEventsOutput:
+    """The tool's answer from rows in its field names: the nearest `limit`, told in time order."""
     events = [EventSummary(**{k: _field(k, v) for k, v in r.items() if v is not None}) for r in rows]
-    events.sort(key=lambda e: (e.timestamp or 0, e.key))  # the nearest `limit`, told in time order
+    events.sort(key=lambda e: (e.timestamp or 0, e.key))
     for e in events:
         e.time = iso(e.timestamp)
     return FindEventsOutput(since=iso(lo), until=iso(hi), total=len(events), events=events)

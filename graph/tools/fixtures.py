@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 
 import neo4j
 
+from graph import catalog
+from graph.events import EventStore, open_store
+from graph.events.store import chain_links, event_row
 from graph.loader import TwinWriter
 from graph.model import NodeSchema, RelSchema
 
@@ -55,13 +58,32 @@ class TwinBuilder:
             row["lastseen"] = lastseen
         self.rels[rel].append(row)
 
-    def write(self, driver: neo4j.Driver, database: str | None = None, source: str = "fixture") -> TwinWriter:
+    def write(self, driver: neo4j.Driver, database: str | None = None, source: str = "fixture",
+              events: EventStore | None = None) -> TwinWriter:
+        """The graph, then the events into the event store (`events`, else the twin's own)
+        as an ingest leaves them: the tools read events from the store."""
         writer = TwinWriter(driver, source=source, database=database, now=self.now)
         for (label, extra), rows in self.nodes.items():
             writer.nodes(NodeSchema(label, extra), rows)
         for rel, rows in self.rels.items():
             writer.rels(RelSchema(rel), rows)
+        self.write_events(events or open_store(database), source)
         return writer
+
+    def write_events(self, store: EventStore, source: str = "fixture") -> int:
+        """The events' store rows, with their links and chains from the builder's edges."""
+        links: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for rel, rows in self.rels.items():
+            for r in rows:
+                links[r["src"]].append((rel, r["dst"]))
+        chains = chain_links(self.rels.items())
+        out = [event_row(r["key"], r["props"], links.get(r["key"], ()), (label, *extra), source, chains.get(r["key"]))
+               for (label, extra), rows in self.nodes.items() if label == "Event" for r in rows]
+        if out:
+            run = store.begin()
+            run.append(out)
+            run.commit()
+        return len(out)
 
     # -- shorthands for the model's common kinds ------------------------------------
     def user(self, name: str, domain: str, sid: str, enabled: bool = True, **props) -> str:
@@ -88,8 +110,11 @@ class TwinBuilder:
               channel: str = "Security", **props) -> str:
         key = f"EVT:{host}:{channel}:{record}"
         fields = {k: v for k, v in props.items() if isinstance(v, (str, int))}
+        # Raw field names (TargetUserName, ...) stay in `fields`, as graph.ingest.winevents keeps them.
+        declared = catalog.properties_of(("Event", kind))
         self.node("Event", key, extra=(kind,), firstseen=ts, lastseen=ts, event_id=event_id, timestamp=ts,
-                  time=_iso(ts), host=host, fields=json.dumps(fields, sort_keys=True), **props)
+                  time=_iso(ts), host=host, fields=json.dumps(fields, sort_keys=True),
+                  **{k: v for k, v in props.items() if k in declared})
         self.edge(key, "OnHost", host, firstseen=ts, lastseen=ts)
         if user:
             self.edge(key, "ByUser", user, firstseen=ts, lastseen=ts)

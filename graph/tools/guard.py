@@ -696,6 +696,9 @@ def _server_error(exc: Neo4jError, timeout: float) -> GuardError:
         return GuardError("syntax", _neo_message(exc))
     if isinstance(exc, Forbidden) or "AccessMode" in code or "Forbidden" in code or "Security" in code:
         return GuardError("not_read_only", _neo_message(exc))
+    if _size_overflow(exc):
+        return GuardError("limit", "a value grew past the largest the server can hold (a string or list "
+                                   "doubled too often); build smaller values")
     if any(m in code for m in _MEMORY_CODES) or _says_out_of_memory(exc):
         return GuardError("limit", f"the query needs more memory than a read may use ({code.rsplit('.', 1)[-1]}); "
                                    "ask for fewer or smaller values")
@@ -715,6 +718,14 @@ def _says_out_of_memory(exc: Neo4jError) -> bool:
     msg = (getattr(exc, "message", None) or str(exc) or "").lower()
     return any(m in msg for m in ("outofmemory", "java heap space", "requested array size exceeds",
                                   "string length out of range", "memory limit"))
+
+
+def _size_overflow(exc: Neo4jError) -> bool:
+    """A value grown past what one JVM array holds (a string doubled 31 times) fails as
+    NegativeArraySizeException, which reaches us as ExecutionFailed with only the
+    overflowed size for a message: the same limit as running out of memory."""
+    msg = (getattr(exc, "message", None) or str(exc) or "").strip()
+    return "ExecutionFailed" in (exc.code or "") and re.fullmatch(r"-\d+", msg) is not None
 
 
 def _neo_message(exc: BaseException) -> str:

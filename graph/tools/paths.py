@@ -4,11 +4,12 @@ Search. Neo4j 5's `SHORTEST k` over a quantified path pattern does one breadth-f
 search from the bound end and yields paths in order of length, so `LIMIT` stops it
 early; measured on a generated 10k-node twin it beat `shortestPath()` and
 `allShortestPaths()` (2-5x for many sources, see evals/bench/bench_tools.py). Paths are
-found by hop count, then ranked by cost: the `$candidates` fewest-hop paths are
-costed and the cheapest `k` returned. A cheaper path that needs more hops than every
-candidate can be missed; MemberOf costing 0 is what makes that possible, and the
-candidate pool (200 by default) is wide enough that the tests' and benchmarks' best
-paths are always in it.
+found by hop count, then ranked by cost: every path of each pair's `k` fewest hop
+counts (`SHORTEST k GROUPS`, so ties are never broken by storage order), the
+`$candidates` fewest-hop of them by key, are costed and the cheapest `k` returned.
+A cheaper path that needs more hops than every candidate can be missed; MemberOf
+costing 0 is what makes that possible, and the candidate pool (200 by default) is wide
+enough that the tests' and benchmarks' best paths are always in it.
 
 Edges crossed (graph/tools/vocab.py, with costs): BloodHound CE's traversable set,
 `InZone` (host -> its zone: a foothold in the zone), the derived `CanExploit`
@@ -91,7 +92,7 @@ _COST = (
 SIMPLE_PATH = "all(i IN range(0, size(nodes(p)) - 2) WHERE NOT nodes(p)[i] IN nodes(p)[i + 1..])"
 _TAIL = f"""
 WITH goal, p, {_COST} AS cost
-ORDER BY cost, length(p), [x IN nodes(p) | x.key]
+ORDER BY cost, length(p), [x IN nodes(p) | x.key], [r IN relationships(p) | type(r)]
 LIMIT $keep
 RETURN [x IN nodes(p) | x.key] AS nodes,
        [r IN relationships(p) | {{type: type(r), cve: r.cve, port: r.port, is_kev: r.is_kev,
@@ -100,6 +101,17 @@ RETURN [x IN nodes(p) | x.key] AS nodes,
 """
 
 DEFAULT_CANDIDATES = 200
+# The candidates are chosen by their own content, never by the order the search met them:
+# `SHORTEST k GROUPS` yields every path of the k fewest hop counts of each pair (plain
+# `SHORTEST k` picks k of equally short paths by storage order, so two loads of the same
+# twin could rank different paths), and the pool is cut by hops, then node keys, then edge
+# types (two rights between the same nodes are two paths). `$pool`
+# only bounds the work on a dense twin; below it the answer is the same on every load.
+_POOL = (
+    "WITH goal, p LIMIT $pool\n"
+    "WITH goal, p ORDER BY length(p), [x IN nodes(p) | x.key], [r IN relationships(p) | type(r)] LIMIT $candidates\n"
+)
+POOL_FACTOR = 10
 
 
 def check_int(value: int, lo: int, hi: int, what: str) -> int:
@@ -123,10 +135,10 @@ def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops:
     if mode == "entry":
         head = (
             goal_from_target
-            + f"MATCH p = SHORTEST {k} (s:Twin){hop}(t)\n"
+            + f"MATCH p = SHORTEST {k} GROUPS (s:Twin){hop}(t)\n"
             + f"WHERE s <> t AND {ENTRY_POINT}\n"
             + f"WITH goal, p WHERE {SIMPLE_PATH}\n"
-            + "WITH goal, p LIMIT $candidates\n"
+            + _POOL
         )
     elif mode == "source":
         # The goals are few (tier 0, crown jewels): collected first, they let the search stop
@@ -137,7 +149,7 @@ def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops:
         head = (
             _GOALS
             + "MATCH (s:Twin) WHERE s.key IN $sources\n"
-            + f"MATCH p = SHORTEST {k} (s) ((a)-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->(b) WHERE NOT b IN goals){{0,{h - 1}}}"
+            + f"MATCH p = SHORTEST {k} GROUPS (s) ((a)-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->(b) WHERE NOT b IN goals){{0,{h - 1}}}"
             + f" (c){last}(t:Twin)\n"
             + "WHERE t <> s AND t IN goals\n"
             + "WITH t, p\n"
@@ -145,16 +157,16 @@ def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops:
             + "WITH p, CASE WHEN coalesce(t.tier0, false) OR coalesce(t.crown_jewel, false) THEN t.key\n"
             + "  ELSE COLLECT { MATCH (d:DataAsset {crown_jewel: true})-[:HostedOn]->(t) RETURN d.key ORDER BY d.key }[0]\n"
             + "  END AS goal\n"
-            + "LIMIT $candidates\n"
+            + _POOL
         )
     elif mode == "pair":
         head = (
             "MATCH (s:Twin) WHERE s.key IN $sources\n"
             + goal_from_target.replace("WITH g.key AS goal", "WITH s, g.key AS goal")
-            + f"MATCH p = SHORTEST {k} (s){hop}(t)\n"
+            + f"MATCH p = SHORTEST {k} GROUPS (s){hop}(t)\n"
             + "WHERE s <> t\n"
             + f"WITH goal, p WHERE {SIMPLE_PATH}\n"
-            + "WITH goal, p LIMIT $candidates\n"
+            + _POOL
         )
     else:  # pragma: no cover - Literal guards it
         raise ValueError(mode)
@@ -170,6 +182,7 @@ def path_params(*, target: str | None = None, sources: list[str] | None = None, 
         "target": target, "sources": list(sources or []), "internet": internet, "phish": phish,
         "compromised": list(compromised or []), "lo": lo, "hi": hi, "timed": sorted(TIMED_EDGES),
         "costs": dict(EDGE_COSTS), "kev_cost": KEV_COST, "keep": keep, "candidates": candidates,
+        "pool": max(candidates * POOL_FACTOR, 1000),
     }
 
 
@@ -243,7 +256,7 @@ def rows_to_paths(rows: list[dict], kind: str, k: int) -> list[AttackPath]:
             nodes=nodes, edges=[s.edge for s in steps], kind=kind, cost=round(sum(s.cost for s in steps), 3),
             hops=len(steps), steps=steps, evidence_edges=evidence,
         ))
-    out.sort(key=lambda p: (p.cost, p.hops, p.nodes))
+    out.sort(key=lambda p: (p.cost, p.hops, p.nodes, p.edges))
     return out[:k]
 
 

@@ -3,24 +3,18 @@
 Values always travel as parameters; labels and relationship types cannot, so any
 that a tool puts into query text must come from here. Each name is checked twice:
 it must be a plain identifier (graph.model.check_identifier) and it must be one of
-ours (graph/MODEL.md, BloodHound CE names), so neither data nor an LLM can smuggle
-text into a query through a label.
+ours (graph/catalog, BloodHound CE names), so neither data nor an LLM can smuggle
+text into a query through a label. What attack paths cross, and at what cost, is the
+policy written here.
 """
 
 from __future__ import annotations
 
+from graph import catalog
 from graph.model import check_identifier
 
-LABELS: frozenset[str] = frozenset({
-    "Twin", "Base",
-    "User", "Group", "Computer", "Domain", "OU", "Container", "GPO",
-    "CertTemplate", "EnterpriseCA", "RootCA", "AIACA", "NTAuthStore", "IssuancePolicy",
-    "Internet", "Zone", "Subnet", "IP", "Service", "Package", "Application",
-    "Vulnerability", "DataAsset",
-    "Event", "LogonEvent", "LogonFailureEvent", "ReplicationEvent", "ProcessEvent",
-    "TicketEvent", "NetworkEvent",
-    "Alert",
-})
+# Every label and relationship type of the twin: the catalogue's (graph/catalog).
+LABELS: frozenset[str] = frozenset(catalog.NODES)
 
 # Attack edges and their cost: what it takes an attacker to cross one. Lower is easier.
 # Membership is free (a member simply has the group's rights); using a right someone
@@ -97,15 +91,7 @@ RIGHT_EDGES: tuple[str, ...] = (
     "ADCSESC9b", "ADCSESC10a", "ADCSESC10b", "ADCSESC13", "GoldenCert",
 )
 
-REL_TYPES: frozenset[str] = frozenset(
-    set(EDGE_COSTS) | set(RIGHT_EDGES) | {
-        "HostedOn", "CanReach", "HasIP", "HasService", "HasInstalled", "DependsOn",
-        "HasVulnerability", "OnHost", "ByUser", "TargetsUser", "FromHost", "FromIP",
-        "LoggedOn", "Involves", "TrustedBy", "PublishedTo", "HostsCAService", "RootCAFor",
-        "NTAuthStoreFor", "IssuedSignedBy", "EnterpriseCAFor", "DelegatedEnrollmentAgent",
-        "ExtendedByPolicy", "OIDGroupLink", "TrustedForNTAuth",
-    }
-)
+REL_TYPES: frozenset[str] = frozenset(catalog.RELS)  # tests/test_catalog.py: EDGE_COSTS etc. among them
 
 TRAVERSABLE: tuple[str, ...] = tuple(EDGE_COSTS)
 

@@ -1,6 +1,6 @@
 """The what-if grammar: the actions, their arity and usage, rank's options and how CLI
 words split into an action and options. One grammar for every front end: the CLI, the
-service behind the bot, and the bot's own chat parser (bot/core.py) read these tables."""
+service behind the bot, and the bot's own chat parser (bot/commands.py) read these tables."""
 
 from __future__ import annotations
 
