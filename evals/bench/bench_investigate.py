@@ -32,39 +32,11 @@ from evals.build_scenarios import (
     specs,
 )
 from graph import server
+from graph.derive import reach
 from graph.generate import generate
 from graph.generate.model import build_enterprise
 from graph.ingest.registry import forget, ingest
 from graph.schema import reset_twin
-
-
-class RssProbe:
-    """The local server's resident memory (ps RSS of its java process), sampled every
-    half second while the alerts are investigated; max in GB. None on an external server."""
-
-    def __init__(self, pid: int | None) -> None:
-        self.pid, self.max_kb, self._stop = pid, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.5):
-            try:
-                kb = int(Path(f"/proc/{self.pid}/status").read_text().split("VmRSS:")[1].split()[0])
-            except (OSError, IndexError, ValueError):
-                return
-            self.max_kb = max(self.max_kb, kb)
-
-    def start(self) -> RssProbe:
-        if self.pid:
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    @property
-    def gb(self) -> float | None:
-        return round(self.max_kb / 1024 / 1024, 2) if self.max_kb else None
 
 
 class RssProbe:
@@ -106,6 +78,9 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help=(
         "investigate on the twin already loaded by an earlier run with the same --hosts/--users/--seed "
         "(generation and loading take minutes at 24k hosts)"))
+    ap.add_argument("--refresh", action="store_true", help=(
+        "recompute the reachability summaries before investigating and print where that time went "
+        "(a load refreshes them anyway; with --reuse this times the refresh alone)"))
     args = ap.parse_args()
     settings, driver, db = open_twin()
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,6 +100,9 @@ def main() -> None:
             reset_twin(driver, db)
             rep = ingest(driver, [out / "ent"], database=db)
             print(f"enterprise: {args.hosts} hosts, {rep.records} records loaded in {time.perf_counter() - t0:.1f}s")
+        if args.refresh:
+            got = reach.refresh(driver, db, force=True)
+            print(f"summaries refreshed: {json.dumps(got)}")
         svc = TwinsightService(driver, db, state_dir=out / "state", llm="offline")
         todo = specs(c)[: args.alerts]
         probe = RssProbe(None if settings.external else server.read_pid(settings)).start()
