@@ -22,23 +22,25 @@ counts and goal flags differs), the tool runs the exhaustive query.
 
 Refresh is a full recompute from one read of the static edges, skipped when the
 fingerprint is unchanged and the run wrote no static attack edge (event and session
-ingests do not pay it). It is not cheap at scale: on the 24k-host twin (1.8M static
-edges, 44 hubs) the read alone took 497 s on a shared, overloaded machine; an
-incremental update is the next step. New summaries are written under a new version and
-the meta node switched to it in one transaction.
+ingests do not pay it). The read is of integers (internal ids, collected per edge type)
+and the search runs over int adjacency lists: on the 24k-host twin (188k nodes, 1.8M
+static edges, 44 hubs) a refresh takes 38-61 s on a shared 2-core machine at load 4-5
+(nodes 2 s, edges 6-10 s, BFS 5-18 s, answers 2-5 s, write 2-3 s), where reading the
+same edges as key strings took 497 s. New summaries are written under a new version
+and the meta node switched to it in one transaction.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import neo4j
 
-from graph.tools.vocab import HOSTED_ON, TIMED_EDGES, TRAVERSABLE, rel_alternation
+from graph.tools.vocab import HOSTED_ON, TIMED_EDGES, TRAVERSABLE
 
 SUMMARY = "ReachSummary"
 META = "ReachMeta"
@@ -77,87 +79,147 @@ def fingerprint(driver: neo4j.Driver, database: str | None) -> str:
 
 @dataclass
 class Graph:
-    """The static attack edges and what the summaries need of each node, read once."""
+    """The static attack edges and what the summaries need of each node, read once, as
+    integers: node i is keys[i], and keys are sorted, so ordering by index is ordering by
+    key (the examples' tie-break) without comparing strings. Out-edges of i are
+    out[i], each encoded as target << 6 | type index (STATIC_EDGES has fewer than 64)."""
 
-    out: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
-    category: dict[str, str] = field(default_factory=dict)
-    hosted: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # host -> data assets
-    tier0: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    category: list[str | None] = field(default_factory=list)  # None: not a :Twin node
+    out: list[list[int]] = field(default_factory=list)
+    hosted: dict[int, list[int]] = field(default_factory=dict)  # host -> data assets on it
+    tier0: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+_TYPE_BITS = 6
+_TYPE_MASK = (1 << _TYPE_BITS) - 1
+assert len(STATIC_EDGES) <= _TYPE_MASK
+
+
+def _rows(s: neo4j.Session, query: str, **params) -> neo4j.Record:
+    """One record of collected lists: streamed one record per node, the 188k nodes of the
+    24k-host twin took 92 s to read; as three lists, 2.3 s."""
+    return s.run(neo4j.Query(query, timeout=READ_TIMEOUT_S), params).single(strict=True)
 
 
 def read_graph(driver: neo4j.Driver, database: str | None) -> Graph:
-    """One pass over the static attack edges (a 24k-host twin: ~1M rows), unbounded in
-    time: the server's default transaction timeout is for interactive reads."""
+    """The nodes once (id, key, category), then the static edges one type at a time as two
+    lists of internal ids: 1.8M string-keyed rows took 497 s at 24k hosts, the same edges
+    as integer lists 6 s. id() is deprecated in Neo4j 5 but is the one integer handle on a
+    node (elementId is a string); its notice, and the one for a type no edge has yet, are
+    silenced. Unbounded in time: the server's default transaction timeout is for
+    interactive reads."""
     g = Graph()
-    with driver.session(database=database) as s:
-        for rec in s.run(neo4j.Query(f"MATCH (a)-[r:{rel_alternation(STATIC_EDGES)}]->(b) "
-                                     "RETURN a.key AS a, type(r) AS t, b.key AS b", timeout=READ_TIMEOUT_S)):
-            if rec["a"] is not None and rec["b"] is not None:
-                g.out[rec["a"]].append((rec["t"], rec["b"]))
-        for rec in s.run(neo4j.Query(f"MATCH (n:Twin) RETURN n.key AS k, {_CATEGORY} AS c",
-                                     timeout=READ_TIMEOUT_S)):
-            g.category[rec["k"]] = rec["c"]
-        for rec in s.run("MATCH (d:DataAsset)-[:HostedOn]->(x) RETURN d.key AS d, x.key AS x ORDER BY d"):
-            g.hosted[rec["x"]].append(rec["d"])
-        g.tier0 = [r["k"] for r in s.run("MATCH (n:Twin) WHERE n.tier0 = true RETURN n.key AS k")]
-    for edges in g.out.values():
+    t0 = time.perf_counter()
+    with driver.session(database=database, notifications_min_severity="OFF") as s:
+        r = _rows(s, f"MATCH (n:Twin) WHERE n.key IS NOT NULL "
+                     f"RETURN collect(id(n)) AS i, collect(n.key) AS k, collect({_CATEGORY}) AS c")
+        nodes = sorted(zip(r["k"], r["i"], r["c"], strict=True))
+        index = {}
+        for i, (k, nid, c) in enumerate(nodes):
+            index[nid] = i
+            g.keys.append(k)
+            g.category.append(c)
+        g.out = [[] for _ in g.keys]
+        t1 = time.perf_counter()
+        out = g.out
+        for t, name in enumerate(STATIC_EDGES):
+            parts = _parts(s, name)
+            for part in range(parts):
+                r = _rows(s, f"MATCH (a:Twin)-[:{name}]->(b:Twin) WHERE id(a) % $parts = $part "
+                             "RETURN collect(id(a)) AS a, collect(id(b)) AS b", parts=parts, part=part)
+                for a, b in zip(r["a"], r["b"], strict=True):
+                    ia, ib = index.get(a), index.get(b)
+                    if ia is not None and ib is not None:
+                        out[ia].append(ib << _TYPE_BITS | t)
+        t2 = time.perf_counter()
+        hosted: dict[int, list[int]] = defaultdict(list)
+        r = _rows(s, "MATCH (d:DataAsset:Twin)-[:HostedOn]->(x:Twin) RETURN collect(id(d)) AS d, collect(id(x)) AS x")
+        for d, x in zip(r["d"], r["x"], strict=True):
+            if d in index and x in index:
+                hosted[index[x]].append(index[d])
+        g.hosted = {x: sorted(ds) for x, ds in hosted.items()}
+        r = _rows(s, "MATCH (n:Twin) WHERE n.tier0 = true RETURN collect(id(n)) AS i")
+        g.tier0 = sorted(index[i] for i in r["i"] if i in index)
+    for edges in out:
         edges.sort()
+    g.timings = {"nodes": t1 - t0, "edges": t2 - t1, "rest": time.perf_counter() - t2}
     return g
 
 
-def bfs(g: Graph, hub: str, max_hops: int = MAX_HOPS) -> tuple[dict[str, int], dict[str, tuple[str, str]]]:
-    """Hop distance of every node within max_hops of hub, and one shortest-path predecessor."""
-    dist = {hub: 0}
-    pred: dict[str, tuple[str, str]] = {}
-    queue = deque([hub])
-    while queue:
-        a = queue.popleft()
-        d = dist[a]
-        if d >= max_hops:
-            continue
-        for t, b in g.out.get(a, ()):
-            if b not in dist:
-                dist[b] = d + 1
-                pred[b] = (a, t)
-                queue.append(b)
-    return dist, pred
+def _parts(s: neo4j.Session, rel: str) -> int:
+    """Queries for one type's edges: each collects at most ~500k pairs, a few tens of MB
+    of the server's transaction memory (the count comes from the count store, free)."""
+    n = s.run(f"MATCH ()-[:{rel}]->() RETURN count(*) AS n").single(strict=True)["n"]
+    return n // 500_000 + 1
 
 
-def _path(pred: dict[str, tuple[str, str]], x: str) -> tuple[list[str], list[str]]:
-    nodes, edges = [x], []
-    while x in pred:
-        x, t = pred[x]
-        nodes.append(x)
-        edges.append(t)
+def bfs(g: Graph, hub: int, max_hops: int = MAX_HOPS) -> tuple[bytearray, list[int], list[list[int]]]:
+    """Hop distance of every node within max_hops of hub (255: beyond), one shortest-path
+    predecessor edge per reached node (pred << 6 | type), and the nodes by level."""
+    dist = bytearray(b"\xff") * len(g.keys)
+    pred = [-1] * len(g.keys)
+    dist[hub] = 0
+    levels = [[hub]]
+    out = g.out
+    for d in range(1, max_hops + 1):
+        nxt = []
+        for a in levels[-1]:
+            via = a << _TYPE_BITS
+            for e in out[a]:
+                b = e >> _TYPE_BITS
+                if dist[b] == 255:
+                    dist[b] = d
+                    pred[b] = via | (e & _TYPE_MASK)
+                    nxt.append(b)
+        if not nxt:
+            break
+        levels.append(nxt)
+    return dist, pred, levels
+
+
+def _path(g: Graph, pred: list[int], x: int) -> tuple[list[str], list[str]]:
+    nodes, edges = [g.keys[x]], []
+    while pred[x] >= 0:
+        p = pred[x]
+        x = p >> _TYPE_BITS
+        nodes.append(g.keys[x])
+        edges.append(STATIC_EDGES[p & _TYPE_MASK])
     return nodes[::-1], edges[::-1]
 
 
-def answers(g: Graph, hub: str, dist: dict[str, int], pred: dict[str, tuple[str, str]]) -> dict[str, dict]:
+def answers(g: Graph, hub: int, dist: bytearray, pred: list[int], levels: list[list[int]],
+            hosted_assets: set[int]) -> dict[str, dict]:
     """The blast radius answer for each hop bound, as radius.blast_radius would give it:
     {str(h): {"categories": {cat: {"total", "examples"}}, "by_last_edge": {...}}}."""
-    by_level: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    last_by_level: dict[int, Counter] = defaultdict(Counter)
-    hosted_assets = {a for ds in g.hosted.values() for a in ds}
-    assets = set()
-    for x, d in dist.items():
-        if x == hub or x not in g.category:
+    by_level: list[dict[str, list[int]]] = [defaultdict(list) for _ in range(MAX_HOPS + 1)]
+    last_by_level: list[Counter] = [Counter() for _ in range(MAX_HOPS + 1)]
+    category = g.category
+    for d, level in enumerate(levels):
+        if d == 0:
             continue
-        if x in hosted_assets:
-            assets.add(x)
-            continue
-        by_level[d][g.category[x]].append(x)
-        last_by_level[d][pred[x][1]] += 1
-    for level in by_level.values():
-        for keys in level.values():
+        cats, last = by_level[d], last_by_level[d]
+        types: Counter = Counter()
+        for x in level:
+            c = category[x]
+            if c is None or x in hosted_assets:
+                continue
+            cats[c].append(x)
+            types[pred[x] & _TYPE_MASK] += 1
+        for t, n in types.items():
+            last[STATIC_EDGES[t]] = n
+        for keys in cats.values():
             keys.sort()
     # Data assets come either as a node reached (its own distance) or one hop past the
     # host they live on (HostedOn, reached at 1..h): which is nearer depends on h.
-    via_host: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    via_host: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for host, ds in g.hosted.items():
-        if host != hub and host in dist:
+        if host != hub and dist[host] != 255:
             for a in ds:
                 if a != hub:
                     via_host[a].append((dist[host], host))
+    assets = sorted({a for a in hosted_assets if a != hub and dist[a] != 255} | set(via_host))
     out: dict[str, dict] = {}
     for h in range(1, MAX_HOPS + 1):
         cats: dict[str, dict] = {}
@@ -167,35 +229,35 @@ def answers(g: Graph, hub: str, dist: dict[str, int], pred: dict[str, tuple[str,
                 c = cats.setdefault(cat, {"total": 0, "items": []})
                 c["total"] += len(keys)
                 if len(c["items"]) < EXAMPLES:
-                    c["items"] += [(d, k) for k in keys[: EXAMPLES - len(c["items"])]]
+                    c["items"] += [(d, g.keys[k], k) for k in keys[: EXAMPLES - len(c["items"])]]
             last.update(last_by_level[d])
-        for a in sorted(assets | set(via_host)):
+        for a in assets:
             options = []
-            if a in dist and 1 <= dist[a] <= h:
-                options.append(_path(pred, a))
+            if 1 <= dist[a] <= h:
+                options.append(_path(g, pred, a))
             for dh, host in sorted(via_host.get(a, ())):
                 if dh <= h:
-                    n, e = _path(pred, host)
-                    options.append((n + [a], e + [HOSTED_ON]))
+                    n, e = _path(g, pred, host)
+                    options.append((n + [g.keys[a]], e + [HOSTED_ON]))
             if not options:
                 continue
             nodes, edges = min(options, key=lambda ne: (len(ne[1]), ne[0]))
             c = cats.setdefault(g.category[a], {"total": 0, "items": []})
             c["total"] += 1
-            c["items"].append((len(edges), a, nodes, edges))
+            c["items"].append((len(edges), g.keys[a], nodes, edges))
             last[edges[-1]] += 1
         for c in cats.values():
-            items = sorted((it if len(it) == 4 else (it[0], it[1], *_path(pred, it[1]))) for it in c["items"])
+            items = sorted(it if len(it) == 4 else (it[0], it[1], *_path(g, pred, it[2])) for it in c["items"])
             c["examples"] = [{"key": k, "hops": hp, "nodes": n, "edges": e} for hp, k, n, e in items[:EXAMPLES]]
             del c["items"]
         out[str(h)] = {"categories": cats, "by_last_edge": dict(last)}
     return out
 
 
-def hubs(g: Graph, min_degree: int) -> list[str]:
+def hubs(g: Graph, min_degree: int) -> list[int]:
     """Tier-0 nodes, and the MAX_DEGREE_HUBS nodes with most static attack edges out
     (at least min_degree)."""
-    wide = sorted((k for k, out in g.out.items() if len(out) >= min_degree), key=lambda k: (-len(g.out[k]), k))
+    wide = sorted((i for i, out in enumerate(g.out) if len(out) >= min_degree), key=lambda i: (-len(g.out[i]), i))
     return sorted(set(g.tier0) | set(wide[:MAX_DEGREE_HUBS]))
 
 
@@ -214,21 +276,27 @@ def refresh(driver: neo4j.Driver, database: str | None = None, *, force: bool = 
         driver.execute_query(f"MATCH (s:{SUMMARY}|{META}) DETACH DELETE s", database_=database)
         return {"refreshed": False, "seconds": round(time.perf_counter() - t0, 3)}
     g = read_graph(driver, database)
+    t1 = time.perf_counter()
     keys = hubs(g, min_degree)
-    # Distances travel as one byte per node against one shared key list: on a 24k-host
-    # twin a hub's map as JSON is 3.5 MB, as bytes 140 kB.
-    universe = sorted(set(g.category) | set(g.out))
-    index = {k: i for i, k in enumerate(universe)}
+    hosted_assets = {a for ds in g.hosted.values() for a in ds}
     rows = []
+    t_bfs = t_answers = 0.0
     for hub in keys:
-        dist, pred = bfs(g, hub)
-        packed = bytearray(b"\xff") * len(universe)
-        for k, d in dist.items():
-            packed[index[k]] = d
-        rows.append({"hub": hub, "answers": json.dumps(answers(g, hub, dist, pred)),
-                     "dist": bytes(packed), "reached": len(dist) - 1})
-    write(driver, database, fp, universe, rows)
-    return {"refreshed": True, "hubs": len(keys), "seconds": round(time.perf_counter() - t0, 3)}
+        ta = time.perf_counter()
+        dist, pred, levels = bfs(g, hub)
+        tb = time.perf_counter()
+        rows.append({"hub": g.keys[hub], "answers": json.dumps(answers(g, hub, dist, pred, levels, hosted_assets)),
+                     "dist": bytes(dist), "reached": sum(map(len, levels)) - 1})
+        t_bfs += tb - ta
+        t_answers += time.perf_counter() - tb
+    t2 = time.perf_counter()
+    # Distances travel as one byte per node against one shared key list (ReachMeta.keys):
+    # on a 24k-host twin a hub's map as JSON is 3.5 MB, as bytes 140 kB.
+    write(driver, database, fp, g.keys, rows)
+    t3 = time.perf_counter()
+    timings = {**g.timings, "bfs": t_bfs, "answers": t_answers, "hubs": t2 - t1, "write": t3 - t2}
+    return {"refreshed": True, "hubs": len(keys), "seconds": round(t3 - t0, 3),
+            "timings": {k: round(v, 3) for k, v in timings.items()}}
 
 
 def write(driver: neo4j.Driver, database: str | None, fp: str, universe: list[str], rows: list[dict]) -> None:
