@@ -24,9 +24,9 @@ Refresh is a full recompute from one read of the static edges, skipped when the
 fingerprint is unchanged and the run wrote no static attack edge (event and session
 ingests do not pay it). The read is of integers (internal ids, collected per edge type)
 and the search runs over int adjacency lists: on the 24k-host twin (188k nodes, 1.8M
-static edges, 44 hubs) a refresh takes 38-61 s on a shared 2-core machine at load 4-5
-(nodes 2 s, edges 6-10 s, BFS 5-18 s, answers 2-5 s, write 2-3 s), where reading the
-same edges as key strings took 497 s. New summaries are written under a new version
+static edges, 44 hubs) a refresh takes 14 s on a shared 2-core machine at load 3.8
+(nodes 0.8 s, edges 4.8 s, BFS 6.0 s, answers 1.9 s, write 0.7 s; 38-61 s at nice 19
+under load 4-5), where reading the same edges as key strings took 497 s. New summaries are written under a new version
 and the meta node switched to it in one transaction.
 """
 
