@@ -20,7 +20,7 @@ import neo4j
 from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
 import graph.ingest as package
-from graph.derive import DERIVATIONS
+from graph.derive import DERIVATIONS, reach
 from graph.events import EventStore, batch_event_rows, open_store
 from graph.ingest._jsonhead import Head
 from graph.ingest.base import (
@@ -270,10 +270,16 @@ def _ingest(driver, paths, database, forced_format, cleanup, progress, table, li
                 _written(report, writer, f"({conn.name} post-load)")
         # Derived edges depend on the whole twin, not on this run's files: after every
         # ingest, once every load and post-load step above is done (graph/derive).
+        loaded_kinds = set(report.stats.per_kind)
+        derived_moved = False
         for derivation in DERIVATIONS:
             writer = TwinWriter(driver, source=derivation.source, database=database, now=ctx.now)
             derivation.run(writer)
+            derived_moved |= bool(writer.stats.relationships_created or writer.stats.deleted)
             _written(report, writer, f"({derivation.name} derivation)")
+        # The reachability summaries read the static attack edges the loads and the
+        # derivations just wrote (graph/derive/reach.py): recomputed when they moved.
+        reach.refresh(driver, database, force=derived_moved or reach.changed_kinds_need_refresh(loaded_kinds))
         # Cleanup once per connector, after the whole run (files of one collection arrive
         # one by one: cleaning after the first would drop what a later file re-adds).
         for items in to_clean.values():
@@ -340,4 +346,6 @@ def forget(driver: neo4j.Driver, tag: str, database: str | None = None,
         "MATCH (n:Twin) WHERE any(s IN n.sources WHERE s ENDS WITH $sfx) WITH n AS x"
         + withdraw_source("x", "DETACH DELETE x", keep) + " RETURN sum(gone) AS c",
         sfx=f"#{tag}", database_=database).records[0]["c"]
+    if rels or nodes:
+        reach.refresh(driver, database)
     return {"nodes_deleted": nodes or 0, "relationships_deleted": rels or 0}
