@@ -14,9 +14,11 @@ from graph.derive import reach
 from graph.generate import generate
 from graph.ingest.registry import forget, ingest
 from graph.schema import reset_twin
+from graph.tools import radius_summary
 from graph.tools.base import Toolbox
 from graph.tools.fixtures import T0, corp_twin
-from graph.tools.radius import BlastInput, exhaustive_blast, summary_answer
+from graph.tools.radius import BlastInput, exhaustive_blast
+from graph.tools.radius_summary import summary_answer
 from tests.conftest import Twin
 
 
@@ -153,3 +155,72 @@ def _jewels(tb: Toolbox, starts: list[str]) -> set[str]:
         if got and "crown_jewels" in got["categories"]:
             out |= {e["key"] for e in got["categories"]["crown_jewels"]["examples"]}
     return out
+
+
+def _non_hub_starts(twin: Twin) -> list[str]:
+    """Every node with an attack edge out that has no summary of its own."""
+    return [r["k"] for r in twin.driver.execute_query(
+        f"MATCH (s:Twin) WHERE EXISTS {{ (s)-[:{'|'.join(reach.STATIC_EDGES)}|HasSession|ConnectedTo]->() }} "
+        f"AND NOT EXISTS {{ MATCH (m:{reach.SUMMARY} {{hub: s.key}}) }} RETURN s.key AS k ORDER BY k",
+        database_=twin.database).records]
+
+
+def _through_a_hub(tb: Toolbox, key: str, h: int) -> bool:
+    """The composed answer took some reached node's distance from a hub's summary."""
+    return summary_answer(tb, key, h, *tb.window(None)).get("via_hubs", 0) > 0
+
+
+def test_starts_without_a_summary_are_composed_equal_to_the_search(corp):
+    """Only tier 0 and starts with 3+ edges out are hubs: every other start is answered by
+    the search that stops at hubs plus the hubs' distances, equal to the full search."""
+    out = reach.refresh(corp.driver, corp.database, min_degree=3)
+    hubs = set(_starts(corp))
+    starts = _non_hub_starts(corp)
+    assert out["refreshed"] and len(hubs) >= 3 and len(starts) >= 10
+    assert "HELPDESK1@CORP.LOCAL" in starts and "DOMAIN ADMINS@CORP.LOCAL" in hubs
+    answered: dict = {}
+    via_hub = 0
+    for as_of in (None, T0, T0 + 60 * 86400):
+        tb = Toolbox(corp.driver, corp.database, as_of=as_of)
+        for key in starts:
+            for h in (1, 2, 4, 6):
+                if _compare(tb, corp, key, h):
+                    answered[as_of] = answered.get(as_of, 0) + 1
+                    via_hub += _through_a_hub(tb, key, h)
+    # No session is live 60 days on: every start composes. Where sessions are live, one
+    # that shortens a hub's distance within the budget sends that start to the search.
+    assert answered[T0 + 60 * 86400] == len(starts) * 4
+    assert answered[None] > len(starts) * 3 and answered[T0] > len(starts) * 3
+    assert via_hub >= 10  # 14 of them took distances from a hub (the rest stay among non-hubs)
+
+
+def test_composed_starts_on_a_generated_enterprise(driver, neo4j_settings, tmp_path, monkeypatch):
+    db = neo4j_settings.database
+    twin = Twin(driver, db)
+    reset_twin(driver, db)
+    monkeypatch.setattr(reach, "HUB_DEGREE", 8)  # a few wide starts and tier 0 are hubs
+    generate(tmp_path / "ent", seed=11, hosts=30, users=60)
+    ingest(driver, [tmp_path / "ent"], database=db)
+    hubs, starts = set(_starts(twin)), _non_hub_starts(twin)
+    assert len(hubs) >= 3 and len(starts) > 30
+    quiet, now = Toolbox(driver, db, as_of=1_000_000_000), Toolbox(driver, db)
+    assert sum(_compare(quiet, twin, k, h) for k in starts for h in (2, 4)) == 2 * len(starts)
+    assert sum(_through_a_hub(quiet, k, 4) for k in starts) > len(starts) // 4
+    # With every session and flow live a start may be refused (the search answers); the rest equal.
+    assert sum(_compare(now, twin, k, 4) for k in starts) > len(starts) // 2
+
+
+def test_a_composed_answer_is_refused_when_a_summary_piece_is_missing(corp):
+    """Summaries written before categories were kept (or a hub's last edges) leave the
+    search to answer rather than guess."""
+    reach.refresh(corp.driver, corp.database, min_degree=3)
+    tb = Toolbox(corp.driver, corp.database, as_of=T0 + 60 * 86400)
+    key = next(k for k in _non_hub_starts(corp) if _through_a_hub(tb, k, 4))
+    corp.driver.execute_query(f"MATCH (m:{reach.META}) REMOVE m.cats", database_=corp.database)
+    radius_summary._UNIVERSE.clear()
+    assert summary_answer(tb, key, 4, *tb.window(None)) is None
+    reach.refresh(corp.driver, corp.database, min_degree=3, force=True)
+    corp.driver.execute_query(f"MATCH (s:{reach.SUMMARY}) REMOVE s.last", database_=corp.database)
+    assert summary_answer(tb, key, 4, *tb.window(None)) is None
+    out = tb.call("blast_radius", {"key": key, "max_hops": 4})
+    assert out.found and out.reachable_total > 0

@@ -4,7 +4,10 @@ From a domain controller or Domain Admins a breadth-first search reaches the who
 (140k nodes on a 24k-host twin): answered live, that one call took 8.5 s and most of a
 6 GB heap. Those starts are few and their answer changes only when the twin's static
 attack edges do, so it is worked out here after each ingest or forget, and blast_radius
-reads it back instead of searching (graph/tools/radius.py).
+reads it back instead of searching (graph/tools/radius_summary.py). A start that is
+not a hub is composed there from a search that stops at hubs and the hubs' stored
+distances, so each hub also keeps the last edge type of its path to every node, and the
+meta node each node's category and the data assets on each host.
 
 Only twins of MIN_NODES or more get summaries. What is kept, per hub (a tier-0 node, or a node with at least HUB_DEGREE static attack
 edges out): for each hop bound 1..MAX_HOPS the blast radius answer (counts by category,
@@ -52,7 +55,10 @@ MAX_HOPS = 8
 EXAMPLES = 25
 STATIC_EDGES: tuple[str, ...] = tuple(t for t in TRAVERSABLE if t not in TIMED_EDGES)
 
-# The categories of graph/tools/radius.py's _CATEGORY, first match wins.
+# The categories of graph/tools/radius.py's _CATEGORY, first match wins; CATEGORIES is
+# their order in ReachMeta.cats (one byte per node).
+CATEGORIES: tuple[str, ...] = ("crown_jewels", "tier0", "computers", "users", "groups", "data_assets",
+                               "domains", "zones", "other")
 _CATEGORY = """CASE
   WHEN coalesce(n.crown_jewel, false) THEN 'crown_jewels'
   WHEN coalesce(n.tier0, false) THEN 'tier0'
@@ -286,20 +292,38 @@ def refresh(driver: neo4j.Driver, database: str | None = None, *, force: bool = 
         dist, pred, levels = bfs(g, hub)
         tb = time.perf_counter()
         rows.append({"hub": g.keys[hub], "answers": json.dumps(answers(g, hub, dist, pred, levels, hosted_assets)),
-                     "dist": bytes(dist), "reached": sum(map(len, levels)) - 1})
+                     "dist": bytes(dist), "last": last_types(pred), "reached": sum(map(len, levels)) - 1})
         t_bfs += tb - ta
         t_answers += time.perf_counter() - tb
     t2 = time.perf_counter()
     # Distances travel as one byte per node against one shared key list (ReachMeta.keys):
     # on a 24k-host twin a hub's map as JSON is 3.5 MB, as bytes 140 kB.
-    write(driver, database, fp, g.keys, rows)
+    write(driver, database, fp, g.keys, rows, universe_extras(g))
     t3 = time.perf_counter()
     timings = {**g.timings, "bfs": t_bfs, "answers": t_answers, "hubs": t2 - t1, "write": t3 - t2}
     return {"refreshed": True, "hubs": len(keys), "seconds": round(t3 - t0, 3),
             "timings": {k: round(v, 3) for k, v in timings.items()}}
 
 
-def write(driver: neo4j.Driver, database: str | None, fp: str, universe: list[str], rows: list[dict]) -> None:
+def last_types(pred: list[int]) -> bytes:
+    """Per node, the type (index in STATIC_EDGES) of the last edge of the hub's shortest
+    path to it, 255 where unreached: a start composed through this hub counts its
+    reached nodes by last edge without the paths themselves (graph/tools/radius_summary.py)."""
+    return bytes(255 if p < 0 else p & _TYPE_MASK for p in pred)
+
+
+def universe_extras(g: Graph) -> dict:
+    """What a start that is not a hub needs besides the hubs' distances: each node's
+    category (a byte, index in CATEGORIES) and the data assets on each host, as flat
+    [host, asset, host, asset, ...] indexes into the key list."""
+    index = {c: i for i, c in enumerate(CATEGORIES)}
+    cats = bytes(index.get(c, 255) if c is not None else 255 for c in g.category)
+    hosted = [i for host, assets in sorted(g.hosted.items()) for a in assets for i in (host, a)]
+    return {"cats": cats, "hosted": hosted}
+
+
+def write(driver: neo4j.Driver, database: str | None, fp: str, universe: list[str], rows: list[dict],
+          extras: dict | None = None) -> None:
     """Write the new summaries under a new version, then point the meta node at it, then
     drop the old: a reader (which follows the meta's version) sees the old set or the
     new, and a refresh cut short leaves only unreferenced nodes the next one removes."""
@@ -310,8 +334,8 @@ def write(driver: neo4j.Driver, database: str | None, fp: str, universe: list[st
 
     def switch(tx: neo4j.ManagedTransaction) -> None:
         tx.run(f"MATCH (m:{META}) DETACH DELETE m").consume()
-        tx.run(f"CREATE (m:{META} {{fingerprint: $fp, version: $v, hubs: $n, keys: $keys}})",
-               fp=fp, v=version, n=len(rows), keys=universe).consume()
+        tx.run(f"CREATE (m:{META} {{fingerprint: $fp, version: $v, hubs: $n, keys: $keys}}) SET m += $extras",
+               fp=fp, v=version, n=len(rows), keys=universe, extras=extras or {}).consume()
 
     with driver.session(database=database) as s:
         s.execute_write(switch)

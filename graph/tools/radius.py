@@ -8,13 +8,11 @@ aggregated in Cypher so only counts and a few examples cross the wire.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from graph.derive import reach
 from graph.tools.paths import (
     ENTRY_POINT,
     LIVE_EDGE,
@@ -24,8 +22,8 @@ from graph.tools.paths import (
     check_int,
     path_params,
 )
+from graph.tools.radius_summary import summary_answer
 from graph.tools.spec import AsOf, ToolInput, ToolOutput, as_of_field, iso, tool
-from graph.tools.vocab import TIMED_EDGES, rel_alternation
 
 if TYPE_CHECKING:
     from graph.tools.base import Toolbox
@@ -95,75 +93,11 @@ class BlastOutput(ToolOutput):
     as_of: str | None
 
 
-# What the summary path (graph/derive/reach.py) needs at call time: the hub's stored
-# answer, whether the twin still has the fingerprint it was computed on, and (only when
-# timed edges are live in the window) the hub's distances, cached per summary version.
-def _summary_query() -> str:
-    return ("CALL () { " + reach.fingerprint_query() + " }\n"
-            f"OPTIONAL MATCH (m:{reach.META})\n"
-            f"OPTIONAL MATCH (s:{reach.SUMMARY} {{hub: $key}}) WHERE s.version = m.version\n"
-            "RETURN fp, m.fingerprint AS stored, s.version AS version, s.answers AS answers")
-
-
-_LIVE_TIMED = (
-    f"MATCH (u)-[r:{rel_alternation(sorted(TIMED_EDGES))}]->(v) "
-    "WHERE $lo IS NULL OR (r.firstseen <= $hi AND r.lastseen >= $lo) RETURN u.key AS u, v.key AS v"
-)
-_LIVE_CAP = 200_000
-_DIST_CACHE: dict[tuple, dict[str, int]] = {}
-_KEYS_CACHE: dict[tuple, list[str]] = {}
-
-
-def summary_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int | None) -> dict | None:
-    """The hub's precomputed answer for max_hops, or None when the exhaustive query must
-    run: no summary for this start, the twin changed since, or an edge live in the
-    window shortens a stored distance (reach.py's docstring says why that is exact)."""
-    rows = tb.rows("blast_radius", _summary_query(), {"key": key}, row_cap=2)
-    if not rows or rows[0]["answers"] is None or rows[0]["stored"] != json.dumps(rows[0]["fp"]):
-        return None
-    version = rows[0]["version"]
-    got = tb.run("blast_radius", _LIVE_TIMED, {"lo": lo, "hi": hi}, row_cap=_LIVE_CAP)
-    if got.truncated:  # too many to check here: the search decides
-        return None
-    live = got.rows
-    if live:
-        dist = _distances(tb, key, version)
-        if dist is None:
-            return None
-        for e in live:
-            du = dist.get(e["u"])
-            if du is not None and du < max_hops and dist.get(e["v"], max_hops + 1) > du + 1:
-                return None
-    return json.loads(rows[0]["answers"])[str(max_hops)]
-
-
-def _distances(tb: Toolbox, key: str, version: int) -> dict[str, int] | None:
-    """key -> hops from the hub (unreached keys absent), cached per summary version."""
-    cache_key = (tb.database, key, version)
-    if cache_key not in _DIST_CACHE:
-        if (tb.database, version) not in _KEYS_CACHE:
-            rows = tb.rows("blast_radius", f"MATCH (m:{reach.META}) WHERE m.version = $v RETURN m.keys AS keys",
-                           {"v": version}, row_cap=2)
-            if not rows:
-                return None
-            _KEYS_CACHE.clear()
-            _KEYS_CACHE[(tb.database, version)] = rows[0]["keys"]
-        keys = _KEYS_CACHE[(tb.database, version)]
-        rows = tb.rows("blast_radius", f"MATCH (s:{reach.SUMMARY} {{hub: $key}}) WHERE s.version = $v "
-                       "RETURN s.dist AS dist", {"key": key, "v": version}, row_cap=2, raw=True)
-        if not rows:
-            return None
-        while len(_DIST_CACHE) >= 16:
-            _DIST_CACHE.pop(next(iter(_DIST_CACHE)))
-        _DIST_CACHE[cache_key] = {k: d for k, d in zip(keys, rows[0]["dist"], strict=True) if d != 255}
-    return _DIST_CACHE[cache_key]
-
-
 @tool
 def blast_radius(tb: Toolbox, args: BlastInput) -> BlastOutput:
     """What an attacker holding one entity can reach within N hops over attack edges: counts of crown jewels, tier-0 objects, hosts, users, groups and data, with the nearest examples and their paths."""
     lo, hi = tb.window(args.as_of)
-    got = summary_answer(tb, args.key, args.max_hops, lo, hi)
+    got = summary_answer(tb, args.key, args.max_hops, lo, hi, args.examples)
     if got is not None:
         cats = {c: Category(total=v["total"], examples=[Reached(**e) for e in v["examples"][: args.examples]])
                 for c, v in got["categories"].items()}

@@ -1,0 +1,306 @@
+"""Blast radius answered from the reachability summaries (graph/derive/reach.py).
+
+A hub (tier 0, the widest starts) reads its stored answer. Any other start is composed:
+one breadth-first search from it that does not expand through hubs (every path's
+interior avoids them), then, for each hub it meets at k hops, the hub's stored distances
+within the remaining max_hops - k. That is exact: a shortest path from the start either
+has no hub inside it (the local search finds it) or has a first hub h, before which it
+is a hub-free path to h and after which a shortest path from h (the stored distance).
+So the distance of every reached node is the minimum of the two, and the counts, the
+nearest examples and the last edges follow. The local search is small where the
+exhaustive one was not: from the alert's own user on a 24k-host twin the search reaches
+Domain Admins within four hops and then the whole estate.
+
+Either way the answer is refused (None: the caller runs the exhaustive query) when the
+twin changed since the summaries (fingerprint), when a timed edge live in the window
+shortens a hub distance within the budget used (reach.py's docstring says why that is
+the exact condition), or when a stored piece is missing or disagrees with the twin.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from graph.derive import reach
+from graph.tools.paths import LIVE_EDGE, TRAVERSE, check_int, path_params
+from graph.tools.vocab import HOSTED_ON, TIMED_EDGES, rel_alternation
+
+if TYPE_CHECKING:
+    from graph.tools.base import Toolbox
+
+_TOOL = "blast_radius"
+_LIVE_CAP = 200_000
+_LOCAL_CAP = 100_000  # nodes a composed start may reach without passing a hub
+
+
+def _summary_query() -> str:
+    return ("CALL () { " + reach.fingerprint_query() + " }\n"
+            f"OPTIONAL MATCH (m:{reach.META})\n"
+            f"OPTIONAL MATCH (s:{reach.SUMMARY} {{hub: $key}}) WHERE s.version = m.version\n"
+            "RETURN fp, m.fingerprint AS stored, m.version AS version, s.answers AS answers")
+
+
+_LIVE_TIMED = (
+    f"MATCH (u)-[r:{rel_alternation(sorted(TIMED_EDGES))}]->(v) "
+    "WHERE $lo IS NULL OR (r.firstseen <= $hi AND r.lastseen >= $lo) RETURN u.key AS u, v.key AS v"
+)
+
+
+def local_query(max_hops: int) -> str:
+    """Shortest paths from the start whose every hop leaves a node that is not a hub: the
+    search stops at a hub instead of going on through it."""
+    h = check_int(max_hops, 1, 10, "max_hops")
+    return f"""
+MATCH (s:Twin {{key: $key}})
+MATCH p = SHORTEST 1 (s) ((a)-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->(b) WHERE NOT a.key IN $hubs){{1,{h}}} (x:Twin)
+WHERE x <> s
+RETURN x.key AS key, [n IN nodes(p) | n.key] AS ns, [q IN relationships(p) | type(q)] AS es
+"""
+
+
+_HUB_PATHS = f"""
+UNWIND $pairs AS pr
+MATCH (h:Twin {{key: pr.h}}), (x:Twin {{key: pr.x}})
+CALL (h, x) {{
+  MATCH p = SHORTEST 1 (h)-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->{{1,{reach.MAX_HOPS}}}(x)
+  RETURN p
+}}
+RETURN pr.h AS h, pr.x AS x, [n IN nodes(p) | n.key] AS ns, [q IN relationships(p) | type(q)] AS es
+"""
+
+
+@dataclass
+class Universe:
+    """One summary version's node list and what a composed answer reads of each node."""
+
+    keys: list[str]
+    index: dict[str, int]
+    cats: bytes
+    hosted: dict[int, list[int]]      # host -> data assets on it
+    hosted_assets: frozenset[int]
+    hubs: list[str]
+    hub_data: dict[str, tuple[bytes, bytes, list[list[int]]]] = field(default_factory=dict)
+
+
+_UNIVERSE: dict[tuple, Universe] = {}
+
+
+def _universe(tb: Toolbox, version: int) -> Universe | None:
+    """The meta node's key list, categories and hosted assets, and the hub keys, read once
+    per summary version (a refresh writes a new version). None on summaries written
+    before categories were kept: the search answers until the next refresh."""
+    ck = (tb.database, version)
+    if ck not in _UNIVERSE:
+        rows = tb.rows(_TOOL, f"MATCH (m:{reach.META}) WHERE m.version = $v "
+                       f"RETURN m.keys AS keys, m.cats AS cats, m.hosted AS hosted, "
+                       f"COLLECT {{ MATCH (s:{reach.SUMMARY}) WHERE s.version = $v RETURN s.hub }} AS hubs",
+                       {"v": version}, row_cap=2, raw=True)
+        if not rows or rows[0]["cats"] is None or rows[0]["hosted"] is None:
+            return None
+        r = rows[0]
+        hosted: dict[int, list[int]] = {}
+        flat = r["hosted"]
+        for i in range(0, len(flat), 2):
+            hosted.setdefault(flat[i], []).append(flat[i + 1])
+        _UNIVERSE.clear()
+        _UNIVERSE[ck] = Universe(keys=r["keys"], index={k: i for i, k in enumerate(r["keys"])}, cats=bytes(r["cats"]),
+                                 hosted=hosted, hosted_assets=frozenset(a for v in hosted.values() for a in v),
+                                 hubs=sorted(r["hubs"]))
+    return _UNIVERSE[ck]
+
+
+def _hub(tb: Toolbox, u: Universe, version: int, key: str) -> tuple[bytes, bytes, list[list[int]]] | None:
+    """A hub's distances, last-edge types and nodes by distance (kept for 16 hubs)."""
+    if key not in u.hub_data:
+        rows = tb.rows(_TOOL, f"MATCH (s:{reach.SUMMARY} {{hub: $key}}) WHERE s.version = $v "
+                       "RETURN s.dist AS dist, s.last AS last", {"key": key, "v": version}, row_cap=2, raw=True)
+        if not rows or rows[0]["dist"] is None or len(rows[0]["dist"]) != len(u.keys):
+            return None
+        dist = bytes(rows[0]["dist"])
+        last = bytes(rows[0]["last"]) if rows[0]["last"] is not None else None
+        levels: list[list[int]] = [[] for _ in range(reach.MAX_HOPS + 1)]
+        for i, d in enumerate(dist):
+            if d != 255:
+                levels[d].append(i)
+        while len(u.hub_data) >= 16:
+            u.hub_data.pop(next(iter(u.hub_data)))
+        u.hub_data[key] = (dist, last, levels)  # type: ignore[assignment]
+    return u.hub_data[key]
+
+
+def _live_edges(tb: Toolbox, lo: int | None, hi: int | None) -> list[dict] | None:
+    got = tb.run(_TOOL, _LIVE_TIMED, {"lo": lo, "hi": hi}, row_cap=_LIVE_CAP)
+    return None if got.truncated else got.rows
+
+
+def _shortened(u: Universe, dist: bytes, live: list[dict], budget: int) -> bool:
+    """A live timed edge u -> v with d(u) < budget and d(v) > d(u) + 1: the stored
+    distances are not those of the graph in this window."""
+    for e in live:
+        iu = u.index.get(e["u"])
+        if iu is None or dist[iu] >= budget:
+            continue
+        iv = u.index.get(e["v"])
+        if iv is None or dist[iv] > dist[iu] + 1:
+            return True
+    return False
+
+
+def summary_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int | None,
+                   examples: int = reach.EXAMPLES) -> dict | None:
+    """The blast radius answer ({"categories", "by_last_edge"}, as stored by reach.py) from
+    the summaries, or None when the exhaustive query must run."""
+    rows = tb.rows(_TOOL, _summary_query(), {"key": key}, row_cap=2)
+    if not rows or rows[0]["stored"] is None or rows[0]["stored"] != json.dumps(rows[0]["fp"]):
+        return None
+    version = rows[0]["version"]
+    if rows[0]["answers"] is None:
+        return composed_answer(tb, key, max_hops, lo, hi, version, examples)
+    live = _live_edges(tb, lo, hi)
+    if live is None:
+        return None
+    if live:
+        u = _universe(tb, version)
+        hub = _hub(tb, u, version, key) if u is not None else None
+        if hub is None or _shortened(u, hub[0], live, max_hops):
+            return None
+    return json.loads(rows[0]["answers"])[str(max_hops)]
+
+
+def composed_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int | None, version: int,
+                    examples: int) -> dict | None:
+    """A start that is not a hub: the local search, then the hubs it meets. The answer
+    also says how many reached nodes came from a hub's distances (`via_hubs`)."""
+    u = _universe(tb, version)
+    if u is None or key not in u.index:
+        return None
+    start = u.index[key]
+    params = {**path_params(lo=lo, hi=hi), "key": key, "hubs": u.hubs}
+    got = tb.run(_TOOL, local_query(max_hops), params, row_cap=_LOCAL_CAP)
+    if got.truncated:
+        return None
+    # best[i] = (hops, how): ("L",) by the local path local[i], or ("H", hub, k) through a
+    # hub the local search met at k hops
+    local: dict[int, tuple[list[str], list[str]]] = {}
+    best: dict[int, tuple] = {}
+    for r in got.rows:
+        i = u.index.get(r["key"])
+        if i is None:  # a node newer than the summaries the fingerprint did not see
+            return None
+        local[i] = (r["ns"], r["es"])
+        best[i] = (len(r["es"]), ("L",))
+    hub_set = set(u.hubs)
+    met = sorted((best[i][0], u.keys[i]) for i in best if u.keys[i] in hub_set)
+    live = None
+    for k, hub_key in met:
+        budget = max_hops - k
+        if budget <= 0:
+            continue
+        hub = _hub(tb, u, version, hub_key)
+        if hub is None or hub[1] is None:
+            return None
+        if live is None:
+            live = _live_edges(tb, lo, hi)
+            if live is None:
+                return None
+        if live and _shortened(u, hub[0], live, budget):
+            return None
+        how = ("H", hub_key, k)
+        for d in range(1, budget + 1):
+            hops = k + d
+            for y in hub[2][d]:
+                cur = best.get(y)
+                if y != start and (cur is None or hops < cur[0]):
+                    best[y] = (hops, how)
+    return _tally(tb, u, version, start, best, local, examples, lo, hi)
+
+
+def _tally(tb: Toolbox, u: Universe, version: int, start: int, best: dict[int, tuple],
+           local: dict[int, tuple[list[str], list[str]]], examples: int, lo: int | None, hi: int | None) -> dict | None:
+    """Counts by category and last edge, and the nearest examples with their paths; data
+    assets also fall one HostedOn past a reached host (the nearer way wins, the direct
+    one on a tie, as in the search's ORDER BY size)."""
+    items: dict[str, list[tuple]] = {}
+    last: Counter = Counter()
+
+    def last_edge(i: int, how: tuple) -> str | None:
+        if how[0] == "L":
+            return local[i][1][-1]
+        hub = _hub(tb, u, version, how[1])
+        return None if hub is None else reach.STATIC_EDGES[hub[1][i]]
+
+    def add(i: int, hops: int, via_host: int | None, edge: str | None) -> bool:
+        if edge is None:
+            return False
+        c = u.cats[i]
+        cat = reach.CATEGORIES[c] if c < len(reach.CATEGORIES) else "other"
+        items.setdefault(cat, []).append((hops, u.keys[i], i, via_host))
+        last[edge] += 1
+        return True
+
+    for i, (hops, how) in best.items():
+        if i not in u.hosted_assets and not add(i, hops, None, last_edge(i, how)):
+            return None
+    via: dict[int, tuple[int, str, int]] = {}
+    for host in best:
+        for a in u.hosted.get(host, ()):
+            if a != start:
+                cand = (best[host][0] + 1, u.keys[host], host)
+                if a not in via or cand < via[a]:
+                    via[a] = cand
+    for a in sorted(set(via) | {i for i in best if i in u.hosted_assets}):
+        direct = best.get(a)
+        if direct is not None and (a not in via or direct[0] <= via[a][0]):
+            ok = add(a, direct[0], None, last_edge(a, direct[1]))
+        else:
+            ok = add(a, via[a][0], via[a][2], HOSTED_ON)
+        if not ok:
+            return None
+    chosen = {cat: sorted(v, key=lambda t: (t[0], t[1]))[:examples] for cat, v in items.items()}
+    paths = _paths(tb, u, best, local, [t for v in chosen.values() for t in v], lo, hi)
+    if paths is None:
+        return None
+    cats = {cat: {"total": len(items[cat]),
+                  "examples": [{"key": k, "hops": h, "nodes": paths[i][0], "edges": paths[i][1]} for h, k, i, _ in v]}
+            for cat, v in chosen.items()}
+    via_hubs = sum(1 for hops, how in best.values() if how[0] == "H")
+    return {"categories": cats, "by_last_edge": dict(last), "via_hubs": via_hubs}
+
+
+def _paths(tb: Toolbox, u: Universe, best: dict[int, tuple], local: dict[int, tuple[list[str], list[str]]],
+           chosen: list[tuple], lo: int | None, hi: int | None) -> dict[int, tuple[list[str], list[str]]] | None:
+    """The example paths: local ones as found; through a hub, the local path to the hub
+    and one shortest path on from it (a search between two bound nodes), checked to have
+    the stored length; a data asset reached through its host, the host's path + HostedOn."""
+    pairs: dict[tuple[str, str], int] = {}
+    for _, _, i, host in chosen:
+        target = i if host is None else host
+        hops, how = best[target]
+        if how[0] == "H":
+            pairs[(how[1], u.keys[target])] = hops - how[2]
+    found: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    if pairs:
+        rows = tb.rows(_TOOL, _HUB_PATHS, {**path_params(lo=lo, hi=hi),
+                                            "pairs": [{"h": h, "x": x} for h, x in pairs]}, row_cap=len(pairs) + 1)
+        for r in rows:
+            if len(r["es"]) != pairs[(r["h"], r["x"])]:
+                return None
+            found[(r["h"], r["x"])] = (r["ns"], r["es"])
+    out: dict[int, tuple[list[str], list[str]]] = {}
+    for _, _, i, host in chosen:
+        target = i if host is None else host
+        how = best[target][1]
+        if how[0] == "L":
+            ns, es = local[target]
+        else:
+            head, tail = local.get(u.index[how[1]]), found.get((how[1], u.keys[target]))
+            if head is None or tail is None:
+                return None
+            ns, es = head[0] + tail[0][1:], head[1] + tail[1]
+        if host is not None:
+            ns, es = ns + [u.keys[i]], es + [HOSTED_ON]
+        out[i] = (ns, es)
+    return out
