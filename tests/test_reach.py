@@ -211,7 +211,7 @@ def test_composed_starts_on_a_generated_enterprise(driver, neo4j_settings, tmp_p
 
 
 def test_a_composed_answer_is_refused_when_a_summary_piece_is_missing(corp):
-    """Summaries written before categories were kept (or a hub's last edges) leave the
+    """Summaries written before categories were kept (or a hub's path tree) leave the
     search to answer rather than guess."""
     reach.refresh(corp.driver, corp.database, min_degree=3)
     tb = Toolbox(corp.driver, corp.database, as_of=T0 + 60 * 86400)
@@ -220,7 +220,7 @@ def test_a_composed_answer_is_refused_when_a_summary_piece_is_missing(corp):
     radius_summary._UNIVERSE.clear()
     assert summary_answer(tb, key, 4, *tb.window(None)) is None
     reach.refresh(corp.driver, corp.database, min_degree=3, force=True)
-    corp.driver.execute_query(f"MATCH (s:{reach.SUMMARY}) REMOVE s.last", database_=corp.database)
+    corp.driver.execute_query(f"MATCH (s:{reach.SUMMARY}) REMOVE s.pred", database_=corp.database)
     assert summary_answer(tb, key, 4, *tb.window(None)) is None
     out = tb.call("blast_radius", {"key": key, "max_hops": 4})
     assert out.found and out.reachable_total > 0

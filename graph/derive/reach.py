@@ -6,7 +6,7 @@ From a domain controller or Domain Admins a breadth-first search reaches the who
 attack edges do, so it is worked out here after each ingest or forget, and blast_radius
 reads it back instead of searching (graph/tools/radius_summary.py). A start that is
 not a hub is composed there from a search that stops at hubs and the hubs' stored
-distances, so each hub also keeps the last edge type of its path to every node, and the
+distances, so each hub also keeps its shortest-path tree (predecessor per node), and the
 meta node each node's category and the data assets on each host.
 
 Only twins of MIN_NODES or more get summaries. What is kept, per hub (a tier-0 node, or a node with at least HUB_DEGREE static attack
@@ -36,7 +36,9 @@ and the meta node switched to it in one transaction.
 from __future__ import annotations
 
 import json
+import sys
 import time
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -292,7 +294,7 @@ def refresh(driver: neo4j.Driver, database: str | None = None, *, force: bool = 
         dist, pred, levels = bfs(g, hub)
         tb = time.perf_counter()
         rows.append({"hub": g.keys[hub], "answers": json.dumps(answers(g, hub, dist, pred, levels, hosted_assets)),
-                     "dist": bytes(dist), "last": last_types(pred), "reached": sum(map(len, levels)) - 1})
+                     "dist": bytes(dist), "pred": pred_bytes(pred), "reached": sum(map(len, levels)) - 1})
         t_bfs += tb - ta
         t_answers += time.perf_counter() - tb
     t2 = time.perf_counter()
@@ -305,11 +307,23 @@ def refresh(driver: neo4j.Driver, database: str | None = None, *, force: bool = 
             "timings": {k: round(v, 3) for k, v in timings.items()}}
 
 
-def last_types(pred: list[int]) -> bytes:
-    """Per node, the type (index in STATIC_EDGES) of the last edge of the hub's shortest
-    path to it, 255 where unreached: a start composed through this hub counts its
-    reached nodes by last edge without the paths themselves (graph/tools/radius_summary.py)."""
-    return bytes(255 if p < 0 else p & _TYPE_MASK for p in pred)
+def pred_bytes(pred: list[int]) -> bytes:
+    """The BFS tree as 4 little-endian bytes per node: predecessor index << 6 | edge type
+    (index in STATIC_EDGES), 0xFFFFFFFF where unreached or the hub itself. A start
+    composed through this hub (graph/tools/radius_summary.py) reads its paths and last
+    edges from it instead of searching from the hub again."""
+    arr = array("I", (0xFFFFFFFF if p < 0 else p for p in pred))
+    if sys.byteorder == "big":
+        arr.byteswap()
+    return arr.tobytes()
+
+
+def read_pred(data: bytes) -> array:
+    arr = array("I")
+    arr.frombytes(data)
+    if sys.byteorder == "big":
+        arr.byteswap()
+    return arr
 
 
 def universe_extras(g: Graph) -> dict:

@@ -20,6 +20,7 @@ the exact condition), or when a stored piece is missing or disagrees with the tw
 from __future__ import annotations
 
 import json
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 _TOOL = "blast_radius"
 _LIVE_CAP = 200_000
 _LOCAL_CAP = 100_000  # nodes a composed start may reach without passing a hub
+_TYPE_MASK = 63  # reach.py packs a tree edge as predecessor << 6 | type
+_NONE = 0xFFFFFFFF
 
 
 def _summary_query() -> str:
@@ -61,17 +64,6 @@ RETURN x.key AS key, [n IN nodes(p) | n.key] AS ns, [q IN relationships(p) | typ
 """
 
 
-_HUB_PATHS = f"""
-UNWIND $pairs AS pr
-MATCH (h:Twin {{key: pr.h}}), (x:Twin {{key: pr.x}})
-CALL (h, x) {{
-  MATCH p = SHORTEST 1 (h)-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->{{1,{reach.MAX_HOPS}}}(x)
-  RETURN p
-}}
-RETURN pr.h AS h, pr.x AS x, [n IN nodes(p) | n.key] AS ns, [q IN relationships(p) | type(q)] AS es
-"""
-
-
 @dataclass
 class Universe:
     """One summary version's node list and what a composed answer reads of each node."""
@@ -82,7 +74,7 @@ class Universe:
     hosted: dict[int, list[int]]      # host -> data assets on it
     hosted_assets: frozenset[int]
     hubs: list[str]
-    hub_data: dict[str, tuple[bytes, bytes, list[list[int]]]] = field(default_factory=dict)
+    hub_data: dict[str, tuple[bytes, array | None, list[list[int]]]] = field(default_factory=dict)
 
 
 _UNIVERSE: dict[tuple, Universe] = {}
@@ -112,22 +104,25 @@ def _universe(tb: Toolbox, version: int) -> Universe | None:
     return _UNIVERSE[ck]
 
 
-def _hub(tb: Toolbox, u: Universe, version: int, key: str) -> tuple[bytes, bytes, list[list[int]]] | None:
-    """A hub's distances, last-edge types and nodes by distance (kept for 16 hubs)."""
+def _hub(tb: Toolbox, u: Universe, version: int, key: str) -> tuple[bytes, array | None, list[list[int]]] | None:
+    """A hub's distances, shortest-path tree (None on summaries written before it was
+    kept) and nodes by distance; kept for 16 hubs."""
     if key not in u.hub_data:
         rows = tb.rows(_TOOL, f"MATCH (s:{reach.SUMMARY} {{hub: $key}}) WHERE s.version = $v "
-                       "RETURN s.dist AS dist, s.last AS last", {"key": key, "v": version}, row_cap=2, raw=True)
+                       "RETURN s.dist AS dist, s.pred AS pred", {"key": key, "v": version}, row_cap=2, raw=True)
         if not rows or rows[0]["dist"] is None or len(rows[0]["dist"]) != len(u.keys):
             return None
         dist = bytes(rows[0]["dist"])
-        last = bytes(rows[0]["last"]) if rows[0]["last"] is not None else None
+        pred = reach.read_pred(bytes(rows[0]["pred"])) if rows[0]["pred"] is not None else None
+        if pred is not None and len(pred) != len(u.keys):
+            pred = None
         levels: list[list[int]] = [[] for _ in range(reach.MAX_HOPS + 1)]
         for i, d in enumerate(dist):
             if d != 255:
                 levels[d].append(i)
         while len(u.hub_data) >= 16:
             u.hub_data.pop(next(iter(u.hub_data)))
-        u.hub_data[key] = (dist, last, levels)  # type: ignore[assignment]
+        u.hub_data[key] = (dist, pred, levels)
     return u.hub_data[key]
 
 
@@ -150,7 +145,7 @@ def _shortened(u: Universe, dist: bytes, live: list[dict], budget: int) -> bool:
 
 
 def summary_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int | None,
-                   examples: int = reach.EXAMPLES) -> dict | None:
+                   examples: int | None = None) -> dict | None:
     """The blast radius answer ({"categories", "by_last_edge"}, as stored by reach.py) from
     the summaries, or None when the exhaustive query must run."""
     rows = tb.rows(_TOOL, _summary_query(), {"key": key}, row_cap=2)
@@ -158,7 +153,7 @@ def summary_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int
         return None
     version = rows[0]["version"]
     if rows[0]["answers"] is None:
-        return composed_answer(tb, key, max_hops, lo, hi, version, examples)
+        return composed_answer(tb, key, max_hops, lo, hi, version, examples or reach.EXAMPLES)
     live = _live_edges(tb, lo, hi)
     if live is None:
         return None
@@ -215,11 +210,11 @@ def composed_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: in
                 cur = best.get(y)
                 if y != start and (cur is None or hops < cur[0]):
                     best[y] = (hops, how)
-    return _tally(tb, u, version, start, best, local, examples, lo, hi)
+    return _tally(tb, u, version, start, best, local, examples)
 
 
 def _tally(tb: Toolbox, u: Universe, version: int, start: int, best: dict[int, tuple],
-           local: dict[int, tuple[list[str], list[str]]], examples: int, lo: int | None, hi: int | None) -> dict | None:
+           local: dict[int, tuple[list[str], list[str]]], examples: int) -> dict | None:
     """Counts by category and last edge, and the nearest examples with their paths; data
     assets also fall one HostedOn past a reached host (the nearer way wins, the direct
     one on a tie, as in the search's ORDER BY size)."""
@@ -230,7 +225,7 @@ def _tally(tb: Toolbox, u: Universe, version: int, start: int, best: dict[int, t
         if how[0] == "L":
             return local[i][1][-1]
         hub = _hub(tb, u, version, how[1])
-        return None if hub is None else reach.STATIC_EDGES[hub[1][i]]
+        return None if hub is None or hub[1] is None else reach.STATIC_EDGES[hub[1][i] & _TYPE_MASK]
 
     def add(i: int, hops: int, via_host: int | None, edge: str | None) -> bool:
         if edge is None:
@@ -260,7 +255,7 @@ def _tally(tb: Toolbox, u: Universe, version: int, start: int, best: dict[int, t
         if not ok:
             return None
     chosen = {cat: sorted(v, key=lambda t: (t[0], t[1]))[:examples] for cat, v in items.items()}
-    paths = _paths(tb, u, best, local, [t for v in chosen.values() for t in v], lo, hi)
+    paths = _paths(tb, u, version, best, local, [t for v in chosen.values() for t in v])
     if paths is None:
         return None
     cats = {cat: {"total": len(items[cat]),
@@ -270,37 +265,36 @@ def _tally(tb: Toolbox, u: Universe, version: int, start: int, best: dict[int, t
     return {"categories": cats, "by_last_edge": dict(last), "via_hubs": via_hubs}
 
 
-def _paths(tb: Toolbox, u: Universe, best: dict[int, tuple], local: dict[int, tuple[list[str], list[str]]],
-           chosen: list[tuple], lo: int | None, hi: int | None) -> dict[int, tuple[list[str], list[str]]] | None:
+def _paths(tb: Toolbox, u: Universe, version: int, best: dict[int, tuple],
+           local: dict[int, tuple[list[str], list[str]]], chosen: list[tuple]) -> dict[int, tuple[list[str], list[str]]] | None:
     """The example paths: local ones as found; through a hub, the local path to the hub
-    and one shortest path on from it (a search between two bound nodes), checked to have
-    the stored length; a data asset reached through its host, the host's path + HostedOn."""
-    pairs: dict[tuple[str, str], int] = {}
-    for _, _, i, host in chosen:
-        target = i if host is None else host
-        hops, how = best[target]
-        if how[0] == "H":
-            pairs[(how[1], u.keys[target])] = hops - how[2]
-    found: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-    if pairs:
-        rows = tb.rows(_TOOL, _HUB_PATHS, {**path_params(lo=lo, hi=hi),
-                                            "pairs": [{"h": h, "x": x} for h, x in pairs]}, row_cap=len(pairs) + 1)
-        for r in rows:
-            if len(r["es"]) != pairs[(r["h"], r["x"])]:
-                return None
-            found[(r["h"], r["x"])] = (r["ns"], r["es"])
+    and the hub's tree path on from it (its length checked against the stored distance);
+    a data asset reached through its host, the host's path + HostedOn."""
     out: dict[int, tuple[list[str], list[str]]] = {}
     for _, _, i, host in chosen:
         target = i if host is None else host
-        how = best[target][1]
+        hops, how = best[target]
         if how[0] == "L":
             ns, es = local[target]
         else:
-            head, tail = local.get(u.index[how[1]]), found.get((how[1], u.keys[target]))
-            if head is None or tail is None:
+            hub, head = _hub(tb, u, version, how[1]), local.get(u.index[how[1]])
+            tail = _tree_path(u, hub[1], target, u.index[how[1]]) if hub is not None and hub[1] is not None else None
+            if head is None or tail is None or len(tail[1]) != hops - how[2]:
                 return None
             ns, es = head[0] + tail[0][1:], head[1] + tail[1]
         if host is not None:
             ns, es = ns + [u.keys[i]], es + [HOSTED_ON]
         out[i] = (ns, es)
     return out
+
+
+def _tree_path(u: Universe, pred: array, x: int, hub: int) -> tuple[list[str], list[str]] | None:
+    nodes, edges = [u.keys[x]], []
+    while x != hub:
+        p = pred[x]
+        if p == _NONE or len(edges) > reach.MAX_HOPS:
+            return None
+        x = p >> 6
+        nodes.append(u.keys[x])
+        edges.append(reach.STATIC_EDGES[p & _TYPE_MASK])
+    return nodes[::-1], edges[::-1]
