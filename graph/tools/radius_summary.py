@@ -48,7 +48,7 @@ def _summary_query() -> str:
 
 _LIVE_TIMED = (
     f"MATCH (u)-[r:{rel_alternation(sorted(TIMED_EDGES))}]->(v) "
-    "WHERE $lo IS NULL OR (r.firstseen <= $hi AND r.lastseen >= $lo) RETURN u.key AS u, v.key AS v"
+    "WHERE $lo IS NULL OR (r.firstseen <= $hi AND r.lastseen >= $lo) RETURN u.key AS u, v.key AS v, type(r) AS t"
 )
 
 
@@ -147,74 +147,108 @@ def _shortened(u: Universe, dist: bytes, live: list[dict], budget: int) -> bool:
 def summary_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int | None,
                    examples: int | None = None) -> dict | None:
     """The blast radius answer ({"categories", "by_last_edge"}, as stored by reach.py) from
-    the summaries, or None when the exhaustive query must run."""
+    the summaries, or None when the exhaustive query must run. A hub whose distances no
+    live timed edge shortens reads its stored answer; every other start is composed."""
     rows = tb.rows(_TOOL, _summary_query(), {"key": key}, row_cap=2)
     if not rows or rows[0]["stored"] is None or rows[0]["stored"] != json.dumps(rows[0]["fp"]):
         return None
     version = rows[0]["version"]
+    examples = examples or reach.EXAMPLES
     if rows[0]["answers"] is None:
-        return composed_answer(tb, key, max_hops, lo, hi, version, examples or reach.EXAMPLES)
+        return composed_answer(tb, key, max_hops, lo, hi, version, examples)
     live = _live_edges(tb, lo, hi)
     if live is None:
         return None
     if live:
         u = _universe(tb, version)
         hub = _hub(tb, u, version, key) if u is not None else None
-        if hub is None or _shortened(u, hub[0], live, max_hops):
+        if hub is None:
             return None
+        if _shortened(u, hub[0], live, max_hops):
+            return composed_answer(tb, key, max_hops, lo, hi, version, examples, live)
     return json.loads(rows[0]["answers"])[str(max_hops)]
 
 
+_MAX_SEEDS = 64  # searches one composed answer may run (the start, then live edges' far ends)
+
+
 def composed_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int | None, version: int,
-                    examples: int) -> dict | None:
-    """A start that is not a hub: the local search, then the hubs it meets. The answer
-    also says how many reached nodes came from a hub's distances (`via_hubs`)."""
+                    examples: int, live: list[dict] | None = None) -> dict | None:
+    """Distances from the start over the static edges and the timed edges live in the
+    window, built from three pieces: a search that stops at hubs (from the start, and
+    from the far end of every live timed edge that shortens a distance), the stored
+    distances of each hub met, and the live timed edges themselves; relaxed until
+    nothing shortens, as Bellman-Ford over those segments. The answer also says how many
+    reached nodes came from a hub's distances (`via_hubs`)."""
     u = _universe(tb, version)
     if u is None or key not in u.index:
         return None
     start = u.index[key]
-    params = {**path_params(lo=lo, hi=hi), "key": key, "hubs": u.hubs}
-    got = tb.run(_TOOL, local_query(max_hops), params, row_cap=_LOCAL_CAP)
-    if got.truncated:
-        return None
-    # best[i] = (hops, how): ("L",) by the local path local[i], or ("H", hub, k) through a
-    # hub the local search met at k hops
-    local: dict[int, tuple[list[str], list[str]]] = {}
-    best: dict[int, tuple] = {}
-    for r in got.rows:
-        i = u.index.get(r["key"])
-        if i is None:  # a node newer than the summaries the fingerprint did not see
-            return None
-        local[i] = (r["ns"], r["es"])
-        best[i] = (len(r["es"]), ("L",))
     hub_set = set(u.hubs)
-    met = sorted((best[i][0], u.keys[i]) for i in best if u.keys[i] in hub_set)
-    live = None
-    for k, hub_key in met:
-        budget = max_hops - k
-        if budget <= 0:
-            continue
-        hub = _hub(tb, u, version, hub_key)
-        if hub is None or hub[1] is None:
-            return None
-        if live is None:
-            live = _live_edges(tb, lo, hi)
-            if live is None:
+    # best[i] = (hops, how): ("S",) the start; ("L", seed, nodes, edges) by a search from
+    # seed; ("H", hub, k) the hub's tree from the hub at k hops; ("T", u, type) one live edge on.
+    best: dict[int, tuple] = {start: (0, ("S",))}
+    seeds = [start]
+    runs = 0
+    live_ix: list[tuple[int, int, str]] | None = None
+    while seeds:
+        while seeds:
+            x = seeds.pop()
+            k = best[x][0]
+            if k >= max_hops:
+                continue
+            if u.keys[x] in hub_set:
+                if not _expand_hub(tb, u, version, x, k, max_hops, best, start):
+                    return None
+                continue
+            runs += 1
+            if runs > _MAX_SEEDS:
                 return None
-        if live and _shortened(u, hub[0], live, budget):
-            return None
-        how = ("H", hub_key, k)
-        for d in range(1, budget + 1):
-            hops = k + d
-            for y in hub[2][d]:
-                cur = best.get(y)
-                if y != start and (cur is None or hops < cur[0]):
-                    best[y] = (hops, how)
-    return _tally(tb, u, version, start, best, local, examples)
+            got = tb.run(_TOOL, local_query(max_hops - k),
+                         {**path_params(lo=lo, hi=hi), "key": u.keys[x], "hubs": u.hubs}, row_cap=_LOCAL_CAP)
+            if got.truncated:
+                return None
+            for r in got.rows:
+                y = u.index.get(r["key"])
+                if y is None:  # a node newer than the summaries the fingerprint did not see
+                    return None
+                hops = k + len(r["es"])
+                if y != start and hops < best.get(y, (255,))[0]:
+                    best[y] = (hops, ("L", x, r["ns"], r["es"]))
+                    if u.keys[y] in hub_set:
+                        seeds.append(y)
+        if live_ix is None:
+            if live is None:
+                live = _live_edges(tb, lo, hi)
+                if live is None:
+                    return None
+            live_ix = [(u.index.get(e["u"], -1), u.index.get(e["v"], -1), e.get("t")) for e in live]
+        for a, b, t in live_ix:
+            if a < 0 or b < 0 or a not in best or b == start:
+                continue
+            hops = best[a][0] + 1
+            if hops <= max_hops and hops < best.get(b, (255,))[0]:
+                best[b] = (hops, ("T", a, t))
+                seeds.append(b)
+    best.pop(start)
+    return _tally(tb, u, version, start, best, examples)
 
 
-def _tally(tb: Toolbox, u: Universe, version: int, start: int, best: dict[int, tuple],
-           local: dict[int, tuple[list[str], list[str]]], examples: int) -> dict | None:
+def _expand_hub(tb: Toolbox, u: Universe, version: int, h: int, k: int, max_hops: int, best: dict[int, tuple],
+                start: int) -> bool:
+    hub = _hub(tb, u, version, u.keys[h])
+    if hub is None or hub[1] is None:
+        return False
+    how = ("H", h, k)
+    for d in range(1, max_hops - k + 1):
+        hops = k + d
+        for y in hub[2][d]:
+            if y != start and hops < best.get(y, (255,))[0]:
+                best[y] = (hops, how)
+    return True
+
+
+def _tally(tb: Toolbox, u: Universe, version: int, start: int, best: dict[int, tuple], examples: int) -> dict | None:
     """Counts by category and last edge, and the nearest examples with their paths; data
     assets also fall one HostedOn past a reached host (the nearer way wins, the direct
     one on a tie, as in the search's ORDER BY size)."""
@@ -223,8 +257,10 @@ def _tally(tb: Toolbox, u: Universe, version: int, start: int, best: dict[int, t
 
     def last_edge(i: int, how: tuple) -> str | None:
         if how[0] == "L":
-            return local[i][1][-1]
-        hub = _hub(tb, u, version, how[1])
+            return how[3][-1]
+        if how[0] == "T":
+            return how[2]
+        hub = _hub(tb, u, version, u.keys[how[1]])
         return None if hub is None or hub[1] is None else reach.STATIC_EDGES[hub[1][i] & _TYPE_MASK]
 
     def add(i: int, hops: int, via_host: int | None, edge: str | None) -> bool:
@@ -255,9 +291,12 @@ def _tally(tb: Toolbox, u: Universe, version: int, start: int, best: dict[int, t
         if not ok:
             return None
     chosen = {cat: sorted(v, key=lambda t: (t[0], t[1]))[:examples] for cat, v in items.items()}
-    paths = _paths(tb, u, version, best, local, [t for v in chosen.values() for t in v])
-    if paths is None:
-        return None
+    paths: dict[int, tuple[list[str], list[str]]] = {}
+    for _, _, i, host in (t for v in chosen.values() for t in v):
+        got = _path(tb, u, version, best, start, i if host is None else host)
+        if got is None:
+            return None
+        paths[i] = got if host is None else (got[0] + [u.keys[i]], got[1] + [HOSTED_ON])
     cats = {cat: {"total": len(items[cat]),
                   "examples": [{"key": k, "hops": h, "nodes": paths[i][0], "edges": paths[i][1]} for h, k, i, _ in v]}
             for cat, v in chosen.items()}
@@ -265,27 +304,29 @@ def _tally(tb: Toolbox, u: Universe, version: int, start: int, best: dict[int, t
     return {"categories": cats, "by_last_edge": dict(last), "via_hubs": via_hubs}
 
 
-def _paths(tb: Toolbox, u: Universe, version: int, best: dict[int, tuple],
-           local: dict[int, tuple[list[str], list[str]]], chosen: list[tuple]) -> dict[int, tuple[list[str], list[str]]] | None:
-    """The example paths: local ones as found; through a hub, the local path to the hub
-    and the hub's tree path on from it (its length checked against the stored distance);
-    a data asset reached through its host, the host's path + HostedOn."""
-    out: dict[int, tuple[list[str], list[str]]] = {}
-    for _, _, i, host in chosen:
-        target = i if host is None else host
-        hops, how = best[target]
-        if how[0] == "L":
-            ns, es = local[target]
-        else:
-            hub, head = _hub(tb, u, version, how[1]), local.get(u.index[how[1]])
-            tail = _tree_path(u, hub[1], target, u.index[how[1]]) if hub is not None and hub[1] is not None else None
-            if head is None or tail is None or len(tail[1]) != hops - how[2]:
-                return None
-            ns, es = head[0] + tail[0][1:], head[1] + tail[1]
-        if host is not None:
-            ns, es = ns + [u.keys[i]], es + [HOSTED_ON]
-        out[i] = (ns, es)
-    return out
+def _path(tb: Toolbox, u: Universe, version: int, best: dict[int, tuple], start: int,
+          x: int) -> tuple[list[str], list[str]] | None:
+    """The path to x, pieced back from how each node was reached; None (the search then
+    answers) if a piece's length disagrees with the distance it was recorded with."""
+    if x == start:
+        return [u.keys[x]], []
+    if x not in best:
+        return None
+    hops, how = best[x]
+    if how[0] == "L":
+        seed, ns, es = how[1], how[2], how[3]
+        head = _path(tb, u, version, best, start, seed)
+        tail = (ns, es)
+    elif how[0] == "T":
+        head = _path(tb, u, version, best, start, how[1])
+        tail = ([u.keys[how[1]], u.keys[x]], [how[2]])
+    else:
+        hub = _hub(tb, u, version, u.keys[how[1]])
+        head = _path(tb, u, version, best, start, how[1])
+        tail = _tree_path(u, hub[1], x, how[1]) if hub is not None and hub[1] is not None else None
+    if head is None or tail is None or len(head[1]) + len(tail[1]) != hops:
+        return None
+    return head[0] + tail[0][1:], head[1] + tail[1]
 
 
 def _tree_path(u: Universe, pred: array, x: int, hub: int) -> tuple[list[str], list[str]] | None:
