@@ -457,9 +457,9 @@ def test_goals_and_sources_narrow_the_count(shop):
 # ---------------------------------------------------------------- a generated twin: the choke point
 
 
-def test_rank_finds_the_bridge_in_a_generated_twin(scratch):
+def _bridge_twin(scratch) -> None:
     """Forty users reach a bridge host through many groups; only BRIDGE01 holds the
-    admin's session. Every action that cuts all paths is on the bridge; nothing else does."""
+    admin's session."""
     b = TwinBuilder(now=T0)
     dom = "GEN.LOCAL"
     b.node("Domain", dom, name=dom, objectid="S-1-5-21-9", tier0=True)
@@ -478,6 +478,11 @@ def test_rank_finds_the_bridge_in_a_generated_twin(scratch):
             b.edge(user, "MemberOf", grp)
             b.edge(ws, "HasSession", user)
     b.write(scratch.driver, scratch.database)
+
+
+def test_rank_finds_the_bridge_in_a_generated_twin(scratch):
+    """Every action that cuts all forty users' paths is on the bridge; nothing else does."""
+    _bridge_twin(scratch)
     before = scratch.snapshot()
     ranked = rank(scratch.driver, scratch.database, "DOMAIN ADMINS@GEN.LOCAL", top=6)
     assert scratch.snapshot() == before
@@ -487,6 +492,46 @@ def test_rank_finds_the_bridge_in_a_generated_twin(scratch):
                                         "remove-edge BRIDGE01.GEN.LOCAL HasSession ADMIN@GEN.LOCAL",
                                         "remove-member ADMIN@GEN.LOCAL 'DOMAIN ADMINS@GEN.LOCAL'"}
     assert len(full) == 4 and all(r.paths_removed == 8 for r in ranked[4:])
+
+
+def _rank_with_and_without_the_stop(twin, monkeypatch, cases) -> tuple[list[int], list[int]]:
+    """Rank each (target, sources) with the DAG that stops at its entry points and with the
+    full one: the answers must be equal; the DAG sizes of both are returned."""
+    rank_mod = sys.modules["graph.whatif.rank"]  # the module: graph.whatif exports the function under its name
+    sizes: list[int] = []
+    original = rank_mod.ShortestDag.__init__
+
+    def recording(self, run, scope, anchor_ids, until=None):
+        original(self, run, scope, anchor_ids, until)
+        sizes.append(len(self.order))
+
+    def answers() -> list:
+        return [[(r.action, r.paths_removed, r.paths_before, [b.model_dump() for b in r.breaks]) for r in
+                 rank(twin.driver, twin.database, target, top=10, sources=sources)] for target, sources in cases]
+
+    monkeypatch.setattr(rank_mod.ShortestDag, "__init__", recording)
+    stopped, stopped_sizes = answers(), list(sizes)
+    sizes.clear()
+    monkeypatch.setattr(rank_mod.ShortestDag, "__init__",
+                        lambda self, run, scope, anchor_ids, until=None: recording(self, run, scope, anchor_ids))
+    assert answers() == stopped and all(stopped)
+    assert all(a <= b for a, b in zip(stopped_sizes, sizes, strict=True))
+    return stopped_sizes, sizes
+
+
+def test_rank_stops_the_dag_at_its_entry_points_with_the_same_answer(corp, monkeypatch):
+    """The shortest-path DAG stops growing once every entry point that reaches the target
+    is in it (graph/whatif/rank.py, ShortestDag): the ranking is the one the full DAG gives."""
+    _rank_with_and_without_the_stop(corp, monkeypatch, [
+        ("DOMAIN ADMINS@CORP.LOCAL", ["HELPDESK1@CORP.LOCAL"]), ("CUSTOMER-DB", None),
+        ("CORP.LOCAL", ["HELPDESK1@CORP.LOCAL", "WEB01.CORP.LOCAL"]), ("DOMAIN ADMINS@CORP.LOCAL", None)])
+
+
+def test_the_stopped_dag_is_smaller_from_a_foothold(scratch, monkeypatch):
+    _bridge_twin(scratch)
+    stopped, full = _rank_with_and_without_the_stop(scratch, monkeypatch, [
+        ("DOMAIN ADMINS@GEN.LOCAL", ["U00@GEN.LOCAL"]), ("DOMAIN ADMINS@GEN.LOCAL", ["U00@GEN.LOCAL", "U41@GEN.LOCAL"])])
+    assert stopped[0] < full[0]  # the workstations one layer past the users are never read
 
 
 # ---------------------------------------------------------------- a simulation that dies midway
