@@ -106,7 +106,7 @@ def main() -> None:
         svc = TwinsightService(driver, db, state_dir=out / "state", llm="offline")
         todo = specs(c)[: args.alerts]
         probe = RssProbe(None if settings.external else server.read_pid(settings)).start()
-        seconds, queries, verdicts = [], [], []
+        seconds, queries, verdicts, outside = [], [], [], []
         failed = 0
         per_tool: dict[str, list[float]] = {}
         slowest: list[tuple[float, str, dict]] = []
@@ -130,6 +130,7 @@ def main() -> None:
             r = outcome.result
             queries.append(r["usage"]["cypher_queries"])
             verdicts.append(r["verdict"] == spec.verdict)
+            outside.append(seconds[-1] - sum(call["ms"] for call in r.get("audit", [])) / 1000)
             for call in r.get("audit", []):
                 per_tool.setdefault(call["tool"], []).append(call["ms"] / 1000)
                 slowest.append((call["ms"], call["tool"], call["params"]))
@@ -150,9 +151,15 @@ def main() -> None:
     slow = sorted(per_tool.items(), key=lambda kv: -sum(kv[1]))[:8]
     print("time per alert by tool: " + ", ".join(
         f"{name} {sum(v) / len(seconds):.2f}s ({len(v)} calls, max {max(v):.2f}s)" for name, v in slow))
+    if outside:
+        # The tools' audited reads are not all of an investigation: the impact assessor's
+        # what-if ranking runs its own rolled-back transactions, and the agents work between reads.
+        print(f"outside the tools' audited reads (what-if ranking, the agents' own work): "
+              f"p50 {statistics.median(outside):.2f}s, max {max(outside):.2f}s per alert")
     if args.slowest:
         for ms, name, params in sorted(slowest, key=lambda x: -x[0])[:args.slowest]:
-            print(f"  {ms / 1000:.2f}s {name} {json.dumps(params, default=str)[:300]}")
+            brief = {k: params[k] for k in ("key", "sources", "target", "lo", "hi") if k in params}
+            print(f"  {ms / 1000:.2f}s {name} {json.dumps(brief or params, default=str)[:300]}")
     if probe.gb:
         print(f"server resident memory: max {probe.gb} GB during the investigations "
               f"(heap {settings.heap}, page cache {settings.pagecache})")
