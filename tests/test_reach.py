@@ -96,6 +96,7 @@ def test_a_live_session_that_shortens_a_distance_is_composed(corp):
     got = summary_answer(at, "HELPDESK1@CORP.LOCAL", 4, *at.window(None))
     assert {e["key"] for e in got["categories"]["tier0"]["examples"]} == {"DC01.CORP.LOCAL", "DOMAIN ADMINS@CORP.LOCAL"}
     assert any("HasSession" in e["edges"] for e in got["categories"]["tier0"]["examples"])
+    assert got["via_live_edges"] > 0
     assert _compare(at, corp, "HELPDESK1@CORP.LOCAL", 4)
     out = at.call("blast_radius", {"key": "HELPDESK1@CORP.LOCAL", "max_hops": 4})
     assert {e.key for e in out.categories["tier0"].examples} == {"DC01.CORP.LOCAL", "DOMAIN ADMINS@CORP.LOCAL"}
@@ -212,6 +213,7 @@ def test_composed_starts_on_a_generated_enterprise(driver, neo4j_settings, tmp_p
     assert sum(_through_a_hub(quiet, k, 4) for k in starts) > len(starts) // 4
     # With every session and flow of the day live: composed through them, still equal.
     assert sum(_compare(now, twin, k, 4) for k in starts) == len(starts)
+    assert sum(summary_answer(now, k, 4, *now.window(None))["via_live_edges"] > 0 for k in starts) > 0
 
 
 def test_a_composed_answer_is_refused_when_a_summary_piece_is_missing(corp):

@@ -53,14 +53,16 @@ _LIVE_TIMED = (
 
 
 def local_query(max_hops: int) -> str:
-    """Shortest paths from the start whose every hop leaves a node that is not a hub: the
-    search stops at a hub instead of going on through it."""
+    """Shortest paths from each seed whose every hop leaves a node that is not a hub: the
+    search stops at a hub instead of going on through it. One query for all the seeds of
+    a round, each within its own budget of hops."""
     h = check_int(max_hops, 1, 10, "max_hops")
     return f"""
-MATCH (s:Twin {{key: $key}})
+UNWIND $seeds AS sd
+MATCH (s:Twin {{key: sd.key}})
 MATCH p = SHORTEST 1 (s) ((a)-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->(b) WHERE NOT a.key IN $hubs){{1,{h}}} (x:Twin)
-WHERE x <> s
-RETURN x.key AS key, [n IN nodes(p) | n.key] AS ns, [q IN relationships(p) | type(q)] AS es
+WHERE x <> s AND length(p) <= sd.budget
+RETURN sd.key AS seed, x.key AS key, [n IN nodes(p) | n.key] AS ns, [q IN relationships(p) | type(q)] AS es
 """
 
 
@@ -169,7 +171,7 @@ def summary_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int
     return json.loads(rows[0]["answers"])[str(max_hops)]
 
 
-_MAX_SEEDS = 64  # searches one composed answer may run (the start, then live edges' far ends)
+_MAX_ROUNDS = 32  # batched searches one composed answer may run (the start, then live edges' far ends)
 
 
 def composed_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int | None, version: int,
@@ -179,7 +181,8 @@ def composed_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: in
     from the far end of every live timed edge that shortens a distance), the stored
     distances of each hub met, and the live timed edges themselves; relaxed until
     nothing shortens, as Bellman-Ford over those segments. The answer also says how many
-    reached nodes came from a hub's distances (`via_hubs`)."""
+    reached nodes came from a hub's distances (`via_hubs`) and how many were reached
+    last over a live timed edge that shortened their distance (`via_live_edges`)."""
     u = _universe(tb, version)
     if u is None or key not in u.index:
         return None
@@ -188,35 +191,41 @@ def composed_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: in
     # best[i] = (hops, how): ("S",) the start; ("L", seed, nodes, edges) by a search from
     # seed; ("H", hub, k) the hub's tree from the hub at k hops; ("T", u, type) one live edge on.
     best: dict[int, tuple] = {start: (0, ("S",))}
-    seeds = [start]
-    runs = 0
+    seeds = {start}
+    rounds = 0
     live_ix: list[tuple[int, int, str]] | None = None
     while seeds:
         while seeds:
-            x = seeds.pop()
-            k = best[x][0]
-            if k >= max_hops:
-                continue
-            if u.keys[x] in hub_set:
-                if not _expand_hub(tb, u, version, x, k, max_hops, best, start):
-                    return None
-                continue
-            runs += 1
-            if runs > _MAX_SEEDS:
+            batch: dict[str, int] = {}
+            for x in sorted(seeds):
+                k = best[x][0]
+                if k >= max_hops:
+                    continue
+                if u.keys[x] in hub_set:
+                    if not _expand_hub(tb, u, version, x, k, max_hops, best, start):
+                        return None
+                else:
+                    batch[u.keys[x]] = k
+            seeds = set()
+            if not batch:
+                break
+            rounds += 1
+            if rounds > _MAX_ROUNDS:
                 return None
-            got = tb.run(_TOOL, local_query(max_hops - k),
-                         {**path_params(lo=lo, hi=hi), "key": u.keys[x], "hubs": u.hubs}, row_cap=_LOCAL_CAP)
+            params = {**path_params(lo=lo, hi=hi), "hubs": u.hubs,
+                      "seeds": [{"key": x, "budget": max_hops - k} for x, k in batch.items()]}
+            got = tb.run(_TOOL, local_query(max_hops - min(batch.values())), params, row_cap=_LOCAL_CAP)
             if got.truncated:
                 return None
             for r in got.rows:
-                y = u.index.get(r["key"])
-                if y is None:  # a node newer than the summaries the fingerprint did not see
+                x, y = u.index.get(r["seed"]), u.index.get(r["key"])
+                if x is None or y is None:  # a node newer than the summaries the fingerprint did not see
                     return None
-                hops = k + len(r["es"])
+                hops = batch[r["seed"]] + len(r["es"])
                 if y != start and hops < best.get(y, (255,))[0]:
                     best[y] = (hops, ("L", x, r["ns"], r["es"]))
                     if u.keys[y] in hub_set:
-                        seeds.append(y)
+                        seeds.add(y)
         if live_ix is None:
             if live is None:
                 live = _live_edges(tb, lo, hi)
@@ -229,7 +238,7 @@ def composed_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: in
             hops = best[a][0] + 1
             if hops <= max_hops and hops < best.get(b, (255,))[0]:
                 best[b] = (hops, ("T", a, t))
-                seeds.append(b)
+                seeds.add(b)
     best.pop(start)
     return _tally(tb, u, version, start, best, examples)
 
@@ -300,8 +309,8 @@ def _tally(tb: Toolbox, u: Universe, version: int, start: int, best: dict[int, t
     cats = {cat: {"total": len(items[cat]),
                   "examples": [{"key": k, "hops": h, "nodes": paths[i][0], "edges": paths[i][1]} for h, k, i, _ in v]}
             for cat, v in chosen.items()}
-    via_hubs = sum(1 for hops, how in best.values() if how[0] == "H")
-    return {"categories": cats, "by_last_edge": dict(last), "via_hubs": via_hubs}
+    via = Counter(how[0] for _, how in best.values())
+    return {"categories": cats, "by_last_edge": dict(last), "via_hubs": via["H"], "via_live_edges": via["T"]}
 
 
 def _path(tb: Toolbox, u: Universe, version: int, best: dict[int, tuple], start: int,
