@@ -20,8 +20,9 @@ The summary is of the static graph: the timed edges (sessions, traffic) live onl
 an `as_of`. It still answers exactly for a window when no edge live in that window
 shortens a stored distance (d(u) + 1 >= d(v) for every live timed u -> v with d(u) below
 the bound): a BFS distance labelling no new edge relaxes is the distance labelling of the
-larger graph. Otherwise, or when the twin has changed since (the fingerprint of edge
-counts and goal flags differs), the tool runs the exhaustive query.
+larger graph. Otherwise the answer is composed with those edges (graph/tools/radius_summary.py);
+when the twin has changed since (the fingerprint of edge counts and goal flags differs),
+the tool runs the exhaustive query.
 
 Refresh is a full recompute from one read of the static edges, skipped when the
 fingerprint is unchanged and the run wrote no static attack edge (event and session
