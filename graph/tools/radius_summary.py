@@ -42,9 +42,6 @@ _TYPE_MASK = 63  # reach.py packs a tree edge as predecessor << 6 | type
 _NONE = 0xFFFFFFFF
 
 
-_META_QUERY = f"MATCH (m:{reach.META}) RETURN m.version AS version"
-
-
 def _summary_query() -> str:
     return ("CALL () { " + reach.fingerprint_query() + " }\n"
             f"OPTIONAL MATCH (m:{reach.META})\n"
@@ -159,7 +156,7 @@ def summary_answer(tb: Toolbox, key: str, max_hops: int, lo: int | None, hi: int
     live timed edge shortens reads its stored answer; every other start is composed."""
     # Twins under reach.MIN_NODES have no summaries: one look at the meta node, not the
     # fingerprint's forty-odd counts (whose planning alone costs a cold server a second).
-    if not tb.rows(_TOOL, _META_QUERY, row_cap=2):
+    if not tb.rows(_TOOL, f"MATCH (m:{reach.META}) RETURN m.version AS version", row_cap=2):
         return None
     rows = tb.rows(_TOOL, _summary_query(), {"key": key}, row_cap=2)
     if not rows or rows[0]["stored"] is None or rows[0]["stored"] != json.dumps(rows[0]["fp"]):
