@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import neo4j
 
-from graph.tools.vocab import HOSTED_ON, TIMED_EDGES, TRAVERSABLE
+from graph.tools.vocab import BLAST_CATEGORIES, HOSTED_ON, TIMED_EDGES, TRAVERSABLE, category_case
 
 SUMMARY = "ReachSummary"
 META = "ReachMeta"
@@ -58,20 +58,10 @@ MAX_HOPS = 8
 EXAMPLES = 25
 STATIC_EDGES: tuple[str, ...] = tuple(t for t in TRAVERSABLE if t not in TIMED_EDGES)
 
-# The categories of graph/tools/radius.py's _CATEGORY, first match wins; CATEGORIES is
-# their order in ReachMeta.cats (one byte per node).
-CATEGORIES: tuple[str, ...] = ("crown_jewels", "tier0", "computers", "users", "groups", "data_assets",
-                               "domains", "zones", "other")
-_CATEGORY = """CASE
-  WHEN coalesce(n.crown_jewel, false) THEN 'crown_jewels'
-  WHEN coalesce(n.tier0, false) THEN 'tier0'
-  WHEN n:Computer THEN 'computers'
-  WHEN n:User THEN 'users'
-  WHEN n:Group THEN 'groups'
-  WHEN n:DataAsset THEN 'data_assets'
-  WHEN n:Domain THEN 'domains'
-  WHEN n:Zone THEN 'zones'
-  ELSE 'other' END"""
+# The categories of blast_radius, first match wins; CATEGORIES is their order in
+# ReachMeta.cats (one byte per node).
+CATEGORIES: tuple[str, ...] = BLAST_CATEGORIES
+_CATEGORY = category_case("n")
 
 
 def fingerprint_query() -> str:

@@ -24,20 +24,12 @@ from graph.tools.paths import (
 )
 from graph.tools.radius_summary import summary_answer
 from graph.tools.spec import AsOf, ToolInput, ToolOutput, as_of_field, iso, tool
+from graph.tools.vocab import category_case
 
 if TYPE_CHECKING:
     from graph.tools.base import Toolbox
 
-_CATEGORY = """CASE
-  WHEN coalesce(y.crown_jewel, false) THEN 'crown_jewels'
-  WHEN coalesce(y.tier0, false) THEN 'tier0'
-  WHEN y:Computer THEN 'computers'
-  WHEN y:User THEN 'users'
-  WHEN y:Group THEN 'groups'
-  WHEN y:DataAsset THEN 'data_assets'
-  WHEN y:Domain THEN 'domains'
-  WHEN y:Zone THEN 'zones'
-  ELSE 'other' END"""
+_CATEGORY = category_case("y")
 
 
 def blast_query(max_hops: int) -> str:

@@ -128,3 +128,24 @@ def edge_cost(rel: str, is_kev: bool = False) -> float:
     if rel == HOSTED_ON:
         return HOSTED_ON_COST
     return EDGE_COSTS.get(rel, 1.0)
+
+
+# blast_radius's categories of a reached node, first match wins: the search
+# (graph/tools/radius.py) and the summaries (graph/derive/reach.py, which store each
+# node's index in this tuple) must sort nodes the same way.
+BLAST_CATEGORIES: tuple[str, ...] = ("crown_jewels", "tier0", "computers", "users", "groups", "data_assets",
+                                     "domains", "zones", "other")
+
+
+def category_case(v: str) -> str:
+    """The Cypher CASE giving node `v` its BLAST_CATEGORIES entry."""
+    return f"""CASE
+  WHEN coalesce({v}.crown_jewel, false) THEN 'crown_jewels'
+  WHEN coalesce({v}.tier0, false) THEN 'tier0'
+  WHEN {v}:Computer THEN 'computers'
+  WHEN {v}:User THEN 'users'
+  WHEN {v}:Group THEN 'groups'
+  WHEN {v}:DataAsset THEN 'data_assets'
+  WHEN {v}:Domain THEN 'domains'
+  WHEN {v}:Zone THEN 'zones'
+  ELSE 'other' END"""
