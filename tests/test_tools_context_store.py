@@ -98,7 +98,10 @@ def test_entity_context_events_from_the_store_answer_as_the_graph_did(estate):
         seen += 1
         events += want["events_total"]
         ips += key.startswith("IP:") and want["events_total"] > 0
-    assert seen >= 100 and events >= 5000 and ips >= 2, (seen, events, ips)
+    # the public captures (../shared, when present) bring most of the events; the generated
+    # estate alone counts ~3,800 over these cases
+    public = any(SHARED_REAL.joinpath(*c).exists() for c in CAPTURES)
+    assert seen >= 100 and events >= (5000 if public else 2000) and ips >= 2, (seen, events, ips)
 
 
 def test_the_comparison_sees_a_store_that_answers_differently(estate, tmp_path):
