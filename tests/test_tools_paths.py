@@ -195,3 +195,46 @@ def test_equally_short_paths_are_chosen_by_content_not_storage_order(twin, mode)
     assert answers[0] == [(["U@FAN.LOCAL", "G1@FAN.LOCAL", "DC.FAN.LOCAL"], ["MemberOf", "AdminTo"]),
                           (["U@FAN.LOCAL", "G1@FAN.LOCAL", "DC.FAN.LOCAL"], ["MemberOf", "GenericAll"])]
     assert answers[1] == answers[0] and answers[2] == answers[0]
+
+
+def test_one_hop_from_sources(tb):
+    """max_hops=1 from sources: no inner hops (a {0,0} quantifier is a Cypher syntax error)."""
+    out = paths(tb, sources=["BOB@CORP.LOCAL"], max_hops=1)
+    assert out.paths and all(p.hops == 1 for p in out.paths)
+    assert ["BOB@CORP.LOCAL", "DOMAIN ADMINS@CORP.LOCAL"] in [p.nodes for p in out.paths]
+
+
+def test_a_shorter_search_that_finds_enough_gives_the_same_answer(tb, monkeypatch):
+    """Searches from sources first try 3 hops and stop there when that already finds the
+    candidates (graph/tools/paths.py, search_bounds): the answer is the full search's,
+    whichever way it went."""
+    import graph.tools.paths as tool
+
+    bounds: list[int] = []
+    built = tool.build_path_query
+
+    def recording(mode, k, max_hops):
+        bounds.append(max_hops)
+        return built(mode, k, max_hops)
+
+    monkeypatch.setattr(tool, "build_path_query", recording)
+    lo, hi = tb.window(None)
+
+    def answer(**kw):
+        paths, considered, truncated = tool.find_paths(lambda q, p: tb.rows("attack_paths", q, p), lo=lo, hi=hi, **kw)
+        return [(p.nodes, p.edges, p.cost) for p in paths], considered, truncated
+
+    ways = set()
+    for source in ("HELPDESK1@CORP.LOCAL", "WEB01.CORP.LOCAL", "DC01.CORP.LOCAL", "CORP.LOCAL", "BOB@CORP.LOCAL"):
+        for candidates in (1, 2, 4, 8, 200):
+            for k in (1, 3):
+                bounds.clear()
+                got = answer(sources=[source], k=k, candidates=candidates)
+                ways.add(tuple(bounds))
+                with monkeypatch.context() as m:
+                    m.setattr(tool, "search_bounds", lambda mode, h: [h])
+                    assert answer(sources=[source], k=k, candidates=candidates) == got, (source, candidates, k)
+    assert (3,) in ways and (3, 6) in ways  # both ways were taken and both agree with the full search
+    bounds.clear()
+    answer(target="CUSTOMER-DB", k=3)
+    assert bounds == [6]  # toward a target from the entry points: the full search only

@@ -28,13 +28,17 @@ from graph.schema import reset_twin
 from graph.tools.fixtures import T0, TwinBuilder, corp_twin, synthetic_twin
 from graph.whatif import (
     Action,
+    ForwardBall,
+    PathScope,
     WhatIfError,
     WhatIfInputError,
     compare_versions,
     fixed_in,
+    keys_of,
     parse_argv,
     rank,
     run_whatif_argv,
+    runner,
     satisfies,
     simulate,
     subtract_ports,
@@ -494,44 +498,90 @@ def test_rank_finds_the_bridge_in_a_generated_twin(scratch):
     assert len(full) == 4 and all(r.paths_removed == 8 for r in ranked[4:])
 
 
-def _rank_with_and_without_the_stop(twin, monkeypatch, cases) -> tuple[list[int], list[int]]:
-    """Rank each (target, sources) with the DAG that stops at its entry points and with the
-    full one: the answers must be equal; the DAG sizes of both are returned."""
+def _entry_side(dag, entries) -> dict:
+    """What the ranking reads of a DAG: the part reachable from the entry points, with
+    each node's successors, immediate dominator and the entry points it dominates."""
+    entries = [e for e in entries if e in dag.succ]
+    todo, part = list(entries), {}
+    while todo:
+        x = todo.pop()
+        if x in part:
+            continue
+        part[x] = sorted(dag.succ[x])
+        todo += [y for _, y, _ in dag.succ[x]]
+    dom = dag.dominated(entries)
+    return {x: (succ, dag.idom[x], dom.get(x, 0)) for x, succ in part.items()}
+
+
+def _rank_with_and_without_the_stop(twin, monkeypatch, cases) -> dict[str, list[int]]:
+    """Rank each (target, sources) three ways: the DAG pruned to the entry points' forward
+    ball and stopped at them (the default), only stopped, and full. The rankings and
+    everything the ranking reads of the DAG must be equal; the DAG sizes are returned."""
     rank_mod = sys.modules["graph.whatif.rank"]  # the module: graph.whatif exports the function under its name
-    sizes: list[int] = []
     original = rank_mod.ShortestDag.__init__
+    runs: dict[str, tuple[list, list[int], list[dict]]] = {}
+    for mode in ("ball", "stop", "full"):
+        sizes: list[int] = []
+        parts: list[dict] = []
 
-    def recording(self, run, scope, anchor_ids, until=None):
-        original(self, run, scope, anchor_ids, until)
-        sizes.append(len(self.order))
+        def recording(self, run, scope, anchor_ids, until=None, ball=None, mode=mode, sizes=sizes, parts=parts):
+            entries = list(until or [])
+            original(self, run, scope, anchor_ids, None if mode == "full" else until,
+                     ball if mode == "ball" else None)
+            sizes.append(len(self.order))
+            parts.append(_entry_side(self, entries))
 
-    def answers() -> list:
-        return [[(r.action, r.paths_removed, r.paths_before, [b.model_dump() for b in r.breaks]) for r in
-                 rank(twin.driver, twin.database, target, top=10, sources=sources)] for target, sources in cases]
-
-    monkeypatch.setattr(rank_mod.ShortestDag, "__init__", recording)
-    stopped, stopped_sizes = answers(), list(sizes)
-    sizes.clear()
-    monkeypatch.setattr(rank_mod.ShortestDag, "__init__",
-                        lambda self, run, scope, anchor_ids, until=None: recording(self, run, scope, anchor_ids))
-    assert answers() == stopped and all(stopped)
-    assert all(a <= b for a, b in zip(stopped_sizes, sizes, strict=True))
-    return stopped_sizes, sizes
+        monkeypatch.setattr(rank_mod.ShortestDag, "__init__", recording)
+        got = [[(r.action, r.paths_removed, r.paths_before, [b.model_dump() for b in r.breaks]) for r in
+                rank(twin.driver, twin.database, target, top=10, sources=sources)] for target, sources in cases]
+        runs[mode] = (got, sizes, parts)
+    assert all(runs["ball"][0]) and runs["ball"][0] == runs["stop"][0] == runs["full"][0]
+    assert runs["ball"][2] == runs["stop"][2] == runs["full"][2]
+    assert all(a <= b <= c for a, b, c in zip(runs["ball"][1], runs["stop"][1], runs["full"][1], strict=True))
+    return {mode: sizes for mode, (_, sizes, _) in runs.items()}
 
 
 def test_rank_stops_the_dag_at_its_entry_points_with_the_same_answer(corp, monkeypatch):
     """The shortest-path DAG stops growing once every entry point that reaches the target
-    is in it (graph/whatif/rank.py, ShortestDag): the ranking is the one the full DAG gives."""
-    _rank_with_and_without_the_stop(corp, monkeypatch, [
+    is in it, and with few entry points keeps only nodes their shortest paths can cross
+    (graph/whatif/rank.py, ShortestDag): the ranking is the one the full DAG gives."""
+    sizes = _rank_with_and_without_the_stop(corp, monkeypatch, [
         ("DOMAIN ADMINS@CORP.LOCAL", ["HELPDESK1@CORP.LOCAL"]), ("CUSTOMER-DB", None),
-        ("CORP.LOCAL", ["HELPDESK1@CORP.LOCAL", "WEB01.CORP.LOCAL"]), ("DOMAIN ADMINS@CORP.LOCAL", None)])
+        ("CORP.LOCAL", ["HELPDESK1@CORP.LOCAL", "WEB01.CORP.LOCAL"]), ("DOMAIN ADMINS@CORP.LOCAL", None),
+        ("CORP.LOCAL", None)])
+    # CUSTOMER-DB from the internet and the phishable users: few enough for the ball
+    assert sizes["ball"][1] < sizes["stop"][1]
 
 
 def test_the_stopped_dag_is_smaller_from_a_foothold(scratch, monkeypatch):
     _bridge_twin(scratch)
-    stopped, full = _rank_with_and_without_the_stop(scratch, monkeypatch, [
-        ("DOMAIN ADMINS@GEN.LOCAL", ["U00@GEN.LOCAL"]), ("DOMAIN ADMINS@GEN.LOCAL", ["U00@GEN.LOCAL", "U41@GEN.LOCAL"])])
-    assert stopped[0] < full[0]  # the workstations one layer past the users are never read
+    sizes = _rank_with_and_without_the_stop(scratch, monkeypatch, [
+        ("DOMAIN ADMINS@GEN.LOCAL", ["U00@GEN.LOCAL"]), ("DOMAIN ADMINS@GEN.LOCAL", ["U00@GEN.LOCAL", "U41@GEN.LOCAL"]),
+        ("DOMAIN ADMINS@GEN.LOCAL", None)])
+    assert sizes["stop"][0] < sizes["full"][0]  # the workstations one layer past the users are never read
+    # one foothold: the domain admins, the admin, the bridge, the foothold's group and itself
+    assert sizes["ball"][0] == 5 < sizes["stop"][0]
+
+
+def test_the_forward_ball_stops_at_its_cap(scratch):
+    """Past `cap` nodes the ball stops growing and says how far it is complete."""
+    _bridge_twin(scratch)
+    with scratch.driver.session(database=scratch.database) as session:
+        run = runner(session)
+        u00 = run("MATCH (u:Twin {key: 'U00@GEN.LOCAL'}) RETURN id(u) AS i")[0]["i"]
+        scope = PathScope(goals=["DOMAIN ADMINS@GEN.LOCAL"], sources=["U00@GEN.LOCAL"])
+        whole = ForwardBall(run, scope, [u00])
+        assert whole.radius == scope.max_hops  # the twin is small: everything U00 reaches
+        names = keys_of(run, whole.dist)
+        assert {names[n] for n in whole.within(2)} == {"U00@GEN.LOCAL", "OPS0@GEN.LOCAL", "BRIDGE01.GEN.LOCAL",
+                                                        "WS00.GEN.LOCAL"}
+        # the layer that passes the cap is still whole (it was read in full); none after it
+        small = ForwardBall(run, scope, [u00], cap=3)
+        assert small.radius == 2 and sorted(small.dist) == whole.within(2)
+        # a layer cut off by the query's limit (WS00 holds eight sessions) is not counted
+        ws00 = run("MATCH (c:Twin {key: 'WS00.GEN.LOCAL'}) RETURN id(c) AS i")[0]["i"]
+        cut = ForwardBall(run, scope, [ws00], cap=2)
+        assert cut.radius == 0 and cut.within(0) == [ws00]
 
 
 # ---------------------------------------------------------------- a simulation that dies midway

@@ -142,9 +142,11 @@ def main() -> None:
         for _ in range(n):
             driver.execute_query("MATCH (n:Twin {key: $k}) RETURN n.key", k=c.dc.fqdn, database_=db)
         floor = time.perf_counter() - t2
+    order = list(seconds)
     seconds.sort()
     p50 = statistics.median(seconds)
     p95 = seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))]
+    print("seconds per alert, in order: " + " ".join(f"{x:.2f}" for x in order))
     print(f"offline analyst: {len(seconds)} alerts, p50 {p50:.2f}s, p95 {p95:.2f}s, "
           f"{statistics.mean(queries or [0]):.0f} Cypher queries per alert, {sum(verdicts)}/{len(verdicts)} verdicts as labeled"
           + (f", {failed} without a result" if failed else ""))

@@ -91,13 +91,13 @@ _COST = (
 )
 SIMPLE_PATH = "all(i IN range(0, size(nodes(p)) - 2) WHERE NOT nodes(p)[i] IN nodes(p)[i + 1..])"
 _TAIL = f"""
-WITH goal, p, {_COST} AS cost
+WITH found, goal, p, {_COST} AS cost
 ORDER BY cost, length(p), [x IN nodes(p) | x.key], [r IN relationships(p) | type(r)]
 LIMIT $keep
 RETURN [x IN nodes(p) | x.key] AS nodes,
        [r IN relationships(p) | {{type: type(r), cve: r.cve, port: r.port, is_kev: r.is_kev,
                                  epss_score: r.epss_score, firstseen: r.firstseen, lastseen: r.lastseen}}] AS rels,
-       cost, goal
+       cost, goal, found
 """
 
 DEFAULT_CANDIDATES = 200
@@ -107,9 +107,14 @@ DEFAULT_CANDIDATES = 200
 # twin could rank different paths), and the pool is cut by hops, then node keys, then edge
 # types (two rights between the same nodes are two paths). `$pool`
 # only bounds the work on a dense twin; below it the answer is the same on every load.
+# `found`: how many paths the pool holds, which find_paths reads to know whether a search
+# within fewer hops already gives the whole answer.
 _POOL = (
     "WITH goal, p LIMIT $pool\n"
-    "WITH goal, p ORDER BY length(p), [x IN nodes(p) | x.key], [r IN relationships(p) | type(r)] LIMIT $candidates\n"
+    "WITH collect([goal, p]) AS pooled\n"
+    "UNWIND pooled AS gp\n"
+    "WITH size(pooled) AS found, gp[0] AS goal, gp[1] AS p\n"
+    "ORDER BY length(p), [x IN nodes(p) | x.key], [r IN relationships(p) | type(r)] LIMIT $candidates\n"
 )
 POOL_FACTOR = 10
 
@@ -146,11 +151,12 @@ def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops:
         # whose groups are tier 0, that is the difference between a handful of hops and the
         # whole directory behind them.
         last = f"-[z:{TRAVERSE} WHERE {_live('z')}]->"
+        # one hop: no inner hops at all (a quantifier of {0,0} is a syntax error)
+        inner = f" ((a)-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->(b) WHERE NOT b IN goals){{0,{h - 1}}} (c)" if h > 1 else ""
         head = (
             _GOALS
             + "MATCH (s:Twin) WHERE s.key IN $sources\n"
-            + f"MATCH p = SHORTEST {k} GROUPS (s) ((a)-[r:{TRAVERSE} WHERE {LIVE_EDGE}]->(b) WHERE NOT b IN goals){{0,{h - 1}}}"
-            + f" (c){last}(t:Twin)\n"
+            + f"MATCH p = SHORTEST {k} GROUPS (s){inner}{last}(t:Twin)\n"
             + "WHERE t <> s AND t IN goals\n"
             + "WITH t, p\n"
             + f"WHERE {SIMPLE_PATH}\n"
@@ -260,6 +266,22 @@ def rows_to_paths(rows: list[dict], kind: str, k: int) -> list[AttackPath]:
     return out[:k]
 
 
+FIRST_BOUND = 3
+
+
+def search_bounds(mode: str, max_hops: int) -> list[int]:
+    """The hop bounds a search tries, shortest first. A search within fewer hops gives the
+    same answer whenever it already finds `candidates` paths: the candidates are the
+    fewest-hop paths, and each pair's shortest groups within the smaller bound are its
+    shortest groups overall cut at that length. From the domain of a 24k-host twin the
+    3-hop search finds 677 paths in 1.2 s where the 6-hop one walks the whole directory
+    for 5.4-6.8 s (measured); when it finds fewer, the full search runs after it and the
+    short one only added its time (from three footholds there: 1 s on top of 2.1 s).
+    Only searches forward from sources try it, where a privileged start has many goals
+    a few hops out; toward one target from the entry points it rarely finds enough."""
+    return [FIRST_BOUND, max_hops] if mode == "source" and max_hops > FIRST_BOUND else [max_hops]
+
+
 def find_paths(
     run: Callable[[str, dict], list[dict]],
     *,
@@ -283,11 +305,13 @@ def find_paths(
         mode, kind = "source", "to_crown_jewel"
     else:
         mode, kind = "entry", "from_entry_point"
-    query = build_path_query(mode, k, max_hops)
     params = path_params(target=target, sources=sources, internet="internet" in entry_points,
                          phish="phishable_users" in entry_points, compromised=compromised, lo=lo, hi=hi,
                          keep=max(k * 4, 20), candidates=candidates)
-    rows = run(query, params)
+    for hops in search_bounds(mode, max_hops):
+        rows = run(build_path_query(mode, k, hops), params)
+        if hops == max_hops or (rows and rows[0]["found"] >= candidates):
+            break
     paths = rows_to_paths(rows, kind, k)
     truncated = len(rows) > len(paths)  # more paths were found than returned
     return paths, len(rows), truncated

@@ -38,7 +38,7 @@ from graph.whatif.paths import (
 )
 from graph.whatif.planners import PLANNERS
 from graph.whatif.planners.network import subtract_ports
-from graph.whatif.rank import ACTION_COST, ShortestDag, rank
+from graph.whatif.rank import ACTION_COST, ForwardBall, ShortestDag, rank
 from graph.whatif.sim import fingerprint, simulate
 from graph.whatif.versions import compare_versions, fixed_in, satisfies
 
@@ -48,7 +48,8 @@ _runner = runner
 
 __all__ = [
     "ACTION_COST", "ARITY", "PLANNERS", "RANK_OPTIONS", "USAGE", "Action", "Break", "ExploitEdge", "Exposure",
-    "PathOut", "PathScope", "RankedAction", "Run", "ShortestDag", "Verb", "WhatIfError", "WhatIfInputError",
+    "ForwardBall", "PathOut", "PathScope", "RankedAction", "Run", "ShortestDag", "Verb", "WhatIfError",
+    "WhatIfInputError",
     "WhatIfResult", "compare_versions", "entry_ids", "exposure", "exposure_parallel", "fingerprint", "fixed_in",
     "goal_ids", "keys_of", "keys_of_ids", "parse_argv", "parse_request", "rank", "reach", "reach_query", "render",
     "resolve_goals", "run_whatif_argv", "runner", "satisfies", "simulate", "subtract_ports", "whatif_command",

@@ -36,15 +36,67 @@ ACTION_COST: dict[str, float] = {"remove-edge": 1.0, "remove-member": 1.0, "disa
                                  "update": 3.0, "block": 3.0, "isolate": 4.0, "expose": 5.0}
 
 
-def _pred_query(timed: bool) -> str:
+_WHEN = " WHERE NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo)"
+
+
+def _pred_query(timed: bool, among: str | None = None) -> str:
+    """One layer of the DAG: the edges into the frontier. `among`: from those nodes only,
+    found from whichever side has fewer relationships to read ("x": expand from the
+    allowed nodes, "y": from the frontier and drop the rest in the server)."""
     t = rel_alternation(TRAVERSABLE)
-    when = " WHERE NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo)" if timed else ""
+    when = f"(NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo))" if timed else "true"
+    if among == "x":
+        return ("UNWIND $allowed AS xid\nMATCH (x) WHERE id(x) = xid\n"
+                f"MATCH (x)-[r:{t}]->(y) WHERE id(y) IN $frontier AND {when}\n"
+                "RETURN id(x) AS x, collect([type(r), id(y), elementId(r)]) AS via")
+    keep = " AND id(x) IN $allowed" if among == "y" else ""
     return (
         "UNWIND $frontier AS fid\n"
         "MATCH (y) WHERE id(y) = fid\n"
-        f"MATCH (x)-[r:{t}]->(y){when}\n"
+        f"MATCH (x)-[r:{t}]->(y) WHERE {when}{keep}\n"
         "RETURN id(x) AS x, collect([type(r), id(y), elementId(r)]) AS via"
     )
+
+
+def _degree_query(direction: str) -> str:
+    t = rel_alternation(TRAVERSABLE)
+    pattern = f"(n)-[:{t}]->()" if direction == "out" else f"(n)<-[:{t}]-()"
+    return f"UNWIND $ids AS i MATCH (n) WHERE id(n) = i RETURN sum(COUNT {{ {pattern} }}) AS d"
+
+
+class ForwardBall:
+    """The nodes within r forward hops of the entry points, for every r up to `radius`,
+    grown while it stays under `cap` nodes (a foothold or three, not the whole internet
+    side). ShortestDag uses it to skip the nodes of its outer layers that no entry point's
+    shortest path can cross."""
+
+    def __init__(self, run: Run, scope: PathScope, entries: Iterable[int], cap: int = 5000) -> None:
+        self.dist: dict[int, int] = {e: 0 for e in entries}
+        self.radius = 0
+        if not self.dist or len(self.dist) > cap:
+            self.radius = -1
+            return
+        t = rel_alternation(TRAVERSABLE)
+        when = _WHEN if scope.as_of is not None else ""
+        query = ("UNWIND $frontier AS fid\nMATCH (x) WHERE id(x) = fid\n"
+                 f"MATCH (x)-[r:{t}]->(y){when}\nRETURN DISTINCT id(y) AS y LIMIT $limit")
+        frontier = sorted(self.dist)
+        for r in range(1, scope.max_hops):
+            limit = cap + len(self.dist) + 1
+            rows = run(query, {**scope.params(), "frontier": frontier, "limit": limit})
+            if len(rows) >= limit:  # this layer is cut off: radius r is not known in full
+                return
+            frontier = sorted({row["y"] for row in rows} - self.dist.keys())
+            self.dist.update((y, r) for y in frontier)
+            self.radius = r
+            if not frontier:  # everything the entry points reach is in
+                self.radius = scope.max_hops
+                return
+            if len(self.dist) > cap:
+                return
+
+    def within(self, r: int) -> list[int]:
+        return sorted(n for n, d in self.dist.items() if d <= r)
 
 
 class ShortestDag:
@@ -59,24 +111,47 @@ class ShortestDag:
 
     ROOT = -1
 
-    def __init__(self, run: Run, scope: PathScope, anchor_ids: set[int], until: Iterable[int] | None = None) -> None:
+    def __init__(self, run: Run, scope: PathScope, anchor_ids: set[int], until: Iterable[int] | None = None,
+                 ball: ForwardBall | None = None) -> None:
         """`until`: the entry points that matter. Layers stop once all are in: a node first
         met after them is farther from the anchors than each of them, so it lies on none
         of their shortest paths, and nothing computed for them (successors, dominators)
-        reads it. From the domain of a 24k-host twin that is two layers instead of six."""
+        reads it. From the domain of a 24k-host twin that is two layers instead of six.
+
+        `ball` (ForwardBall of those entry points): layer L keeps only nodes within
+        max_hops - L forward hops of an entry point. Exact for everything read about the
+        entry points: a node x on a shortest path of entry e within the bound has
+        dist(e, x) = dist(e, anchors) - L <= max_hops - L, so it is kept, at its true
+        layer (its successor on that path is kept too); each of its DAG successors y is
+        on a shortest path of e as well (dist(e, y) <= dist(e, x) + 1 and dist(y) = L - 1),
+        so succ[x] is complete; and a node the pruning puts on too late a layer is never
+        a successor of one at its true layer. From the domain of a 24k-host twin toward
+        three footholds: the last layer is the footholds instead of 38k nodes."""
         self.succ: dict[int, list[tuple[str, int, str]]] = {a: [] for a in anchor_ids}
         self.order: list[int] = sorted(anchor_ids)
         frontier = sorted(anchor_ids)
-        query = _pred_query(scope.as_of is not None)
+        timed = scope.as_of is not None
         wanted = set(until) if until is not None else None
-        for _ in range(scope.max_hops):
+        seen: set[int] = set(self.succ)
+        for layer in range(1, scope.max_hops + 1):
             if not frontier or (wanted is not None and wanted <= self.succ.keys()):
                 break
+            params = {**scope.params(), "frontier": frontier}
+            if ball is not None and scope.max_hops - layer <= ball.radius:
+                params["allowed"] = [n for n in ball.within(scope.max_hops - layer) if n not in seen]
+                if not params["allowed"]:
+                    break
+                into = run(_degree_query("in"), ids=frontier)[0]["d"] or 0
+                out = run(_degree_query("out"), ids=params["allowed"])[0]["d"] or 0
+                query = _pred_query(timed, "x" if out < into else "y")
+            else:
+                query = _pred_query(timed)
             nxt = []
-            for row in run(query, {**scope.params(), "frontier": frontier}):
-                if row["x"] not in self.succ:
-                    self.succ[row["x"]] = [(v[0], v[1], v[2]) for v in row["via"]]
+            for row in run(query, params):
+                if row["x"] not in seen:
+                    self.succ[row["x"]] = sorted((v[0], v[1], v[2]) for v in row["via"])
                     nxt.append(row["x"])
+            seen.update(nxt)
             nxt.sort()
             self.order += nxt
             frontier = nxt
@@ -278,7 +353,7 @@ def rank(
             own = set(baseline.own.get(target, frozenset()))
             anchors = set(keys_of_ids(run, goal_rows[0]["anchors"])) if goal_rows and goal_rows[0]["anchors"] else set()
             entries = baseline.pairs(target)
-            dag = ShortestDag(run, scope, anchors, until=entries)
+            dag = ShortestDag(run, scope, anchors, until=entries, ball=ForwardBall(run, scope, entries))
             cands = _candidates(run, dag, entries, own, pool=max(4 * limit, 100))
     except (WhatIfInputError, WhatIfError):
         raise

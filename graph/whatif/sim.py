@@ -87,11 +87,19 @@ def _derivation_sources(run: Run, hosts: list[str]) -> set[str]:
     return keys
 
 
-_FINGERPRINT = """
+_FP_NODES = "MATCH (n:Twin) WHERE n.key IN $keys RETURN n.key AS key, labels(n) AS labels, properties(n) AS props"
+# Both ends bound first (through a list, so the planner cannot start from one end and
+# filter the other), then the edges between them: Expand(Into) reads each pair from the
+# end with fewer relationships. Expanding every edge of one end instead read all 295k
+# out-edges of a 24k-host twin's Domain Admins group, or Domain Users' 38k members, for
+# a two-node answer (0.67 s against 0.007 s, measured), before and after each simulation.
+_FP_EDGES = """
 MATCH (n:Twin) WHERE n.key IN $keys
-RETURN n.key AS key, labels(n) AS labels, properties(n) AS props,
-       COLLECT { MATCH (n)-[r]->(m:Twin) WHERE m.key IN $keys
-                 RETURN [type(r), m.key, properties(r)] } AS out
+WITH collect(n) AS ns
+UNWIND ns AS a
+UNWIND ns AS b
+MATCH (a)-[r]->(b)
+RETURN a.key AS key, [type(r), b.key, properties(r)] AS edge
 """
 
 
@@ -102,10 +110,12 @@ def fingerprint(run: Run, keys: Iterable[str]) -> str:
     h = hashlib.sha256()
     if not keys:
         return h.hexdigest()
-    rows = sorted(run(_FINGERPRINT, keys=keys), key=lambda r: r["key"])
+    rows = sorted(run(_FP_NODES, keys=keys), key=lambda r: r["key"])
+    out: dict[str, list[str]] = {r["key"]: [] for r in rows}
+    for e in run(_FP_EDGES, keys=keys):
+        out.setdefault(e["key"], []).append(json.dumps(e["edge"], sort_keys=True, default=str))
     for r in rows:
-        out = sorted(json.dumps(e, sort_keys=True, default=str) for e in r["out"])
-        h.update(json.dumps([r["key"], sorted(r["labels"]), r["props"], out], sort_keys=True,
+        h.update(json.dumps([r["key"], sorted(r["labels"]), r["props"], sorted(out[r["key"]])], sort_keys=True,
                             default=str).encode())
     h.update(f"|{len(rows)}".encode())
     return h.hexdigest()
