@@ -36,7 +36,8 @@ ACTION_COST: dict[str, float] = {"remove-edge": 1.0, "remove-member": 1.0, "disa
                                  "update": 3.0, "block": 3.0, "isolate": 4.0, "expose": 5.0}
 
 
-_WHEN = " WHERE NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo)"
+_LIVE = "(NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo))"
+_WHEN = " WHERE " + _LIVE
 
 
 def _pred_query(timed: bool, among: str | None = None) -> str:
@@ -44,7 +45,7 @@ def _pred_query(timed: bool, among: str | None = None) -> str:
     found from whichever side has fewer relationships to read ("x": expand from the
     allowed nodes, "y": from the frontier and drop the rest in the server)."""
     t = rel_alternation(TRAVERSABLE)
-    when = f"(NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo))" if timed else "true"
+    when = _LIVE if timed else "true"
     if among == "x":
         return ("UNWIND $allowed AS xid\nMATCH (x) WHERE id(x) = xid\n"
                 f"MATCH (x)-[r:{t}]->(y) WHERE id(y) IN $frontier AND {when}\n"
