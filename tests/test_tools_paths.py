@@ -178,25 +178,6 @@ def _fan_twin(twin, order):
             twin.run(f"MATCH (g:Twin {{key: $g}}), (h:Twin {{key: 'DC.FAN.LOCAL'}}) CREATE (g)-[:{right}]->(h)",
                      g=f"G{i}@FAN.LOCAL")
 
-
-@pytest.mark.parametrize("mode", ["source", "pair", "entry"])
-def test_equally_short_paths_are_chosen_by_content_not_storage_order(twin, mode):
-    """SHORTEST k picks k of equally short paths in storage order; the tool must give the
-    same answer however the twin was loaded (the cheapest, then the fewest hops, then by key)."""
-    args = {"source": {"sources": ["U@FAN.LOCAL"]},
-            "pair": {"sources": ["U@FAN.LOCAL"], "target": "DC.FAN.LOCAL"},
-            "entry": {"target": "DC.FAN.LOCAL", "entry_points": ["phishable_users"]}}[mode]
-    answers = []
-    for order in (range(1, 9), range(8, 0, -1), [5, 2, 8, 1, 7, 3, 6, 4]):
-        twin.run("MATCH (n) DETACH DELETE n")
-        _fan_twin(twin, order)
-        out = Toolbox(twin.driver, twin.database, as_of=T0).call("attack_paths", {**args, "k": 2})
-        answers.append([(p.nodes, p.edges) for p in out.paths])
-    assert answers[0] == [(["U@FAN.LOCAL", "G1@FAN.LOCAL", "DC.FAN.LOCAL"], ["MemberOf", "AdminTo"]),
-                          (["U@FAN.LOCAL", "G1@FAN.LOCAL", "DC.FAN.LOCAL"], ["MemberOf", "GenericAll"])]
-    assert answers[1] == answers[0] and answers[2] == answers[0]
-
-
 def test_one_hop_from_sources(tb):
     """max_hops=1 from sources: no inner hops (a {0,0} quantifier is a Cypher syntax error)."""
     out = paths(tb, sources=["BOB@CORP.LOCAL"], max_hops=1)
@@ -238,3 +219,49 @@ def test_a_shorter_search_that_finds_enough_gives_the_same_answer(tb, monkeypatc
     bounds.clear()
     answer(target="CUSTOMER-DB", k=3)
     assert bounds == [6]  # toward a target from the entry points: the full search only
+
+
+def test_the_internet_alone_is_searched_from_both_ends(tb):
+    """Toward a target with the internet as the only entry point the search binds both
+    ends ("internet" mode); its answer is the entry-point search's, path for path."""
+    import graph.tools.paths as tool
+
+    modes = []
+    built = tool.build_path_query
+    for target in ("CUSTOMER-DB", "WEB01.CORP.LOCAL", "DB01.CORP.LOCAL", "DC01.CORP.LOCAL", "DOMAIN ADMINS@CORP.LOCAL"):
+        for as_of in (None, T0, T0 - 3 * DAY):
+            lo, hi = tb.window(as_of)
+            for k in (1, 3, 5):
+                params = tool.path_params(target=target, internet=True, phish=False, lo=lo, hi=hi,
+                                          keep=max(k * 4, 20))
+                want = tool.rows_to_paths(tb.rows("attack_paths", built("entry", k, 6), params), "from_entry_point", k)
+
+                def run(query, p):
+                    modes.append("MATCH (s:Twin:Internet)" in query)
+                    return tb.rows("attack_paths", query, p)
+
+                got, _, _ = tool.find_paths(run, target=target, entry_points=("internet",), k=k, lo=lo, hi=hi)
+                assert [p.model_dump() for p in got] == [p.model_dump() for p in want], (target, as_of, k)
+    assert all(modes) and len(modes) == 45
+    found = paths(tb, target="CUSTOMER-DB", entry_points=["internet"])
+    assert found.paths[0].nodes == NET_PATH
+
+
+
+@pytest.mark.parametrize("mode", ["source", "pair", "entry"])
+def test_equally_short_paths_are_chosen_by_content_not_storage_order(twin, mode):
+    """SHORTEST k picks k of equally short paths in storage order; the tool must give the
+    same answer however the twin was loaded (the cheapest, then the fewest hops, then by key)."""
+    args = {"source": {"sources": ["U@FAN.LOCAL"]},
+            "pair": {"sources": ["U@FAN.LOCAL"], "target": "DC.FAN.LOCAL"},
+            "entry": {"target": "DC.FAN.LOCAL", "entry_points": ["phishable_users"]}}[mode]
+    answers = []
+    for order in (range(1, 9), range(8, 0, -1), [5, 2, 8, 1, 7, 3, 6, 4]):
+        twin.run("MATCH (n) DETACH DELETE n")
+        _fan_twin(twin, order)
+        out = Toolbox(twin.driver, twin.database, as_of=T0).call("attack_paths", {**args, "k": 2})
+        answers.append([(p.nodes, p.edges) for p in out.paths])
+    assert answers[0] == [(["U@FAN.LOCAL", "G1@FAN.LOCAL", "DC.FAN.LOCAL"], ["MemberOf", "AdminTo"]),
+                          (["U@FAN.LOCAL", "G1@FAN.LOCAL", "DC.FAN.LOCAL"], ["MemberOf", "GenericAll"])]
+    assert answers[1] == answers[0] and answers[2] == answers[0]
+

@@ -126,7 +126,7 @@ def check_int(value: int, lo: int, hi: int, what: str) -> int:
     return value
 
 
-def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops: int) -> str:
+def build_path_query(mode: Literal["entry", "internet", "source", "pair"], k: int, max_hops: int) -> str:
     """The Cypher for one search mode. Only k and max_hops (checked ints) and the fixed
     vocabulary enter the text; everything else is a parameter."""
     k = check_int(k, 1, 50, "k")
@@ -165,9 +165,12 @@ def build_path_query(mode: Literal["entry", "source", "pair"], k: int, max_hops:
             + "  END AS goal\n"
             + _POOL
         )
-    elif mode == "pair":
+    elif mode in ("pair", "internet"):
+        # "internet": the entry-point search when the internet is the only entry point. Both
+        # ends bound, Neo4j searches from both sides; from the target alone it walked every
+        # node within the hop bound behind it to find no path (24k hosts: 0.4 s against 2.2 s).
         head = (
-            "MATCH (s:Twin) WHERE s.key IN $sources\n"
+            ("MATCH (s:Twin:Internet)\n" if mode == "internet" else "MATCH (s:Twin) WHERE s.key IN $sources\n")
             + goal_from_target.replace("WITH g.key AS goal", "WITH s, g.key AS goal")
             + f"MATCH p = SHORTEST {k} GROUPS (s){hop}(t)\n"
             + "WHERE s <> t\n"
@@ -303,6 +306,8 @@ def find_paths(
         mode, kind = "pair", "from_entry_point"
     elif sources:
         mode, kind = "source", "to_crown_jewel"
+    elif tuple(entry_points) == ("internet",) and not compromised:
+        mode, kind = "internet", "from_entry_point"
     else:
         mode, kind = "entry", "from_entry_point"
     params = path_params(target=target, sources=sources, internet="internet" in entry_points,
