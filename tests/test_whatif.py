@@ -498,6 +498,25 @@ def test_rank_finds_the_bridge_in_a_generated_twin(scratch):
     assert len(full) == 4 and all(r.paths_removed == 8 for r in ranked[4:])
 
 
+@pytest.mark.parametrize("argv", [
+    ["disable", "HELPDESK1@CORP.LOCAL"], ["remove-member", "HELPDESK1@CORP.LOCAL", "HELPDESK@CORP.LOCAL"],
+    ["isolate", "WS07.CORP.LOCAL"], ["remove-edge", "WS07.CORP.LOCAL", "HasSession", "BOB@CORP.LOCAL"],
+    ["isolate", "WEB01.CORP.LOCAL"], ["disable", "BOB@CORP.LOCAL"]])
+def test_counting_from_sources_reads_only_their_reach_with_the_same_answer(corp, argv):
+    """From given sources the exposure holds only the sources' reach (a partial Exposure,
+    graph/whatif/paths.py): every count and path equals the full reach's answer, which
+    the same starts given as compromised entry points (and nothing else) produce."""
+    starts = ["HELPDESK1@CORP.LOCAL", "WEB01.CORP.LOCAL", "CAROL@CORP.LOCAL"]
+    for as_of in (None, T0):
+        a = sim(corp, *argv, sources=starts, as_of=as_of)
+        b = sim(corp, *argv, compromised=starts, entry_points=(), as_of=as_of)
+        assert a.paths_before == b.paths_before > 0
+        assert (a.paths_after, a.paths_removed_count, a.paths_added_count) == \
+               (b.paths_after, b.paths_removed_count, b.paths_added_count)
+        assert [(p.nodes, p.goal) for p in a.paths_removed] == [(p.nodes, p.goal) for p in b.paths_removed]
+        assert [(p.nodes, p.goal) for p in a.paths_added] == [(p.nodes, p.goal) for p in b.paths_added]
+
+
 def _entry_side(dag, entries) -> dict:
     """What the ranking reads of a DAG: the part reachable from the entry points, with
     each node's successors, immediate dominator and the entry points it dominates."""

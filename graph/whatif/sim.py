@@ -267,8 +267,9 @@ def _change_and_count(run: Run, act: Action, scope: PathScope, goal_rows: list[d
     changed = set(keys_of_ids(run, sim.changed)) if sim.changed else set()
     affected = before.affected(changed)
     entries = entry_ids(run, scope) if sim.props_changed else before.entries
-    fresh = reach(run, scope, [g for g in goal_rows if g["key"] in affected]) if affected else {}
-    after = Exposure({**before.reach, **fresh}, entries, before.own)
+    fresh = reach(run, scope, [g for g in goal_rows if g["key"] in affected],
+                  only=entries if before.partial else None) if affected else {}
+    after = Exposure({**before.reach, **fresh}, entries, before.own, partial=before.partial)
     added = {g: after.pairs(g) - before.pairs(g) for g in after.reach}
     added_pairs = name_pairs(run, added, listed)
     paths_added = pair_paths(run, scope, added_pairs) if added_pairs else []

@@ -68,7 +68,7 @@ def plan_disable(sim: Sim) -> None:
 def _lost_rights(sim: Sim, member: str, before: set[tuple[str, str]], via: str) -> None:
     after = _rights_of(sim, member)
     lost = sorted(before - after)
-    n = _members_count(sim, member) if sim.run("MATCH (g:Group {key: $g}) RETURN g.key AS k", g=member) else 0
+    n = _members_count(sim, member) if sim.run("MATCH (g:Twin {key: $g}) WHERE g:Group RETURN g.key AS k", g=member) else 0
     who = f"{member} (and its {n} member(s))" if n else member
     for t, o in lost:
         sim.brk(o, f"{who} loses {t} on it (it came through {via})", "access_lost")
@@ -118,7 +118,7 @@ def plan_remove_edge(sim: Sim) -> None:
         before = _rights_of(sim, src)
         sim.post_hooks.append(lambda: _lost_rights(sim, src, before, dst))
     elif rtype in RIGHT_EDGES:
-        n = _members_count(sim, src) if sim.run("MATCH (g:Group {key: $g}) RETURN 1 AS x", g=src) else 0
+        n = _members_count(sim, src) if sim.run("MATCH (g:Twin {key: $g}) WHERE g:Group RETURN 1 AS x", g=src) else 0
         who = f"{src} (and its {n} member(s))" if n else src
         sim.brk(dst, f"{who} loses {rtype} on it", "access_lost")
     elif rtype == "HasSession":
