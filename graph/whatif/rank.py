@@ -270,7 +270,10 @@ def _candidates(run: Run, dag: ShortestDag, entries: frozenset[int], own: set[in
         src, rtype, dst = edge_of[eid]
         if src not in info or dst not in info:
             continue
-        if rtype == "CanExploit":
+        # A patch removes CanExploit edges only: a step that has another kind of edge to the
+        # same host beside it (observed traffic on the same port) survives it, so the
+        # paths through that step cannot be cut by patching.
+        if rtype == "CanExploit" and not any(t != "CanExploit" and y == dst for t, y, _ in dag.succ.get(src, ())):
             into_host[dst] |= edge_hits[eid]
         froms = set(info[src]["zones"]) | ({info[src]["k"]} if "Computer" not in info[src]["l"] else set())
         for f in froms:

@@ -87,17 +87,25 @@ def _derivation_sources(run: Run, hosts: list[str]) -> set[str]:
     return keys
 
 
-_FP_NODES = "MATCH (n:Twin) WHERE n.key IN $keys RETURN n.key AS key, labels(n) AS labels, properties(n) AS props"
-# Both ends bound first (through a list, so the planner cannot start from one end and
-# filter the other), then the edges between them: Expand(Into) reads each pair from the
-# end with fewer relationships. Expanding every edge of one end instead read all 295k
-# out-edges of a 24k-host twin's Domain Admins group, or Domain Users' 38k members, for
-# a two-node answer (0.67 s against 0.007 s, measured), before and after each simulation.
-_FP_EDGES = """
+# Every touched node with the edges among them, each edge read once from the cheaper
+# side. A node with few out-edges lists its own (the far end checked by key); a node
+# with many (Domain Admins' 295k rights on a 24k-host twin) is joined to each other
+# touched node with both ends bound (Expand(Into) reads the end with fewer edges).
+# Listing every out-edge of every node took 0.67 s for a two-node answer there; binding
+# both ends of every pair took 2.6 s over one evaluation twin's simulations, whose
+# isolations touch every zone and ~400 observed peers (measured).
+_FP_MANY = 1000
+_FP_FEW = """
 MATCH (n:Twin) WHERE n.key IN $keys
-WITH collect(n) AS ns
-UNWIND ns AS a
-UNWIND ns AS b
+WITH n, COUNT { (n)-->() } <= $many AS few
+RETURN n.key AS key, labels(n) AS labels, properties(n) AS props, few,
+       COLLECT { MATCH (n)-[r]->(m:Twin) WHERE few AND m.key IN $keys RETURN [type(r), m.key, properties(r)] } AS out
+"""
+_FP_MANY_EDGES = """
+MATCH (a:Twin) WHERE a.key IN $keys AND COUNT { (a)-->() } > $many
+MATCH (b:Twin) WHERE b.key IN $keys
+WITH a, collect(b) AS bs
+UNWIND bs AS b
 MATCH (a)-[r]->(b)
 RETURN a.key AS key, [type(r), b.key, properties(r)] AS edge
 """
@@ -110,10 +118,10 @@ def fingerprint(run: Run, keys: Iterable[str]) -> str:
     h = hashlib.sha256()
     if not keys:
         return h.hexdigest()
-    rows = sorted(run(_FP_NODES, keys=keys), key=lambda r: r["key"])
-    out: dict[str, list[str]] = {r["key"]: [] for r in rows}
-    for e in run(_FP_EDGES, keys=keys):
-        out.setdefault(e["key"], []).append(json.dumps(e["edge"], sort_keys=True, default=str))
+    rows = sorted(run(_FP_FEW, keys=keys, many=_FP_MANY), key=lambda r: r["key"])
+    out = {r["key"]: [json.dumps(e, sort_keys=True, default=str) for e in r["out"]] for r in rows}
+    for e in run(_FP_MANY_EDGES, keys=keys, many=_FP_MANY) if not all(r["few"] for r in rows) else []:
+        out[e["key"]].append(json.dumps(e["edge"], sort_keys=True, default=str))
     for r in rows:
         h.update(json.dumps([r["key"], sorted(r["labels"]), r["props"], sorted(out[r["key"]])], sort_keys=True,
                             default=str).encode())
