@@ -213,12 +213,18 @@ def test_a_shorter_search_that_finds_enough_gives_the_same_answer(tb, monkeypatc
                 got = answer(sources=[source], k=k, candidates=candidates)
                 ways.add(tuple(bounds))
                 with monkeypatch.context() as m:
-                    m.setattr(tool, "search_bounds", lambda mode, h: [h])
+                    m.setattr(tool, "search_bounds", lambda mode, h, large=True: [h])
                     assert answer(sources=[source], k=k, candidates=candidates) == got, (source, candidates, k)
     assert (3,) in ways and (3, 6) in ways  # both ways were taken and both agree with the full search
     bounds.clear()
     answer(target="CUSTOMER-DB", k=3)
     assert bounds == [6]  # toward a target from the entry points: the full search only
+    bounds.clear()
+    answer(sources=["CORP.LOCAL"], k=3, candidates=1, large=False)
+    assert bounds == [6]  # a small twin: the full search only
+    bounds.clear()
+    paths(tb, sources=["CORP.LOCAL"], k=3)  # the tool itself: the corp twin is small
+    assert bounds == [6]
 
 
 def test_the_internet_alone_is_searched_from_both_ends(tb):

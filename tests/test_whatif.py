@@ -551,6 +551,8 @@ def _rank_with_and_without_the_stop(twin, monkeypatch, cases) -> dict[str, list[
             parts.append(_entry_side(self, entries))
 
         monkeypatch.setattr(rank_mod.ShortestDag, "__init__", recording)
+        # the ball is built on large twins only: these small ones are treated as large
+        monkeypatch.setattr(rank_mod, "LARGE_TWIN_NODES", 0 if mode == "ball" else 10**12)
         got = [[(r.action, r.paths_removed, r.paths_before, [b.model_dump() for b in r.breaks]) for r in
                 rank(twin.driver, twin.database, target, top=10, sources=sources)] for target, sources in cases]
         runs[mode] = (got, sizes, parts)
@@ -744,3 +746,25 @@ def test_contract_shape_validates(corp):
                       ("vulns_gained", list), ("vulns_lost", list), ("breaks", list), ("twin_unchanged", bool)):
         assert isinstance(doc[key], kind), key
     assert json.loads(json.dumps(doc)) == doc
+
+
+def test_a_small_twin_ranks_without_the_ball(corp, monkeypatch):
+    """Under vocab.LARGE_TWIN_NODES the DAG is built without the forward ball (its extra
+    queries cost more than they save there); the ranking is the same either way."""
+    rank_mod = sys.modules["graph.whatif.rank"]
+    balls: list[int] = []
+    built = rank_mod.ForwardBall.__init__
+
+    def counting(self, *a, **kw):
+        balls.append(1)
+        built(self, *a, **kw)
+
+    monkeypatch.setattr(rank_mod.ForwardBall, "__init__", counting)
+    args = dict(target="DOMAIN ADMINS@CORP.LOCAL", top=5, sources=["HELPDESK1@CORP.LOCAL"])
+    def ranking() -> list[dict]:
+        return [r.model_dump(exclude={"seconds"}) for r in rank(corp.driver, corp.database, **args)]
+
+    small = ranking()
+    assert small and balls == []
+    monkeypatch.setattr(rank_mod, "LARGE_TWIN_NODES", 0)
+    assert ranking() == small and balls == [1]

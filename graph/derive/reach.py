@@ -46,14 +46,21 @@ from dataclasses import dataclass, field
 
 import neo4j
 
-from graph.tools.vocab import BLAST_CATEGORIES, HOSTED_ON, TIMED_EDGES, TRAVERSABLE, category_case
+from graph.tools.vocab import (
+    BLAST_CATEGORIES,
+    HOSTED_ON,
+    LARGE_TWIN_NODES,
+    TIMED_EDGES,
+    TRAVERSABLE,
+    category_case,
+)
 
 SUMMARY = "ReachSummary"
 META = "ReachMeta"
 HUB_DEGREE = 200
 MAX_DEGREE_HUBS = 64
 READ_TIMEOUT_S = 3600
-MIN_NODES = 50_000  # twins smaller than this get no summaries (the search is cheap there)
+MIN_NODES = LARGE_TWIN_NODES  # twins smaller than this get no summaries (the search is cheap there)
 MAX_HOPS = 8
 EXAMPLES = 25
 STATIC_EDGES: tuple[str, ...] = tuple(t for t in TRAVERSABLE if t not in TIMED_EDGES)

@@ -115,6 +115,14 @@ class Toolbox:
                                store=events)
         self.calls: list[dict] = []
         self._schema_cache: dict[str, frozenset[str]] | None = None
+        self._twin_nodes: int | None = None
+
+    def twin_nodes(self, tool_name: str) -> int:
+        """How many nodes the twin holds (the count store: one cheap read, once per toolbox),
+        for tools that take shortcuts only on large twins (vocab.LARGE_TWIN_NODES)."""
+        if self._twin_nodes is None:
+            self._twin_nodes = self.rows(tool_name, "MATCH (n:Twin) RETURN count(n) AS c")[0]["c"]
+        return self._twin_nodes
 
     # -- for the tools -----------------------------------------------------------------
     def run(self, tool_name: str, query: str, params: dict | None = None, **kw: Any) -> GuardResult:

@@ -44,6 +44,7 @@ from graph.tools.spec import AsOf, ToolError, ToolInput, ToolOutput, as_of_field
 from graph.tools.vocab import (
     EDGE_COSTS,
     HOSTED_ON,
+    LARGE_TWIN_NODES,
     TIMED_EDGES,
     TRAVERSABLE,
     edge_cost,
@@ -272,7 +273,7 @@ def rows_to_paths(rows: list[dict], kind: str, k: int) -> list[AttackPath]:
 FIRST_BOUND = 3
 
 
-def search_bounds(mode: str, max_hops: int) -> list[int]:
+def search_bounds(mode: str, max_hops: int, large: bool = True) -> list[int]:
     """The hop bounds a search tries, shortest first. A search within fewer hops gives the
     same answer whenever it already finds `candidates` paths: the candidates are the
     fewest-hop paths, and each pair's shortest groups within the smaller bound are its
@@ -281,8 +282,10 @@ def search_bounds(mode: str, max_hops: int) -> list[int]:
     for 5.4-6.8 s (measured); when it finds fewer, the full search runs after it and the
     short one only added its time (from three footholds there: 1 s on top of 2.1 s).
     Only searches forward from sources try it, where a privileged start has many goals
-    a few hops out; toward one target from the entry points it rarely finds enough."""
-    return [FIRST_BOUND, max_hops] if mode == "source" and max_hops > FIRST_BOUND else [max_hops]
+    a few hops out; toward one target from the entry points it rarely finds enough. And
+    only on a large twin (`large`, vocab.LARGE_TWIN_NODES): on the evaluation twins the
+    full search is cheap and the short one, mostly too short, only added a query."""
+    return [FIRST_BOUND, max_hops] if large and mode == "source" and max_hops > FIRST_BOUND else [max_hops]
 
 
 def find_paths(
@@ -297,6 +300,7 @@ def find_paths(
     lo: int | None = None,
     hi: int | None = None,
     candidates: int = DEFAULT_CANDIDATES,
+    large: bool = True,
 ) -> tuple[list[AttackPath], int, bool]:
     """The search without the Toolbox: `run(query, params) -> rows` may be a guarded
     read or a what-if transaction's `tx.run` (so what-if counts paths the same way)."""
@@ -313,7 +317,7 @@ def find_paths(
     params = path_params(target=target, sources=sources, internet="internet" in entry_points,
                          phish="phishable_users" in entry_points, compromised=compromised, lo=lo, hi=hi,
                          keep=max(k * 4, 20), candidates=candidates)
-    for hops in search_bounds(mode, max_hops):
+    for hops in search_bounds(mode, max_hops, large):
         rows = run(build_path_query(mode, k, hops), params)
         if hops == max_hops or (rows and rows[0]["found"] >= candidates):
             break
@@ -336,9 +340,10 @@ def attack_paths(tb: Toolbox, args: PathsInput) -> PathsOutput:
     def run(query: str, params: dict) -> list[dict]:
         return tb.rows("attack_paths", query, params)
 
+    large = bool(args.sources) and not args.target and tb.twin_nodes("attack_paths") >= LARGE_TWIN_NODES
     paths, considered, truncated = find_paths(
         run, target=args.target, sources=args.sources, entry_points=tuple(args.entry_points),
-        compromised=args.compromised, k=k, max_hops=hops, lo=lo, hi=hi,
+        compromised=args.compromised, k=k, max_hops=hops, lo=lo, hi=hi, large=large,
     )
     note = None
     if not paths:

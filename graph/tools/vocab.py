@@ -130,6 +130,14 @@ def edge_cost(rel: str, is_kev: bool = False) -> float:
     return EDGE_COSTS.get(rel, 1.0)
 
 
+# A twin of this many nodes or more is "large": reachability summaries are kept for it
+# (graph/derive/reach.py) and the searches take their shortcuts for wide reads (attack
+# paths within 3 hops first, the what-if DAG pruned to the footholds' forward hops).
+# Below it the plain search is cheap, and a shortcut's extra queries would cost more
+# than they save.
+LARGE_TWIN_NODES = 50_000
+
+
 # blast_radius's categories of a reached node, first match wins: the search
 # (graph/tools/radius.py) and the summaries (graph/derive/reach.py, which store each
 # node's index in this tuple) must sort nodes the same way.

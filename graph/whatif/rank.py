@@ -13,7 +13,7 @@ from neo4j.exceptions import DriverError, Neo4jError
 
 from graph.derive.exploit import parse_port_spec
 from graph.timestamps import parse_time
-from graph.tools.vocab import TRAVERSABLE, rel_alternation
+from graph.tools.vocab import LARGE_TWIN_NODES, TRAVERSABLE, rel_alternation
 from graph.whatif.errors import WhatIfError, WhatIfInputError
 from graph.whatif.grammar import Action
 from graph.whatif.models import RankedAction
@@ -357,7 +357,8 @@ def rank(
             own = set(baseline.own.get(target, frozenset()))
             anchors = set(keys_of_ids(run, goal_rows[0]["anchors"])) if goal_rows and goal_rows[0]["anchors"] else set()
             entries = baseline.pairs(target)
-            dag = ShortestDag(run, scope, anchors, until=entries, ball=ForwardBall(run, scope, entries))
+            large = run("MATCH (n:Twin) RETURN count(n) AS c")[0]["c"] >= LARGE_TWIN_NODES
+            dag = ShortestDag(run, scope, anchors, until=entries, ball=ForwardBall(run, scope, entries) if large else None)
             cands = _candidates(run, dag, entries, own, pool=max(4 * limit, 100))
     except (WhatIfInputError, WhatIfError):
         raise
