@@ -52,6 +52,7 @@ from graph.tools.vocab import (
     LARGE_TWIN_NODES,
     TIMED_EDGES,
     TRAVERSABLE,
+    TWIN_NODES_QUERY,
     category_case,
 )
 
@@ -272,7 +273,7 @@ def refresh(driver: neo4j.Driver, database: str | None = None, *, force: bool = 
     """Recompute the summaries when the twin changed since the last ones (or `force`)."""
     t0 = time.perf_counter()
     min_degree = HUB_DEGREE if min_degree is None else min_degree
-    if driver.execute_query("MATCH (n:Twin) RETURN count(n) AS c", database_=database).records[0]["c"] < MIN_NODES:
+    if driver.execute_query(TWIN_NODES_QUERY, database_=database).records[0]["c"] < MIN_NODES:
         # Small twins: the search is cheap and the refresh is not (60 s at 2.4k hosts
         # under load); no summaries, so every call searches. Checked before the
         # fingerprint, whose forty-odd counts cost a second of planning on a cold server.

@@ -41,6 +41,7 @@ from graph.tools.spec import (
     trim_for_llm,
 )
 from graph.tools.store_door import StoreDoor
+from graph.tools.vocab import TWIN_NODES_QUERY
 
 __all__ = [
     "AS_OF_DOC", "TOOLS", "AsOf", "Limits", "ToolError", "ToolInput", "ToolOutput", "ToolSpec", "Toolbox",
@@ -121,7 +122,7 @@ class Toolbox:
         """How many nodes the twin holds (the count store: one cheap read, once per toolbox),
         for tools that take shortcuts only on large twins (vocab.LARGE_TWIN_NODES)."""
         if self._twin_nodes is None:
-            self._twin_nodes = self.rows(tool_name, "MATCH (n:Twin) RETURN count(n) AS c")[0]["c"]
+            self._twin_nodes = self.rows(tool_name, TWIN_NODES_QUERY)[0]["c"]
         return self._twin_nodes
 
     # -- for the tools -----------------------------------------------------------------

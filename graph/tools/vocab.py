@@ -136,6 +136,7 @@ def edge_cost(rel: str, is_kev: bool = False) -> float:
 # Below it the plain search is cheap, and a shortcut's extra queries would cost more
 # than they save.
 LARGE_TWIN_NODES = 50_000
+TWIN_NODES_QUERY = "MATCH (n:Twin) RETURN count(n) AS c"  # the count store: one cheap read
 
 
 # blast_radius's categories of a reached node, first match wins: the search

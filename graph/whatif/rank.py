@@ -13,7 +13,7 @@ from neo4j.exceptions import DriverError, Neo4jError
 
 from graph.derive.exploit import parse_port_spec
 from graph.timestamps import parse_time
-from graph.tools.vocab import LARGE_TWIN_NODES, TRAVERSABLE, rel_alternation
+from graph.tools.vocab import LARGE_TWIN_NODES, TRAVERSABLE, TWIN_NODES_QUERY, rel_alternation
 from graph.whatif.errors import WhatIfError, WhatIfInputError
 from graph.whatif.grammar import Action
 from graph.whatif.models import RankedAction
@@ -59,10 +59,15 @@ def _pred_query(timed: bool, among: str | None = None) -> str:
     )
 
 
-def _degree_query(direction: str) -> str:
+def _degree_query() -> str:
+    """The edges a pruned layer would read from each side, in one round trip: into the
+    frontier, and out of the allowed nodes."""
     t = rel_alternation(TRAVERSABLE)
-    pattern = f"(n)-[:{t}]->()" if direction == "out" else f"(n)<-[:{t}]-()"
-    return f"UNWIND $ids AS i MATCH (n) WHERE id(n) = i RETURN sum(COUNT {{ {pattern} }}) AS d"
+    return ("CALL () { UNWIND $frontier AS i MATCH (n) WHERE id(n) = i "
+            f"RETURN sum(COUNT {{ (n)<-[:{t}]-() }}) AS into }}\n"
+            "CALL () { UNWIND $allowed AS i MATCH (n) WHERE id(n) = i "
+            f"RETURN sum(COUNT {{ (n)-[:{t}]->() }}) AS out }}\n"
+            "RETURN into, out")
 
 
 class ForwardBall:
@@ -142,9 +147,8 @@ class ShortestDag:
                 params["allowed"] = [n for n in ball.within(scope.max_hops - layer) if n not in seen]
                 if not params["allowed"]:
                     break
-                into = run(_degree_query("in"), ids=frontier)[0]["d"] or 0
-                out = run(_degree_query("out"), ids=params["allowed"])[0]["d"] or 0
-                query = _pred_query(timed, "x" if out < into else "y")
+                sides = run(_degree_query(), frontier=frontier, allowed=params["allowed"])[0]
+                query = _pred_query(timed, "x" if (sides["out"] or 0) < (sides["into"] or 0) else "y")
             else:
                 query = _pred_query(timed)
             nxt = []
@@ -357,7 +361,7 @@ def rank(
             own = set(baseline.own.get(target, frozenset()))
             anchors = set(keys_of_ids(run, goal_rows[0]["anchors"])) if goal_rows and goal_rows[0]["anchors"] else set()
             entries = baseline.pairs(target)
-            large = run("MATCH (n:Twin) RETURN count(n) AS c")[0]["c"] >= LARGE_TWIN_NODES
+            large = run(TWIN_NODES_QUERY)[0]["c"] >= LARGE_TWIN_NODES
             dag = ShortestDag(run, scope, anchors, until=entries, ball=ForwardBall(run, scope, entries) if large else None)
             cands = _candidates(run, dag, entries, own, pool=max(4 * limit, 100))
     except (WhatIfInputError, WhatIfError):
