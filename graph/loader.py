@@ -33,10 +33,16 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 import neo4j
-from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
+from neo4j.exceptions import (
+    ClientError,
+    ConstraintError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
 from tenacity import (
     retry,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_random_exponential,
 )
@@ -215,7 +221,25 @@ def _chunks(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
         yield chunk
 
 
-_transient = retry_if_exception_type((ServiceUnavailable, SessionExpired, TransientError))
+# The server ended the transaction (a dropped client, a stopped lock client, a kill): the
+# driver calls these ClientErrors not retryable since Neo4j 5, because it cannot know
+# whether the work was idempotent. A batch is one transaction of MERGEs, so nothing of it
+# was committed and running it again gives the same graph.
+SERVER_ENDED = frozenset({
+    "Neo.ClientError.Transaction.LockClientStopped",
+    "Neo.ClientError.Transaction.Terminated",
+})
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a failed batch is worth running again (and, past the retries, means the
+    twin was lost rather than the query wrong)."""
+    if isinstance(exc, (ServiceUnavailable, SessionExpired, TransientError)):
+        return True
+    return isinstance(exc, ClientError) and exc.code in SERVER_ENDED
+
+
+_transient = retry_if_exception(transient)
 
 
 def tournament(buckets: int) -> list[list[tuple[int, int]]]:

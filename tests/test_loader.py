@@ -4,6 +4,8 @@ and what a dropped connection in the middle of a batch leaves behind."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import pytest
 from neo4j import GraphDatabase
@@ -161,6 +163,46 @@ def test_connection_killed_mid_batch_then_rerun_gives_identical_graph(twin, neo4
         w.nodes(USER, nodes)  # retried by tenacity on the dropped connection
         w.rels(ADMIN_TO, rels)
     assert proxy.cuts >= 1
+    assert twin.snapshot() == expected
+
+
+def test_a_batch_the_server_terminates_is_run_again(twin):
+    """The server ends a batch's transaction (its client's connection dropped, a lock
+    client stopped, an operator's kill): nothing of it was committed, so the writer runs it
+    again. Since Neo4j 5 these come as ClientErrors the driver will not retry itself; a CI
+    run met one when the cutting proxy above dropped a connection."""
+    rows = users(200)
+    TwinWriter(twin.driver, "test", database=twin.database, now=1).nodes(USER, rows)
+    expected = twin.snapshot()
+    failures: list[BaseException] = []
+    with twin.driver.session(database=twin.database) as blocker:
+        hold = blocker.begin_transaction()  # a write lock on one node the batch will MERGE
+        hold.run("MATCH (n:User {key: $k}) SET n.held = true", k="U7@CORP.LOCAL").consume()
+
+        def write() -> None:
+            try:
+                TwinWriter(twin.driver, "test", database=twin.database, now=1, workers=1).nodes(USER, rows)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+
+        worker = threading.Thread(target=write)
+        worker.start()
+        terminated = []
+        deadline = time.monotonic() + 30
+        while not terminated and time.monotonic() < deadline:
+            with twin.driver.session(database=twin.database) as admin:
+                waiting = admin.run(
+                    "SHOW TRANSACTIONS YIELD transactionId, currentQuery, status "
+                    "WHERE currentQuery CONTAINS 'UNWIND $rows' AND status STARTS WITH 'Blocked' "
+                    "RETURN transactionId"
+                ).value()
+                if waiting:
+                    terminated = admin.run("TERMINATE TRANSACTIONS $ids YIELD message RETURN message", ids=waiting).value()
+            time.sleep(0.05)
+        hold.rollback()
+    worker.join(60)
+    assert terminated == ["Transaction terminated."]
+    assert not worker.is_alive() and failures == []
     assert twin.snapshot() == expected
 
 

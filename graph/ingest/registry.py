@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import neo4j
-from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
 import graph.ingest as package
 from graph.derive import DERIVATIONS, reach
@@ -34,7 +33,7 @@ from graph.ingest.base import (
     load_batch,
     member_problem,
 )
-from graph.loader import TwinWriter, WriteStats, withdraw_source
+from graph.loader import TwinWriter, WriteStats, transient, withdraw_source
 from graph.settings import IngestLimits
 
 REJECTED_LIST_CAP = 1000  # items of `rejected` in `ingest --json`; all are counted by reason
@@ -58,9 +57,8 @@ class UsageError(ValueError):
     """Bad input to the command itself (unknown format, missing path): exit code 2."""
 
 
-# The twin gone or unusable for now (past the writer's retries); other Neo4j errors are
-# faults of a query, not of the run, and keep their own message.
-_LOST = (ServiceUnavailable, SessionExpired, TransientError)
+# The twin gone or unusable for now (past the writer's retries: graph.loader.transient);
+# other Neo4j errors are faults of a query, not of the run, and keep their own message.
 
 
 class IngestInterrupted(RuntimeError):
@@ -252,7 +250,9 @@ def _ingest(driver, paths, database, forced_format, cleanup, progress, table, li
             progress(f"{conn.name}: {source.name}")
         try:
             loaded = _load_one(conn, source, ctx, driver, database, report, limits)
-        except _LOST as exc:
+        except Exception as exc:
+            if not transient(exc):
+                raise
             raise IngestInterrupted(source.name, exc, report) from exc
         finally:
             source.release()
@@ -287,7 +287,9 @@ def _ingest(driver, paths, database, forced_format, cleanup, progress, table, li
                 cleanup_batch(writer, batch)
                 report.stats.deleted += writer.stats.deleted
         report.unresolved = ctx.unresolved
-    except _LOST as exc:
+    except Exception as exc:
+        if not transient(exc):
+            raise
         raise IngestInterrupted("the derivations after the files", exc, report) from exc
 
 
