@@ -539,14 +539,18 @@ def _rank_with_and_without_the_stop(twin, monkeypatch, cases) -> dict[str, list[
     rank_mod = sys.modules["graph.whatif.rank"]  # the module: graph.whatif exports the function under its name
     original = rank_mod.ShortestDag.__init__
     runs: dict[str, tuple[list, list[int], list[dict]]] = {}
+    depths: list[int | None] = []  # the entry points' depth the pruned DAG was given
     for mode in ("ball", "stop", "full"):
         sizes: list[int] = []
         parts: list[dict] = []
 
-        def recording(self, run, scope, anchor_ids, until=None, ball=None, mode=mode, sizes=sizes, parts=parts):
+        def recording(self, run, scope, anchor_ids, until=None, ball=None, depth=None, mode=mode, sizes=sizes,
+                      parts=parts):
             entries = list(until or [])
+            if mode == "ball":
+                depths.append(depth)
             original(self, run, scope, anchor_ids, None if mode == "full" else until,
-                     ball if mode == "ball" else None)
+                     ball if mode == "ball" else None, depth if mode == "ball" else None)
             sizes.append(len(self.order))
             parts.append(_entry_side(self, entries))
 
@@ -559,7 +563,7 @@ def _rank_with_and_without_the_stop(twin, monkeypatch, cases) -> dict[str, list[
     assert all(runs["ball"][0]) and runs["ball"][0] == runs["stop"][0] == runs["full"][0]
     assert runs["ball"][2] == runs["stop"][2] == runs["full"][2]
     assert all(a <= b <= c for a, b, c in zip(runs["ball"][1], runs["stop"][1], runs["full"][1], strict=True))
-    return {mode: sizes for mode, (_, sizes, _) in runs.items()}
+    return {**{mode: sizes for mode, (_, sizes, _) in runs.items()}, "depths": depths}
 
 
 def test_rank_stops_the_dag_at_its_entry_points_with_the_same_answer(corp, monkeypatch):
@@ -572,6 +576,7 @@ def test_rank_stops_the_dag_at_its_entry_points_with_the_same_answer(corp, monke
         ("CORP.LOCAL", None)])
     # CUSTOMER-DB from the internet and the phishable users: few enough for the ball
     assert sizes["ball"][1] < sizes["stop"][1]
+    assert None not in sizes["depths"]  # every pruned DAG above was cut by its entry points' depth
 
 
 def test_the_stopped_dag_is_smaller_from_a_foothold(scratch, monkeypatch):
@@ -582,6 +587,8 @@ def test_the_stopped_dag_is_smaller_from_a_foothold(scratch, monkeypatch):
     assert sizes["stop"][0] < sizes["full"][0]  # the workstations one layer past the users are never read
     # one foothold: the domain admins, the admin, the bridge, the foothold's group and itself
     assert sizes["ball"][0] == 5 < sizes["stop"][0]
+    # U00 -MemberOf-> OPS0 -AdminTo-> BRIDGE01 -HasSession-> ADMIN -MemberOf-> DOMAIN ADMINS
+    assert sizes["depths"] == [4, 4, 4]
 
 
 def test_the_forward_ball_stops_at_its_cap(scratch):
@@ -768,3 +775,57 @@ def test_a_small_twin_ranks_without_the_ball(corp, monkeypatch):
     assert small and balls == []
     monkeypatch.setattr(rank_mod, "LARGE_TWIN_NODES", 0)
     assert ranking() == small and balls == [1]
+
+
+def test_reach_from_few_sources_searched_pair_by_pair_equals_the_search_back_from_the_goals(corp, monkeypatch):
+    """`reach(only=...)` from a few sources runs one shortest-path search per (source,
+    anchor) instead of one search back from each goal; it must give the same sources for
+    every goal, from every node of the corp twin alone and in groups (goals and their
+    anchors among them: a source that is an anchor counts only through a cycle), with
+    and without a time window. The search back, forced, and the unrestricted reach cut
+    to the sources are the references. (On the corp twin DB01, CUSTOMER-DB's anchor, gets
+    back to itself in a few hops; DC01 does not.)"""
+    paths_mod = sys.modules["graph.whatif.paths"]
+    with corp.driver.session(database=corp.database) as s:
+        run = runner(s)
+        keys = [r["k"] for r in run("MATCH (n:Twin) RETURN n.key AS k ORDER BY k")]
+        groups = [[k] for k in keys] + [keys[i:i + 3] for i in range(0, len(keys), 3)]
+        for as_of in (None, T0):
+            scope = PathScope(goals=None, as_of=as_of)
+            goals = paths_mod.resolve_goals(run, scope)
+            assert len(goals) >= 3 and any(len(g["anchors"]) > 1 or g["anchors"] != [g["key"]] for g in goals)
+            full = paths_mod.reach(run, scope, goals)
+            assert any(full.values())
+            for group in groups:
+                only = paths_mod.entry_ids(run, PathScope(sources=group))
+                monkeypatch.setattr(paths_mod, "PAIR_SEARCHES", 10**6)
+                pairwise = paths_mod.reach(run, scope, goals, only=only)
+                monkeypatch.setattr(paths_mod, "PAIR_SEARCHES", 0)
+                back = paths_mod.reach(run, scope, goals, only=only)
+                assert pairwise == back, (group, as_of)
+                assert pairwise == {g: r & only for g, r in full.items()}, (group, as_of)
+                if group == ["DB01.CORP.LOCAL"] and as_of is None:  # an anchor back to itself
+                    assert pairwise["CUSTOMER-DB"] == only
+                if group == ["DC01.CORP.LOCAL"]:  # an anchor no cycle returns to
+                    assert not pairwise["DC01.CORP.LOCAL"]
+
+
+def test_entry_depth_is_the_farthest_entry_points_distance_or_unknown(scratch, monkeypatch):
+    """The depth that cuts the pruned DAG: the farthest entry point's hops to its nearest
+    anchor, an anchor being at 0; unknown (None) when an entry point reaches no anchor
+    within the bound, or when there would be more searches than PAIR_SEARCHES."""
+    rank_mod = sys.modules["graph.whatif.rank"]
+    _bridge_twin(scratch)
+    with scratch.driver.session(database=scratch.database) as session:
+        run = runner(session)
+        ids = {r["k"]: r["i"] for r in run("MATCH (n:Twin) RETURN n.key AS k, id(n) AS i")}
+        da, scope = [ids["DOMAIN ADMINS@GEN.LOCAL"]], PathScope(goals=["DOMAIN ADMINS@GEN.LOCAL"])
+        depth = lambda *keys: rank_mod.entry_depth(run, scope, [ids[k] for k in keys], da)  # noqa: E731
+        assert depth("ADMIN@GEN.LOCAL") == 1
+        assert depth("BRIDGE01.GEN.LOCAL", "ADMIN@GEN.LOCAL") == 2
+        assert depth("U00@GEN.LOCAL", "ADMIN@GEN.LOCAL") == 4
+        assert depth("DOMAIN ADMINS@GEN.LOCAL", "ADMIN@GEN.LOCAL") == 1  # the anchor itself is at 0
+        assert depth("GEN.LOCAL", "ADMIN@GEN.LOCAL") is None  # the domain reaches nothing
+        assert rank_mod.entry_depth(run, scope.model_copy(update={"max_hops": 3}), [ids["U00@GEN.LOCAL"]], da) is None
+        monkeypatch.setattr(rank_mod, "PAIR_SEARCHES", 1)
+        assert depth("U00@GEN.LOCAL", "ADMIN@GEN.LOCAL") is None

@@ -162,14 +162,55 @@ def goal_ids(run: Run, goals: list[dict]) -> dict[str, frozenset[int]]:
     return {g["key"]: frozenset(ids[k] for k in [g["key"], *g["anchors"]] if k in ids) for g in goals}
 
 
+# Above this many (source, anchor) searches one search back from each goal costs less.
+PAIR_SEARCHES = 64
+
+
+def pair_reach_query(max_hops: int, timed: bool) -> str:
+    """Per goal, which of the nodes in $only reach one of its anchors within max_hops: one
+    shortest-path search per (source, anchor), both ends bound, so Neo4j searches from
+    both sides and stops at the first path. The same set as `reach_query(only=True)`: a
+    node reaches an anchor within h hops exactly when a shortest path of 1..h hops joins
+    them (a source that is itself an anchor counts when a cycle of 1..h hops returns to
+    it, which SHORTEST finds as well). Searching back from a goal walked everything
+    within the hop bound behind it: 0.15-0.25 s per goal on the 24k-host twin, against
+    0.003-0.005 s this way for three footholds."""
+    h = check_int(max_hops, 1, 10, "max_hops")
+    t = rel_alternation(TRAVERSABLE)
+    when = " WHERE NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo)" if timed else ""
+    return (
+        "UNWIND $goals AS goal\n"
+        "CALL (goal) {\n"
+        "  UNWIND $only AS sid\n"
+        "  MATCH (s) WHERE id(s) = sid\n"
+        "  MATCH (a:Twin) WHERE a.key IN goal.anchors\n"
+        "  CALL (s, a) {\n"
+        f"    MATCH p = SHORTEST 1 (s)-[r:{t}{when}]->{{1,{h}}}(a)\n"
+        "    RETURN 1 AS hit LIMIT 1\n"
+        "  }\n"
+        "  WITH DISTINCT s\n"
+        "  RETURN collect(id(s)) AS reach\n"
+        "}\n"
+        "RETURN goal.key AS goal, reach"
+    )
+
+
 def reach(run: Run, scope: PathScope, goals: list[dict], only: Iterable[int] | None = None) -> dict[str, frozenset[int]]:
+    """Per goal, the ids of the nodes that reach it within the hop bound (only those in
+    `only` when given: from a few sources, searched pair by pair)."""
     goals = [g for g in goals if g["anchors"]]
     if not goals:
         return {}
     params = {**scope.params(), "goals": goals}
-    if only is not None:
+    timed = scope.as_of is not None
+    if only is None:
+        query = reach_query(scope.max_hops, timed)
+    else:
         params["only"] = sorted(only)
-    rows = run(reach_query(scope.max_hops, scope.as_of is not None, only is not None), params)
+        pairs = len(params["only"]) * max(len(g["anchors"]) for g in goals)
+        query = (pair_reach_query(scope.max_hops, timed) if pairs <= PAIR_SEARCHES
+                 else reach_query(scope.max_hops, timed, True))
+    rows = run(query, params)
     return {r["goal"]: frozenset(r["reach"]) for r in rows}
 
 

@@ -18,6 +18,7 @@ from graph.whatif.errors import WhatIfError, WhatIfInputError
 from graph.whatif.grammar import Action
 from graph.whatif.models import RankedAction
 from graph.whatif.paths import (
+    PAIR_SEARCHES,
     PathScope,
     Run,
     check_hops,
@@ -76,7 +77,9 @@ class ForwardBall:
     side). ShortestDag uses it to skip the nodes of its outer layers that no entry point's
     shortest path can cross."""
 
-    def __init__(self, run: Run, scope: PathScope, entries: Iterable[int], cap: int = 5000) -> None:
+    def __init__(self, run: Run, scope: PathScope, entries: Iterable[int], cap: int = 5000,
+                 radius: int | None = None) -> None:
+        """`radius`: no farther than this (default max_hops - 1, all a DAG can ask for)."""
         self.dist: dict[int, int] = {e: 0 for e in entries}
         self.radius = 0
         if not self.dist or len(self.dist) > cap:
@@ -87,7 +90,8 @@ class ForwardBall:
         query = ("UNWIND $frontier AS fid\nMATCH (x) WHERE id(x) = fid\n"
                  f"MATCH (x)-[r:{t}]->(y){when}\nRETURN DISTINCT id(y) AS y LIMIT $limit")
         frontier = sorted(self.dist)
-        for r in range(1, scope.max_hops):
+        last = scope.max_hops - 1 if radius is None else min(radius, scope.max_hops - 1)
+        for r in range(1, last + 1):
             limit = cap + len(self.dist) + 1
             rows = run(query, {**scope.params(), "frontier": frontier, "limit": limit})
             if len(rows) >= limit:  # this layer is cut off: radius r is not known in full
@@ -105,6 +109,35 @@ class ForwardBall:
         return sorted(n for n, d in self.dist.items() if d <= r)
 
 
+def _depth_query(timed: bool, max_hops: int) -> str:
+    t = rel_alternation(TRAVERSABLE)
+    when = _WHEN if timed else ""
+    return ("UNWIND $entries AS eid\nMATCH (s) WHERE id(s) = eid\n"
+            "UNWIND $anchors AS aid\nMATCH (a) WHERE id(a) = aid\n"
+            "CALL (s, a) {\n"
+            "  WITH s, a WHERE s = a RETURN 0 AS n\n"
+            "  UNION\n"
+            f"  WITH s, a WHERE s <> a MATCH p = SHORTEST 1 (s)-[r:{t}{when}]->{{1,{max_hops}}}(a) RETURN length(p) AS n\n"
+            "}\n"
+            "WITH s, min(n) AS d\n"
+            "RETURN max(d) AS depth, count(s) AS reached")
+
+
+def entry_depth(run: Run, scope: PathScope, entries: Iterable[int], anchors: Iterable[int]) -> int | None:
+    """The farthest of the entry points' hop distances to the nearest anchor (an anchor
+    is at 0), by one shortest-path search per (entry point, anchor), both ends bound;
+    None when that is more than PAIR_SEARCHES searches or some entry point reaches no
+    anchor within the bound (the DAG then prunes by max_hops, as it would without it)."""
+    entries, anchors = sorted(set(entries)), sorted(set(anchors))
+    if not entries or not anchors or len(entries) * len(anchors) > PAIR_SEARCHES:
+        return None
+    rows = run(_depth_query(scope.as_of is not None, check_hops(scope.max_hops)),
+               {**scope.params(), "entries": entries, "anchors": anchors})
+    if not rows or rows[0]["reached"] != len(entries) or rows[0]["depth"] is None:
+        return None
+    return int(rows[0]["depth"])
+
+
 class ShortestDag:
     """Every shortest path towards the anchors, within the hop bound, as a layered DAG:
     for each node the edges that start one of its shortest paths. Built one layer per
@@ -118,7 +151,7 @@ class ShortestDag:
     ROOT = -1
 
     def __init__(self, run: Run, scope: PathScope, anchor_ids: set[int], until: Iterable[int] | None = None,
-                 ball: ForwardBall | None = None) -> None:
+                 ball: ForwardBall | None = None, depth: int | None = None) -> None:
         """`until`: the entry points that matter. Layers stop once all are in: a node first
         met after them is farther from the anchors than each of them, so it lies on none
         of their shortest paths, and nothing computed for them (successors, dominators)
@@ -132,19 +165,25 @@ class ShortestDag:
         on a shortest path of e as well (dist(e, y) <= dist(e, x) + 1 and dist(y) = L - 1),
         so succ[x] is complete; and a node the pruning puts on too late a layer is never
         a successor of one at its true layer. From the domain of a 24k-host twin toward
-        three footholds: the last layer is the footholds instead of 38k nodes."""
+        three footholds: the last layer is the footholds instead of 38k nodes.
+
+        `depth` (`entry_depth`): the farthest of the entry points' distances to the
+        anchors, when known. The same argument holds with depth for max_hops (every
+        entry point's distance is at most it), so layer L keeps only nodes within
+        depth - L hops, and the ball need not grow past depth - 1."""
         self.succ: dict[int, list[tuple[str, int, str]]] = {a: [] for a in anchor_ids}
         self.order: list[int] = sorted(anchor_ids)
         frontier = sorted(anchor_ids)
         timed = scope.as_of is not None
         wanted = set(until) if until is not None else None
         seen: set[int] = set(self.succ)
+        bound = scope.max_hops if depth is None else min(depth, scope.max_hops)
         for layer in range(1, scope.max_hops + 1):
             if not frontier or (wanted is not None and wanted <= self.succ.keys()):
                 break
             params = {**scope.params(), "frontier": frontier}
-            if ball is not None and scope.max_hops - layer <= ball.radius:
-                params["allowed"] = [n for n in ball.within(scope.max_hops - layer) if n not in seen]
+            if ball is not None and 0 <= bound - layer <= ball.radius:
+                params["allowed"] = [n for n in ball.within(bound - layer) if n not in seen]
                 if not params["allowed"]:
                     break
                 sides = run(_degree_query(), frontier=frontier, allowed=params["allowed"])[0]
@@ -362,7 +401,9 @@ def rank(
             anchors = set(keys_of_ids(run, goal_rows[0]["anchors"])) if goal_rows and goal_rows[0]["anchors"] else set()
             entries = baseline.pairs(target)
             large = run(TWIN_NODES_QUERY)[0]["c"] >= LARGE_TWIN_NODES
-            dag = ShortestDag(run, scope, anchors, until=entries, ball=ForwardBall(run, scope, entries) if large else None)
+            depth = entry_depth(run, scope, entries, anchors) if large else None
+            ball = ForwardBall(run, scope, entries, radius=None if depth is None else depth - 1) if large else None
+            dag = ShortestDag(run, scope, anchors, until=entries, ball=ball, depth=depth)
             cands = _candidates(run, dag, entries, own, pool=max(4 * limit, 100))
     except (WhatIfInputError, WhatIfError):
         raise
