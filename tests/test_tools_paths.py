@@ -186,9 +186,9 @@ def test_one_hop_from_sources(tb):
 
 
 def test_a_shorter_search_that_finds_enough_gives_the_same_answer(tb, monkeypatch):
-    """Searches from sources first try 3 hops and stop there when that already finds the
-    candidates (graph/tools/paths.py, search_bounds): the answer is the full search's,
-    whichever way it went."""
+    """Searches from sources first try 2, then 3 hops and stop at the first bound that
+    already finds the candidates (graph/tools/paths.py, search_bounds): the answer is the
+    full search's, whichever way it went."""
     import graph.tools.paths as tool
 
     bounds: list[int] = []
@@ -215,7 +215,8 @@ def test_a_shorter_search_that_finds_enough_gives_the_same_answer(tb, monkeypatc
                 with monkeypatch.context() as m:
                     m.setattr(tool, "search_bounds", lambda mode, h, large=True: [h])
                     assert answer(sources=[source], k=k, candidates=candidates) == got, (source, candidates, k)
-    assert (3,) in ways and (3, 6) in ways  # both ways were taken and both agree with the full search
+    # every way was taken (stopped after 2 hops, after 3, or ran all three) and each agrees with the full search
+    assert {(2,), (2, 3), (2, 3, 6)} <= ways
     bounds.clear()
     answer(target="CUSTOMER-DB", k=3)
     assert bounds == [6]  # toward a target from the entry points: the full search only
