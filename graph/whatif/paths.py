@@ -165,6 +165,15 @@ def goal_ids(run: Run, goals: list[dict]) -> dict[str, frozenset[int]]:
 # Above this many (source, anchor) searches one search back from each goal costs less.
 PAIR_SEARCHES = 64
 
+# An edge counts at the asked time: only the timed kinds (sessions, traffic) have a window.
+LIVE = "(NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo))"
+
+
+def pair_hops(timed: bool, max_hops: int) -> str:
+    """The hop pattern of a search between two bound nodes `s` and `a` (1..max_hops)."""
+    when = f" WHERE {LIVE}" if timed else ""
+    return f"-[r:{rel_alternation(TRAVERSABLE)}{when}]->{{1,{check_int(max_hops, 1, 10, 'max_hops')}}}"
+
 
 def pair_reach_query(max_hops: int, timed: bool) -> str:
     """Per goal, which of the nodes in $only reach one of its anchors within max_hops: one
@@ -175,9 +184,6 @@ def pair_reach_query(max_hops: int, timed: bool) -> str:
     it, which SHORTEST finds as well). Searching back from a goal walked everything
     within the hop bound behind it: 0.15-0.25 s per goal on the 24k-host twin, against
     0.003-0.005 s this way for three footholds."""
-    h = check_int(max_hops, 1, 10, "max_hops")
-    t = rel_alternation(TRAVERSABLE)
-    when = " WHERE NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo)" if timed else ""
     return (
         "UNWIND $goals AS goal\n"
         "CALL (goal) {\n"
@@ -185,7 +191,7 @@ def pair_reach_query(max_hops: int, timed: bool) -> str:
         "  MATCH (s) WHERE id(s) = sid\n"
         "  MATCH (a:Twin) WHERE a.key IN goal.anchors\n"
         "  CALL (s, a) {\n"
-        f"    MATCH p = SHORTEST 1 (s)-[r:{t}{when}]->{{1,{h}}}(a)\n"
+        f"    MATCH p = SHORTEST 1 (s){pair_hops(timed, max_hops)}(a)\n"
         "    RETURN 1 AS hit LIMIT 1\n"
         "  }\n"
         "  WITH DISTINCT s\n"

@@ -18,12 +18,14 @@ from graph.whatif.errors import WhatIfError, WhatIfInputError
 from graph.whatif.grammar import Action
 from graph.whatif.models import RankedAction
 from graph.whatif.paths import (
+    LIVE,
     PAIR_SEARCHES,
     PathScope,
     Run,
     check_hops,
     exposure,
     keys_of_ids,
+    pair_hops,
     resolve_goals,
     runner,
 )
@@ -37,8 +39,7 @@ ACTION_COST: dict[str, float] = {"remove-edge": 1.0, "remove-member": 1.0, "disa
                                  "update": 3.0, "block": 3.0, "isolate": 4.0, "expose": 5.0}
 
 
-_LIVE = "(NOT type(r) IN $timed OR (r.firstseen <= $hi AND r.lastseen >= $lo))"
-_WHEN = " WHERE " + _LIVE
+_WHEN = " WHERE " + LIVE
 
 
 def _pred_query(timed: bool, among: str | None = None) -> str:
@@ -46,7 +47,7 @@ def _pred_query(timed: bool, among: str | None = None) -> str:
     found from whichever side has fewer relationships to read ("x": expand from the
     allowed nodes, "y": from the frontier and drop the rest in the server)."""
     t = rel_alternation(TRAVERSABLE)
-    when = _LIVE if timed else "true"
+    when = LIVE if timed else "true"
     if among == "x":
         return ("UNWIND $allowed AS xid\nMATCH (x) WHERE id(x) = xid\n"
                 f"MATCH (x)-[r:{t}]->(y) WHERE id(y) IN $frontier AND {when}\n"
@@ -110,14 +111,12 @@ class ForwardBall:
 
 
 def _depth_query(timed: bool, max_hops: int) -> str:
-    t = rel_alternation(TRAVERSABLE)
-    when = _WHEN if timed else ""
     return ("UNWIND $entries AS eid\nMATCH (s) WHERE id(s) = eid\n"
             "UNWIND $anchors AS aid\nMATCH (a) WHERE id(a) = aid\n"
             "CALL (s, a) {\n"
             "  WITH s, a WHERE s = a RETURN 0 AS n\n"
             "  UNION\n"
-            f"  WITH s, a WHERE s <> a MATCH p = SHORTEST 1 (s)-[r:{t}{when}]->{{1,{max_hops}}}(a) RETURN length(p) AS n\n"
+            f"  WITH s, a WHERE s <> a MATCH p = SHORTEST 1 (s){pair_hops(timed, max_hops)}(a) RETURN length(p) AS n\n"
             "}\n"
             "WITH s, min(n) AS d\n"
             "RETURN max(d) AS depth, count(s) AS reached")
