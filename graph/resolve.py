@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import neo4j
 
+from graph.events.store import EventFilter
 from graph.identity import is_ip, is_sid, short_hostname, split_user
 from graph.reader import TwinReader
 
@@ -592,32 +593,18 @@ class AlertResolution:
 
     involved: list[Involved] = field(default_factory=list)
     absent: list = field(default_factory=list)  # graph.alert_model.Mention
-
-
-_PROCESS_QUERY = """
-UNWIND $hosts AS hk
-MATCH (:Twin {key: hk})<-[:OnHost]-(e:ProcessEvent)
-WHERE e.timestamp <= $until
-  AND ($pid IS NULL OR e.process_id = $pid)
-  AND ($path IS NULL OR toLower(e.image) = $path)
-  AND ($name IS NULL OR toLower(e.image) = $name OR toLower(e.image) ENDS WITH $tail)
-RETURN e.key AS key ORDER BY e.timestamp DESC LIMIT 1
-"""
-_HASH_QUERY = """
-UNWIND $hosts AS hk
-MATCH (:Twin {key: hk})<-[:OnHost]-(e:Event)
-WHERE e.timestamp <= $until AND $hash IN e.hashes
-RETURN e.key AS key ORDER BY e.timestamp DESC LIMIT 1
-"""
+    # The event-store rows of the involved processes and hashes (key -> row): the alert
+    # ingest gives each one a graph node for its `Involves` edge.
+    events: dict[str, dict] = field(default_factory=dict)
 
 
 def resolve_alert(alert, index: TwinIndex, reader: TwinReader | None = None, *,
-                  slack_s: int = 300) -> AlertResolution:
+                  events=None, slack_s: int = 300) -> AlertResolution:
     """Resolve a `graph.alert_model.ParsedAlert`'s mentions against the twin, never
     creating anything: hosts by FQDN / short name / IP at the activity's time, users by
     any name form or SID, IPs to the host holding them then (and to their `IP` node),
-    processes and hashes to the latest matching process event on the alert's hosts
-    (queries, so only with a twin to read)."""
+    processes and hashes to the latest matching process event on the alert's hosts, read
+    from the event store (`events`: a store or an ingest's run, anything with `query`)."""
     reader = reader or TwinReader()
     out = AlertResolution()
     ts = alert.activity_timestamp
@@ -665,25 +652,38 @@ def resolve_alert(alert, index: TwinIndex, reader: TwinReader | None = None, *,
         else:
             out.absent.append(m)
     hosts = sorted(set(hosts))
-    if not reader or not hosts:
+    if events is None or not hosts:
         out.absent.extend(alert.processes)
         out.absent.extend(alert.hashes)
         return out
     until = alert.timestamp + slack_s
+    if alert.processes:
+        procs = events.query(EventFilter(on_hosts=hosts, kinds=["ProcessEvent"], until=until, newest=True))
     for m in alert.processes:
         name = m.raw.lower() if m.raw and not m.raw.isdigit() else None
-        recs = reader.rows(
-            _PROCESS_QUERY, hosts=hosts, until=until, pid=m.pid,
-            path=m.path.lower() if m.path else None, name=name,
-            tail=("\\" + name) if name else None)
-        if recs:
-            add(recs[0]["key"], m.role, m.raw)
+        path = m.path.lower() if m.path else None
+        found = next((r for r in procs if _process_matches(r["props"], m.pid, path, name)), None)
+        if found:
+            add(found["key"], m.role, m.raw)
+            out.events[found["key"]] = found
         else:
             out.absent.append(m)
     for m in alert.hashes:
-        recs = reader.rows(_HASH_QUERY, hosts=hosts, until=until, hash=m.raw.lower())
-        if recs:
-            add(recs[0]["key"], "hash", m.raw)
+        digest = m.raw.lower()
+        rows = events.query(EventFilter(on_hosts=hosts, until=until, newest=True, contains=digest))
+        found = next((r for r in rows if digest in (r["props"].get("hashes") or ())), None)
+        if found:
+            add(found["key"], "hash", m.raw)
+            out.events[found["key"]] = found
         else:
             out.absent.append(m)
     return out
+
+
+def _process_matches(props: dict, pid: int | None, path: str | None, name: str | None) -> bool:
+    """A process event is the alert's process: its id when the alert gives one, its image
+    by full path, or by file name (`mimikatz.exe` is `C:\\Temp\\mimikatz.exe`)."""
+    image = str(props.get("image") or "").lower()
+    return ((pid is None or props.get("process_id") == pid)
+            and (path is None or image == path)
+            and (name is None or image == name or image.endswith("\\" + name)))

@@ -20,6 +20,7 @@ import pytest
 from evals.spec import schema as shipped_schema
 from graph import server
 from graph.db import open_driver
+from graph.events import EventFilter, open_store
 from graph.schema import apply_schema, reset_twin
 from graph.settings import Neo4jSettings
 from graph.tools.fixtures import corp_twin
@@ -84,8 +85,24 @@ class Twin:
     def counts(self) -> tuple[int, int]:
         return (self.value("MATCH (n) RETURN count(n)"), self.value("MATCH ()-[r]->() RETURN count(r)"))
 
+    def events(self, **criteria) -> list[dict]:
+        """The twin's events: the event store's rows (graph/events) matching an
+        EventFilter's criteria, in time order."""
+        return open_store(self.database).query(EventFilter(**criteria))
+
+    def event(self, key: str) -> dict | None:
+        return open_store(self.database).get([key]).get(key)
+
+    def events_snapshot(self) -> tuple:
+        """Every event row with its ties and fields (not the run that wrote it)."""
+        return tuple(sorted(
+            (r["key"], r["kind"], r["host"], r["from_host"], r["from_ip"], tuple(r["by_keys"]),
+             tuple(r["target_keys"]), tuple(r["marks"]), r["in_session"], r["parent"], r["raw"],
+             json.dumps(r["props"], sort_keys=True)) for r in self.events()))
+
     def snapshot(self) -> tuple:
-        """Every node and edge with its properties (minus lastseen): for 'unchanged' checks."""
+        """Every node and edge with its properties (minus lastseen), and every event of the
+        event store: for 'unchanged' checks."""
         nodes = self.run(
             "MATCH (n) RETURN n.key AS k, labels(n) AS l, properties(n) AS p ORDER BY k"
         )
@@ -97,6 +114,7 @@ class Twin:
         return (
             tuple((r["k"], tuple(sorted(r["l"])), strip(r["p"])) for r in nodes),
             tuple((r["a"], r["t"], r["b"], strip(r["p"])) for r in rels),
+            self.events_snapshot(),
         )
 
     def fingerprint(self) -> str:

@@ -42,9 +42,9 @@ def normalized(snapshot: tuple, since: int) -> tuple:
     def norm(props: tuple) -> tuple:
         return tuple((k, "<clock>" if k == "firstseen" and int(v) >= since else v) for k, v in props)
 
-    nodes, rels = snapshot
+    nodes, rels, events = snapshot
     return (tuple((k, labels, norm(p)) for k, labels, p in nodes),
-            tuple((a, t, b, norm(p)) for a, t, b, p in rels))
+            tuple((a, t, b, norm(p)) for a, t, b, p in rels), events)
 
 
 def run_ingest(path: Path, stall: str | None = None) -> subprocess.Popen:

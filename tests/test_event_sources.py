@@ -78,8 +78,27 @@ def edge(twin, a: str, t: str, b: str) -> dict | None:
     return dict(recs[0]["p"]) if recs else None
 
 
+# An event's ties, as the graph's edges named them when events were graph nodes.
+_TIES = {"OnHost": "host", "FromHost": "from_host", "FromIP": "from_ip", "InLogonSession": "in_session",
+         "SpawnedBy": "parent", "ByUser": "by_keys", "TargetsUser": "target_keys"}
+
+
 def targets(twin, src: str, t: str) -> set[str]:
+    """What `src` points to by `t`: a graph edge, or for an event (a row of the event
+    store) the column holding that tie (no host while the event's host is unresolved)."""
+    if src.startswith(("EVT:", "ZEEK:")) and t in _TIES:
+        r = twin.event(src)
+        if r is None or (t == "OnHost" and "HostUnresolved" in r["marks"]):
+            return set()
+        v = r[_TIES[t]]
+        return set(v) if isinstance(v, list) else ({v} if v else set())
     return set(twin.value(f"MATCH (:Twin {{key: $k}})-[:{t}]->(x) RETURN collect(x.key)", k=src))
+
+
+def event_props(twin, key: str) -> dict:
+    """An event's normalised fields, and its raw line as `fields`."""
+    r = twin.event(key)
+    return {**r["props"], "fields": r["raw"]}
 
 
 # --------------------------------------------------------------------------- resolution (pure)
@@ -243,11 +262,12 @@ def test_windows_events_subtypes_links_and_rejects(twin):
     assert rejected["line 4"].startswith("not JSON")
     assert rejected["line 14"].startswith("missing time")
     assert rejected["line 25"].startswith("bad time")
-    assert twin.value("MATCH (e:Event) RETURN count(e)") == 19
+    assert len(twin.events()) == 19
+    assert twin.value("MATCH (e:Event) RETURN count(e)") == 0  # events are the store's rows
 
     def labels(rec: int, host: str, channel: str = "Security") -> set[str]:
-        return set(twin.value("MATCH (e:Event {key: $k}) RETURN labels(e)",
-                              k=f"EVT:{host}:{channel}:{rec}"))
+        r = twin.event(f"EVT:{host}:{channel}:{rec}")
+        return {"Event", r["kind"], *r["marks"]}
 
     sysmon = "Microsoft-Windows-Sysmon/Operational"
     assert "LogonEvent" in labels(58210, "WS01.CORP.LOCAL")
@@ -259,13 +279,13 @@ def test_windows_events_subtypes_links_and_rejects(twin):
     assert "NetworkEvent" in labels(771215, "WS01.CORP.LOCAL", sysmon)
     assert "TicketEvent" in labels(912015, "DC01.CORP.LOCAL")
     assert "LogonFailureEvent" in labels(912022, "DC01.CORP.LOCAL")
-    assert labels(33101, "FILE01.CORP.LOCAL") == {"Twin", "Event"}  # 5145: kept, generic
+    assert labels(33101, "FILE01.CORP.LOCAL") == {"Event"}  # 5145: kept, generic
 
     dcsync = "EVT:DC01.CORP.LOCAL:Security:912007"
     assert targets(twin, dcsync, "OnHost") == {"DC01.CORP.LOCAL"}
     assert targets(twin, dcsync, "ByUser") == {"ALICE@CORP.LOCAL"}
     assert targets(twin, dcsync, "InLogonSession") == {"EVT:DC01.CORP.LOCAL:Security:912004"}
-    props = twin.run("MATCH (e:Event {key: $k}) RETURN e AS e", k=dcsync)[0]["e"]
+    props = event_props(twin, dcsync)
     assert props["event_id"] == 4662 and props["access_mask"] == "0x100"
     assert props["time"] == "2024-03-12T10:11:00.733Z" and props["timestamp"] == 1710238260
     assert json.loads(props["fields"])["RecordNumber"] == 912007
@@ -292,11 +312,11 @@ def test_windows_events_subtypes_links_and_rejects(twin):
         "EVT:WS01.CORP.LOCAL:Security:58210"}
 
     # Kerberos: RC4 service ticket; TGT without pre-authentication from the internet
-    tgs = twin.run("MATCH (e:Event {key: 'EVT:DC01.CORP.LOCAL:Security:912015'}) RETURN e AS e")[0]["e"]
+    tgs = event_props(twin, "EVT:DC01.CORP.LOCAL:Security:912015")
     assert tgs["ticket_encryption_type"] == "0x17" and tgs["ticket_encryption"] == "RC4-HMAC"
     assert targets(twin, "EVT:DC01.CORP.LOCAL:Security:912015", "TargetsUser") == {"SVC_SQL@CORP.LOCAL"}
     asrep = "EVT:DC01.CORP.LOCAL:Security:912020"
-    assert twin.value("MATCH (e:Event {key: $k}) RETURN e.pre_auth_type", k=asrep) == 0
+    assert event_props(twin, asrep)["pre_auth_type"] == 0
     assert targets(twin, asrep, "FromIP") == {"IP:185.220.101.47"}
     assert targets(twin, asrep, "FromHost") == set()
     assert targets(twin, asrep, "TargetsUser") == {"SVC_BACKUP@CORP.LOCAL"}  # domain known: created
@@ -304,7 +324,7 @@ def test_windows_events_subtypes_links_and_rejects(twin):
     # no junk: unknown domain, local account, unknown short host name
     assert twin.value("MATCH (u:User) WHERE u.key CONTAINS 'MALLORY' OR u.key CONTAINS 'ADMINISTRATOR' "
                       "OR u.key CONTAINS 'KIOSK' RETURN count(u)") == 0
-    mallory = twin.run("MATCH (e:Event {key: 'EVT:WS01.CORP.LOCAL:Security:58230'}) RETURN e AS e")[0]["e"]
+    mallory = event_props(twin, "EVT:WS01.CORP.LOCAL:Security:58230")
     assert mallory["target_user"] == "FOREIGN\\mallory"
     assert targets(twin, "EVT:WS01.CORP.LOCAL:Security:58230", "TargetsUser") == set()
     # a short host name the twin does not know is a host of the twin's only domain
@@ -347,35 +367,36 @@ def test_mordor_dcsync_real_events(twin):
     path = real_data("mordor-dcsync", MORDOR)
     lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
     report = ingest(twin.driver, [path], database=twin.database, now=1700000000)
-    events = twin.value("MATCH (e:Event) RETURN count(e)")
+    events = twin.events()
     assert report.records == len(lines) == 869
-    assert events + len(report.rejected) == len(lines)
+    assert len(events) + len(report.rejected) == len(lines)
+    assert report.events_stored == len(events)
     assert all(r.record.startswith("line ") and r.error for r in report.rejected)
-    by_channel = {r["c"]: r["n"] for r in
-                  twin.run("MATCH (e:Event) RETURN e.channel AS c, count(*) AS n")}
+    by_channel: dict[str, int] = {}
+    for r in events:
+        by_channel[r["channel"]] = by_channel.get(r["channel"], 0) + 1
     assert by_channel == {"Security": 193, "Microsoft-Windows-Sysmon/Operational": 676}
-    reps = twin.run(
-        "MATCH (e:ReplicationEvent) OPTIONAL MATCH (e)-[:OnHost]->(h) OPTIONAL MATCH (e)-[:ByUser]->(u) "
-        "RETURN e.key AS k, e.time AS t, h.key AS h, u.key AS u ORDER BY k")
+    reps = [r for r in events if r["kind"] == "ReplicationEvent"]
     assert len(reps) == 3
     for r in reps:
-        assert r["h"] == "MORDORDC.THESHIRE.LOCAL"
-        assert r["u"] == "PGUSTAVO@THESHIRE.LOCAL"
+        assert r["host"] == "MORDORDC.THESHIRE.LOCAL" and r["marks"] == []
+        assert r["by_keys"] == ["PGUSTAVO@THESHIRE.LOCAL"]
         # the event's own time (EventTime 02:10:02 in the collector's UTC-4), not the
         # shipper's @timestamp 06:10:03.798Z
-        assert r["t"].startswith("2020-08-05T06:10:02")
-    assert twin.value("MATCH (e:Event {event_id: 4662}) WHERE NOT e:ReplicationEvent RETURN count(e)") == 0
+        assert r["props"]["time"].startswith("2020-08-05T06:10:02")
+    assert [r for r in events if r["event_id"] == 4662 and r["kind"] != "ReplicationEvent"] == []
     # the DCSync ran in pgustavo's network logon from WORKSTATION5's address
-    sess = twin.run("MATCH (:ReplicationEvent)-[:InLogonSession]->(l:LogonEvent) "
-                    "RETURN DISTINCT l.ip AS ip, l.logon_id AS id")
-    assert [(r["ip"], r["id"]) for r in sess] == [("172.18.39.5", "0x824909")]
+    by_key = {r["key"]: r for r in events}
+    sess = {(by_key[r["in_session"]]["props"].get("ip"), by_key[r["in_session"]]["props"].get("logon_id"))
+            for r in reps if r["in_session"] and by_key[r["in_session"]]["kind"] == "LogonEvent"}
+    assert sess == {("172.18.39.5", "0x824909")}
 
 
 def test_mordor_sample_head_loads(twin):
     path = real_data("mordor-dcsync", "sample-head.jsonl")
     report = ingest(twin.driver, [path], database=twin.database, now=1700000000)
     assert report.records == 30 and report.rejected == []
-    assert twin.value("MATCH (e:Event) RETURN count(e)") == 30
+    assert len(twin.events()) == 30
 
 
 # --------------------------------------------------------------------------- alerts
@@ -455,6 +476,11 @@ def test_elastic_alerts_involve_hosts_users_processes_hashes(twin):
     assert "dst_ip" in roles["DC01.CORP.LOCAL"]
     proc = f"EVT:WS01.CORP.LOCAL:{sysmon}:771203"
     assert set(roles[proc]) == {"process", "hash"}
+    # the process is a row of the event store; the alert's edge gives it (and only the
+    # events alerts involve) a graph node, tied as its row is
+    assert twin.value("MATCH (e:Event) WHERE NOT ()-[:Involves]->(e) RETURN count(e)") == 0
+    assert twin.value("MATCH (e:ProcessEvent {key: $k})-[:OnHost]->(h) RETURN h.key", k=proc) == "WS01.CORP.LOCAL"
+    assert twin.value("MATCH (e:Event {key: $k}) RETURN e.fields", k=proc) == twin.event(proc)["raw"]
     nested = {r["k"]: r["role"] for r in twin.run(
         "MATCH (:Alert {key: 'e1a7b2c3-nested-0002'})-[r:Involves]->(x) RETURN x.key AS k, r.role AS role")}
     assert nested["DC01.CORP.LOCAL"] == "host" and nested["ALICE@CORP.LOCAL"] == "user"
@@ -509,7 +535,7 @@ def test_odd_values_are_rejected_with_reasons_not_crashes():
     assert batch.records == 5
     assert {r.record for r in batch.rejected} == {"line 2", "line 3", "line 4", "line 5"}
     assert all(r.error for r in batch.rejected)
-    [(_, [row])] = [(s, r) for s, r in batch.nodes if s.label == "Event"]
+    [row] = batch.events
     assert "target_user" not in row["props"]  # a list is no account name
     zeek_odd = [{"ts": 10**400, "id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", "id.resp_p": 1},
                 {"ts": 1.0, "id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", "id.resp_p": {"p": 1}},

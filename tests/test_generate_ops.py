@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graph.alert_model import parse_alert
+from graph.events import EventFilter, open_store
 from graph.generate import build_enterprise, generate
 from graph.generate.ops import SCAN_PORTS, build_plan
 from graph.generate.telemetry import Telemetry
@@ -376,7 +377,7 @@ def test_the_estate_ingests_without_rejects(loaded):
     assert q("MATCH (u:User) WHERE NOT 'sharphound' IN u.sources RETURN count(u) AS n")[0]["n"] == 0
 
 
-def test_the_dmz_web_host_is_one_node_with_every_source(loaded):
+def test_the_dmz_web_host_is_one_node_with_every_source(loaded, neo4j_settings):
     _, q, doc = loaded
     kev = doc["planted"]["kev_exposed"]
     [node] = q("MATCH (c:Computer) WHERE c.key = $k OR c.ip = $ip RETURN c.key AS key, c.sources AS s, c.ip AS ip",
@@ -392,7 +393,7 @@ def test_the_dmz_web_host_is_one_node_with_every_source(loaded):
     [seen] = q("MATCH (:Internet)-[r:ConnectedTo]->(:Computer {key: $k}) RETURN r.ports AS p, r.count AS n",
                k=kev["host"])
     assert seen["p"] == ["443/tcp"] and seen["n"] > 100
-    assert q("MATCH (e:Event)-[:OnHost]->(:Computer {key: $k}) RETURN count(e) AS n", k=kev["host"])[0]["n"] > 0
+    assert open_store(neo4j_settings.database).query(EventFilter(on_hosts=[kev["host"]], limit=1))
     assert q("MATCH (:Computer {key: $k})-[:HasInstalled]->(p:Package)-[:HasVulnerability]->(v) "
              "WHERE v.key IN $cves RETURN count(DISTINCT v) AS n", k=kev["host"], cves=kev["kev_cves"])[0]["n"] == \
         len(kev["kev_cves"])
@@ -423,16 +424,18 @@ def test_the_kev_catalog_flags_the_exposure(loaded, driver, neo4j_settings):
     assert len(found) > 10 and all(r["kev"] is VULNS[r["k"]].kev for r in found)
 
 
-def test_events_are_tied_to_the_twin(loaded):
+def test_events_are_tied_to_the_twin(loaded, neo4j_settings):
     _, q, doc = loaded
-    assert q("MATCH (e:Event) WHERE NOT (e)-[:OnHost]->(:Computer) RETURN count(e) AS n")[0]["n"] == 0
-    assert q("MATCH (e:LogonEvent) WHERE e.logon_type IN [3, 10] AND NOT (e)-[:FromHost]->(:Computer) "
-             "RETURN count(e) AS n")[0]["n"] == 0
-    assert q("MATCH (e:ProcessEvent) WHERE e.channel <> 'Security' AND NOT (e)-[:InLogonSession]->(:LogonEvent) "
-             "RETURN count(e) AS n")[0]["n"] == 0
+    events = open_store(neo4j_settings.database).query(EventFilter())
+    by_key = {e["key"]: e for e in events}
+    computers = set(q("MATCH (c:Computer) RETURN collect(c.key) AS k")[0]["k"])
+    assert events and all(e["host"] in computers and not e["marks"] for e in events)
+    assert all(e["from_host"] in computers for e in events
+               if e["kind"] == "LogonEvent" and e["props"].get("logon_type") in (3, 10))
+    assert all(by_key.get(e["in_session"], {}).get("kind") == "LogonEvent" for e in events
+               if e["kind"] == "ProcessEvent" and e["channel"] != "Security")
     dcs = [d["key"] for d in doc["planted"]["dc_machine_accounts"]]
-    assert q("MATCH (e:ReplicationEvent)-[:ByUser]->(c:Computer) WHERE c.key IN $dcs "
-             "RETURN count(DISTINCT e) AS n", dcs=dcs)[0]["n"] == 48
+    assert len([e for e in events if e["kind"] == "ReplicationEvent" and set(e["by_keys"]) & set(dcs)]) == 48
 
 
 def test_kit_lateral_movement_round_trip(loaded, driver, neo4j_settings, tmp_path):
@@ -450,14 +453,15 @@ def test_kit_lateral_movement_round_trip(loaded, driver, neo4j_settings, tmp_pat
     tel.process(s, "C:\\Windows\\System32\\cmd.exe", "cmd.exe /c whoami", parent=p)
     tel.write(tmp_path)
     assert ingest(driver, [tmp_path], database=neo4j_settings.database).rejected == []
-    [logon] = q("MATCH (e:LogonEvent {target_logon_id: $lid})-[:OnHost]->(:Computer {key: $fs}) "
-                "MATCH (e)-[:FromHost]->(src) MATCH (e)-[:TargetsUser]->(u) RETURN src.key AS src, u.key AS user",
-                lid=s.logon_id, fs=fs.fqdn)
-    assert logon == {"src": ws.fqdn, "user": admin.name}
+    events = {e["key"]: e for e in open_store(neo4j_settings.database).query(EventFilter())}
+    [logon] = [e for e in events.values() if e["kind"] == "LogonEvent" and e["host"] == fs.fqdn
+               and e["props"].get("target_logon_id") == s.logon_id]
+    assert (logon["from_host"], logon["target_keys"]) == (ws.fqdn, [admin.name])
     [conn] = q("MATCH (:Computer {key: $a})-[r:ConnectedTo]->(:Computer {key: $b}) RETURN r.ports AS p",
                a=ws.fqdn, b=fs.fqdn)
     assert "445/tcp" in conn["p"]
-    chain = q("MATCH (c:ProcessEvent)-[:SpawnedBy]->(par:ProcessEvent), (c)-[:InLogonSession]->(l:LogonEvent) "
-              "WHERE c.command_line = 'cmd.exe /c whoami' AND l.target_logon_id = $lid RETURN par.image AS img",
-              lid=s.logon_id)
-    assert chain and {r["img"] for r in chain} == {"C:\\Windows\\PSEXESVC.exe"}
+    chain = [events[c["parent"]]["props"]["image"] for c in events.values()
+             if c["kind"] == "ProcessEvent" and c["props"].get("command_line") == "cmd.exe /c whoami"
+             and c["parent"] in events and events[c["parent"]]["kind"] == "ProcessEvent"
+             and events.get(c["in_session"], {}).get("key") == logon["key"]]
+    assert chain and set(chain) == {"C:\\Windows\\PSEXESVC.exe"}

@@ -13,8 +13,10 @@ import pytest
 from graph.events import EventFilter, open_store
 from graph.generate import generate
 from graph.ingest.registry import ingest
+from graph.loader import TwinWriter
 from graph.schema import reset_twin
 from graph.tools.base import Toolbox
+from graph.tools.fixtures import events_as_nodes
 from tests.conftest import SHARED_REAL
 
 CAPTURES = (("mordor-dcsync", "covenant_dcsync_dcerpc_drsuapi_DsGetNCChanges_2020-08-05020926.json"),
@@ -51,6 +53,12 @@ def estate(driver, neo4j_settings, tmp_path_factory):
     paths += [SHARED_REAL.joinpath(*c) for c in CAPTURES if SHARED_REAL.joinpath(*c).exists()]
     report = ingest(driver, paths, database=neo4j_settings.database)
     assert report.rejected == []
+    # the reference: the same events as graph nodes, as the connectors wrote them before
+    # events moved to the store (an ingest writes none: the first assertion says so)
+    assert driver.execute_query("MATCH (e:Event) WHERE NOT ()-[:Involves]->(e) RETURN count(e) AS n",
+                                database_=neo4j_settings.database).records[0]["n"] == 0
+    events_as_nodes(TwinWriter(driver, "reference", database=neo4j_settings.database),
+                    open_store(neo4j_settings.database).query(EventFilter()))
     yield Toolbox(driver, neo4j_settings.database)
     reset_twin(driver, neo4j_settings.database)
 

@@ -16,11 +16,12 @@ from evals.bench.bench_find_events import graph_find_events, store_find_events
 from graph.events import EventFilter, open_store
 from graph.generate import generate
 from graph.ingest.registry import ingest
+from graph.loader import TwinWriter
 from graph.schema import reset_twin
 from graph.tools.base import Limits, Toolbox
 from graph.tools.chain import ChainInput, ChainOutput, ChainStep, HistoryInput, _hms
 from graph.tools.events import FindEventsInput
-from graph.tools.fixtures import T0, corp_twin
+from graph.tools.fixtures import T0, corp_twin, events_as_nodes
 from graph.tools.spec import ToolError, iso
 from tests.conftest import SHARED_REAL
 
@@ -77,6 +78,12 @@ def estate(driver, neo4j_settings, tmp_path_factory):
             paths.append(SHARED_REAL.joinpath(*extra))
     report = ingest(driver, paths, database=neo4j_settings.database)
     assert report.rejected == []
+    # the reference: the same events as graph nodes, as the connectors wrote them before
+    # events moved to the store (an ingest writes none: the first assertion says so)
+    assert driver.execute_query("MATCH (e:Event) WHERE NOT ()-[:Involves]->(e) RETURN count(e) AS n",
+                                database_=neo4j_settings.database).records[0]["n"] == 0
+    events_as_nodes(TwinWriter(driver, "reference", database=neo4j_settings.database),
+                    open_store(neo4j_settings.database).query(EventFilter()))
     yield Toolbox(driver, neo4j_settings.database)
     reset_twin(driver, neo4j_settings.database)
 
@@ -281,13 +288,20 @@ def test_unresolved_then_relinked_events_answer_as_the_graph(twin, tmp_path):
     short = write(tmp_path / "short.jsonl", [ln for ln in lines if json.loads(ln)["Hostname"] == "WORKSTATION6"])
     full = write(tmp_path / "full.jsonl", [ln for ln in lines if json.loads(ln)["Hostname"] != "WORKSTATION6"])
     tb = Toolbox(twin.driver, twin.database)
+
+    def reference() -> None:  # the graph side: the store's rows as the per-event nodes
+        twin.run("MATCH (e:Event) DETACH DELETE e")
+        events_as_nodes(TwinWriter(twin.driver, "reference", database=twin.database), twin.events())
+
     ingest(twin.driver, [short], database=twin.database, now=1700000000)
-    assert twin.value("MATCH (e:HostUnresolved) RETURN count(e)") == 165
+    assert len(twin.events(marks=["HostUnresolved"])) == 165
+    reference()
     cases = [*cases_from(twin.driver, twin.database, n=10), {"hosts": ["WORKSTATION6"], "limit": 500}]
     assert_same_answers(tb, cases)
     assert "HostUnresolved" in store_find_events(tb, {"limit": 1})["events"][0]["kinds"]
     ingest(twin.driver, [full], database=twin.database, now=1700000000)
-    assert twin.value("MATCH (e:HostUnresolved) RETURN count(e)") == 0
+    assert twin.events(marks=["HostUnresolved"]) == []
+    reference()
     rows, _ = assert_same_answers(tb, cases_from(twin.driver, twin.database, n=25))
     assert rows >= 500
     procs = twin.run("MATCH (e:ProcessEvent) RETURN e.key AS key ORDER BY key LIMIT 40")

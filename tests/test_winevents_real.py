@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -47,8 +48,10 @@ def one(twin, query: str, **params):
     return twin.value(query, **params)
 
 
-def targets(twin, key: str, rel: str) -> set[str]:
-    return set(twin.value(f"MATCH (:Twin {{key: $k}})-[:{rel}]->(x) RETURN collect(x.key)", k=key))
+def host_of(twin, key: str) -> str | None:
+    """The host an event is tied to (the graph's OnHost once was), None while unresolved."""
+    r = twin.event(key)
+    return r["host"] if r and "HostUnresolved" not in r["marks"] else None
 
 
 # --------------------------------------------------------------------------- spelling
@@ -70,18 +73,18 @@ def test_one_record_is_one_event_whatever_the_spelling(twin, tmp_path):
     assert len(respelled) == 26 and len(logons) == 1
     load(twin, write(tmp_path / "a.jsonl", lines))
     load(twin, write(tmp_path / "b.jsonl", respelled))
-    assert one(twin, "MATCH (e:Event) RETURN count(e)") == len(lines) == 506
-    assert one(twin, "MATCH (e:Event) WHERE e.channel = 'security' RETURN count(e)") == 0
+    events = twin.events()
+    assert len(events) == len(lines) == 506
+    assert [r for r in events if r["channel"] == "security"] == []
     rec = next(iter(logons))
-    assert targets(twin, f"EVT:{WS6}:Security:{rec}", "OnHost") == {WS6}
+    assert host_of(twin, f"EVT:{WS6}:Security:{rec}") == WS6
     lo = twin.run("MATCH (:User {key: 'PGUSTAVO@THESHIRE.LOCAL'})-[r:LoggedOn]->(:Twin {key: $h}) "
                   "RETURN r.count AS c, r.logon_types AS t", h=WS6)
     assert [(r["c"], r["t"]) for r in lo] == [(1, [3])]
     # the count is the distinct logon events the twin holds, and so it stays on reload
     load(twin, write(tmp_path / "c.jsonl", lines + respelled))
-    assert one(twin, "MATCH (:User {key: 'PGUSTAVO@THESHIRE.LOCAL'})-[:LoggedOn]->(h {key: $h}) "
-                     "MATCH (e:LogonEvent)-[:OnHost]->(h) MATCH (e)-[:TargetsUser]->(:User {key: "
-                     "'PGUSTAVO@THESHIRE.LOCAL'}) RETURN count(e)", h=WS6) == 1
+    assert len([r for r in twin.events(on_hosts=[WS6], kinds=["LogonEvent"])
+                if "PGUSTAVO@THESHIRE.LOCAL" in r["target_keys"]]) == 1
     assert one(twin, "MATCH ()-[r:LoggedOn]->(:Twin {key: $h}) WHERE r.count <> 1 RETURN count(r)", h=WS6) == 0
 
 
@@ -102,13 +105,12 @@ def test_a_short_named_host_is_tied_when_it_arrives_in_any_load_order(twin, tmp_
     assert n == 165
     first = load(twin, short)
     assert first.unresolved["event_hosts"] == n and first.unresolved["examples"]["hosts"] == ["WORKSTATION6"]
-    assert one(twin, "MATCH (e:HostUnresolved) WHERE NOT (e)-[:OnHost]->() RETURN count(e)") == n
+    assert len(twin.events(marks=["HostUnresolved"])) == n
     second = load(twin, full)
     assert second.unresolved["event_hosts"] == 0 and second.unresolved["relinked"]["event_hosts"] == n
-    assert one(twin, "MATCH (e:Event {channel: 'Windows PowerShell'})-[:OnHost]->(h) "
-                     "WHERE e.key STARTS WITH $p AND h.key = $h RETURN count(e)",
-               p=f"EVT:{WS6}:Windows PowerShell:", h=WS6) >= n
-    assert one(twin, "MATCH (e:Event) WHERE NOT (e)-[:OnHost]->() RETURN count(e)") == 0
+    assert len([r for r in twin.events(on_hosts=[WS6]) if r["channel"] == "Windows PowerShell"
+                and r["key"].startswith(f"EVT:{WS6}:Windows PowerShell:")]) >= n
+    assert twin.events(marks=["HostUnresolved"]) == []
     short_then_full = twin.snapshot()
 
     reset_twin(twin.driver, twin.database)
@@ -135,8 +137,7 @@ def test_a_short_name_takes_the_twins_only_domain(twin, tmp_path):
         NodeSchema("Domain", ("Base",)), [{"key": "THESHIRE.LOCAL", "props": {"name": "THESHIRE.LOCAL"}}])
     report = load(twin, short)
     assert report.unresolved["event_hosts"] == 0
-    assert one(twin, "MATCH (e:Event)-[:OnHost]->(:Computer {key: $h}) WHERE e.key STARTS WITH $p "
-                     "RETURN count(e)", h=WS6, p=f"EVT:{WS6}:") == n
+    assert len([r for r in twin.events(on_hosts=[WS6]) if r["key"].startswith(f"EVT:{WS6}:")]) == n
 
 
 def test_a_workgroup_machine_is_not_the_domain_host_of_the_same_short_name(twin):
@@ -148,8 +149,8 @@ def test_a_workgroup_machine_is_not_the_domain_host_of_the_same_short_name(twin)
     # a stand-alone machine has no FQDN: it is keyed by its name, apart from THESHIRE's host,
     # and its local accounts by NAME@that name
     assert report.unresolved["event_hosts"] == 0
-    assert one(twin, "MATCH (e:Event)-[:OnHost]->(h) WHERE e.key STARTS WITH 'EVT:WORKSTATION5:' "
-                     "RETURN collect(DISTINCT h.key)") == ["WORKSTATION5"]
+    assert {host_of(twin, r["key"]) for r in twin.events()
+            if r["key"].startswith("EVT:WORKSTATION5:")} == {"WORKSTATION5"}
     assert one(twin, "MATCH (u:User {key: 'WARDOG@WORKSTATION5'}) RETURN u.local") is True
     assert one(twin, "MATCH (:Computer {key: $h})-[:HasIP]->(i:IP {address: '192.168.2.5'}) "
                      "RETURN count(i)", h=WS5) == 0
@@ -164,10 +165,10 @@ def test_the_lateral_movement_source_is_a_host(twin):
     Sysmon 3 and firewall events show it using."""
     report = load(twin, real_data("otrf", "schtask_create.zip"))
     assert report.rejected == []
-    logon = twin.run("MATCH (e:LogonEvent)-[:OnHost]->(:Twin {key: $h}) WHERE e.ip = '172.18.39.5' "
-                     "MATCH (e)-[:TargetsUser]->(u) RETURN e.key AS k, u.key AS u", h=WS6)
-    assert [r["u"] for r in logon] == ["PGUSTAVO@THESHIRE.LOCAL"]
-    assert targets(twin, logon[0]["k"], "FromHost") == {WS5}
+    logon = [r for r in twin.events(on_hosts=[WS6], kinds=["LogonEvent"])
+             if r["props"].get("ip") == "172.18.39.5" and r["target_keys"]]
+    assert [r["target_keys"] for r in logon] == [["PGUSTAVO@THESHIRE.LOCAL"]]
+    assert logon[0]["from_host"] == WS5
     lease = twin.run("MATCH (:Twin {key: $h})-[r:HasIP]->(:IP {address: '172.18.39.5'}) "
                      "RETURN r.evidence AS ev, r.firstseen AS f, r.lastseen AS l", h=WS5)
     assert len(lease) == 1 and lease[0]["ev"] == ["own_traffic"]
@@ -185,8 +186,8 @@ def test_a_source_host_learned_from_a_later_file_is_linked_in_any_order(twin, tm
     assert alone.unresolved["event_ips"] >= 2 and "172.18.39.5" in alone.unresolved["examples"]["ips"]
     after = load(twin, source)
     assert after.unresolved["relinked"]["event_ips"] == alone.unresolved["event_ips"]
-    from_ws5 = one(twin, "MATCH (e:Event)-[:OnHost]->(:Twin {key: $t}) WHERE e.ip = '172.18.39.5' "
-                         "MATCH (e)-[:FromHost]->(:Twin {key: $s}) RETURN count(e)", t=WS6, s=WS5)
+    from_ws5 = len([r for r in twin.events(on_hosts=[WS6])
+                    if r["props"].get("ip") == "172.18.39.5" and r["from_host"] == WS5])
     assert from_ws5 >= 2
     target_then_source = twin.snapshot()
     # what stays: one NetBIOS datagram WORKSTATION5 received "from" its subnet's broadcast
@@ -208,9 +209,11 @@ def test_a_logon_sorts_before_the_process_it_started(twin):
     """Covenant's PowerShell remoting: the shipper stamped pgustavo's logon on WORKSTATION6
     2 s after the wsmprovhost.exe it started; the logon's own time (EventTime, local) is first."""
     load(twin, real_data("otrf", "covenant_psremoting_command.zip"))
-    pairs = twin.run("MATCH (p:ProcessEvent)-[:InLogonSession]->(l:LogonEvent)-[:OnHost]->(:Twin {key: $h}) "
-                     "WHERE p.image ENDS WITH 'wsmprovhost.exe' RETURN p.time AS p, l.time AS l, "
-                     "l.time_field AS f, l.fields AS raw", h=WS6)
+    events = {r["key"]: r for r in twin.events()}
+    pairs = [{"p": p["props"]["time"], "l": lo["props"]["time"], "f": lo["props"]["time_field"], "raw": lo["raw"]}
+             for p in events.values() if p["kind"] == "ProcessEvent"
+             and str(p["props"].get("image", "")).endswith("wsmprovhost.exe")
+             and (lo := events.get(p["in_session"])) and lo["kind"] == "LogonEvent" and host_of(twin, lo["key"]) == WS6]
     assert pairs
     for r in pairs:
         assert r["f"] == "EventTime" and r["l"] <= r["p"], r
@@ -237,10 +240,10 @@ def test_the_clock_corrects_local_times_from_the_file_itself():
 
 def test_a_service_install_is_linked_like_4697(twin):
     load(twin, real_data("otrf", "covenant_sharpsc_create_dcerpc_smb_svcctl.zip"))
-    rows = twin.run("MATCH (e:Event)-[:OnHost]->(:Twin {key: $h}) WHERE e.event_id IN [4697, 7045] "
-                    "OPTIONAL MATCH (e)-[:ByUser]->(u) OPTIONAL MATCH (e)-[:InLogonSession]->(l) "
-                    "OPTIONAL MATCH (l)-[:FromHost]->(src) "
-                    "RETURN e.event_id AS id, u.key AS u, l.key AS l, src.key AS src ORDER BY id", h=WS6)
+    events = {r["key"]: r for r in twin.events()}
+    rows = sorted(({"id": e["event_id"], "u": (e["by_keys"] or [None])[0], "l": e["in_session"],
+                    "src": events[e["in_session"]]["from_host"] if e["in_session"] in events else None}
+                   for e in twin.events(on_hosts=[WS6], event_ids=[4697, 7045])), key=lambda r: r["id"])
     assert [r["id"] for r in rows] == [4697, 7045]
     assert rows[0]["u"] == rows[1]["u"] == "PGUSTAVO@THESHIRE.LOCAL"
     assert rows[0]["l"] is not None and rows[1]["l"] == rows[0]["l"]
@@ -252,11 +255,11 @@ def test_a_record_less_export_loads_every_record_and_reloads_idempotently(twin):
     path = real_data("otrf", "cmd_dumping_ntds_dit_file_ntdsutil.zip")
     report = load(twin, path)
     assert report.records == 11184 and report.rejected == []
-    assert one(twin, "MATCH (e:Event) RETURN count(e)") == 11184  # identical copies included
-    assert one(twin, "MATCH (e:Event) WHERE e.key =~ 'EVT:DC01\\\\.PANDALAB\\\\.COM:[^:]+:h[0-9a-f]{16}(\\\\.[0-9]+)?' "
-                     "RETURN count(e)") == 11184
-    times = twin.run("MATCH (e:Event {channel: 'Security'}) RETURN min(e.time) AS a, max(e.time) AS b")[0]
-    assert times["a"] >= "2023-07-19T16:02" and times["b"] < "2023-07-19T16:07"
+    events = twin.events()
+    assert len(events) == 11184  # identical copies included
+    assert all(re.fullmatch(r"EVT:DC01\.PANDALAB\.COM:[^:]+:h[0-9a-f]{16}(\.[0-9]+)?", r["key"]) for r in events)
+    times = [r["props"]["time"] for r in events if r["channel"] == "Security"]
+    assert min(times) >= "2023-07-19T16:02" and max(times) < "2023-07-19T16:07"
     before = twin.snapshot()
     again = load(twin, path)
     assert again.stats.nodes_created == 0 and again.stats.relationships_created == 0
@@ -278,7 +281,7 @@ def test_rejects_are_summarised_by_reason(twin, tmp_path):
     report = load(twin, path)
     by_reason = {g["reason"]: g["count"] for g in report.rejected_by_reason()}
     assert by_reason == {"missing Hostname": 15, "not JSON": 2}
-    assert one(twin, "MATCH (e:Event) RETURN count(e)") == 15
+    assert len(twin.events()) == 15
 
     env = os.environ.copy()
     human = subprocess.run([sys.executable, "cli.py", "ingest", str(path)], cwd=REPO, env=env,

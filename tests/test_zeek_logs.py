@@ -57,10 +57,15 @@ def node(twin, key: str) -> dict | None:
     return {**dict(recs[0]["p"]), "_labels": set(recs[0]["l"])} if recs else None
 
 
-def events(twin, label: str) -> list[dict]:
-    return [dict(r["e"]) | {"links": sorted(r["links"])} for r in twin.run(
-        f"MATCH (e:{label}) OPTIONAL MATCH (e)-[r]->(x) "
-        "RETURN properties(e) AS e, collect(type(r) + '>' + x.key) AS links ORDER BY e.timestamp, e.key")]
+def events(twin, kind: str) -> list[dict]:
+    """The observations of one kind, from the event store: their fields and their ties
+    as `Edge>key` (the graph's edges when events were nodes)."""
+    out = []
+    for r in twin.events(kinds=[kind]):
+        ties = [f"{rel}>{r[col]}" for rel, col in (("OnHost", "host"), ("FromHost", "from_host"), ("FromIP", "from_ip"))
+                if r[col]] + [f"ByUser>{k}" for k in r["by_keys"]] + [f"TargetsUser>{k}" for k in r["target_keys"]]
+        out.append(r["props"] | {"links": sorted(ties)})
+    return out
 
 
 def data_lines(path: Path) -> list[str]:

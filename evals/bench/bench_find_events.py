@@ -3,8 +3,9 @@
     python -m evals.bench.bench_find_events [--hosts 120] [--users 240] [--rounds 3] [--reset]
 
 On a generated enterprise with a day of operations (Windows logons, processes, tickets,
-replication, Zeek), ingested once into the graph and the event store, in one run against
-one server: every call is answered twice, by `find_events` (the store, through the
+replication, Zeek), ingested once, its events then also written as graph nodes the way
+the connectors wrote them before events moved to the store (graph.tools.fixtures.
+events_as_nodes), in one run against one server: every call is answered twice, by `find_events` (the store, through the
 toolbox's audited door) and by the Cypher it ran before over the per-event nodes
 (`GRAPH_FIND_EVENTS`, the baseline, through the same guard and the same result model).
 The two answers must be equal (else the benchmark stops). The calls are the pivots the
@@ -22,11 +23,13 @@ import statistics
 import time
 
 from evals.bench import enterprise_args, generated_enterprise, log, parse_enterprise_args
-from graph.events import open_store
+from graph.events import EventFilter, open_store
 from graph.ingest.registry import ingest
+from graph.loader import TwinWriter
 from graph.timestamps import parse_time
 from graph.tools.base import Toolbox
 from graph.tools.events import FindEventsInput, events_answer
+from graph.tools.fixtures import events_as_nodes
 
 # What find_events ran on the graph before it read the store: the baseline here and the
 # reference tests/test_tools_events_store.py holds the store's answers to.
@@ -127,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(path=out / "store")
         log("ingesting (graph and store) ...")
         ingest(driver, [g.gen / p for p in doc["ingest_paths"]], database=db, events=store)
+        # the graph side: the same events as nodes, as the connectors wrote them before the store
+        events_as_nodes(TwinWriter(driver, "reference", database=db), store.query(EventFilter()))
         n_events = store.count()
         tb = Toolbox(driver, db, events=store)
         calls = pivots(driver, db, args.calls, args.seed)

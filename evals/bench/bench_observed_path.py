@@ -3,8 +3,9 @@
     python -m evals.bench.bench_observed_path [--hosts 120] [--users 240] [--days 1] [--rounds 3] [--reset]
 
 On a generated enterprise with operations (Windows logons, processes, tickets,
-replication, Zeek, alerts), ingested once into the graph and the event store, in one run
-against one server: every call is answered twice, by `observed_path` (its events from
+replication, Zeek, alerts), ingested once, its events then also written as graph nodes
+the way the connectors wrote them before events moved to the store
+(graph.tools.fixtures.events_as_nodes), in one run against one server: every call is answered twice, by `observed_path` (its events from
 the store, through the toolbox's audited door) and by the same tool with its events read
 by the Cypher it ran before over the per-event nodes (`GRAPH_OBSERVED_EVENTS`, the
 baseline; what the twin knows, rights, flows, alerts, is read the same way on both
@@ -136,9 +137,11 @@ def _open_empty_twin(reset: bool):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from graph.events import open_store
+    from graph.events import EventFilter, open_store
     from graph.generate import generate
     from graph.ingest.registry import ingest
+    from graph.loader import TwinWriter
+    from graph.tools.fixtures import events_as_nodes
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hosts", type=int, default=120)
@@ -161,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         store = open_store(path=out / "store")
         log("ingesting (graph and store) ...")
         ingest(driver, [out / "gen" / p for p in doc["ingest_paths"]], database=db, events=store)
+        # the graph side: the same events as nodes, as the connectors wrote them before the store
+        events_as_nodes(TwinWriter(driver, "reference", database=db), store.query(EventFilter()))
         n_events = store.count()
         tb = Toolbox(driver, db, events=store)
         calls = observed_cases(driver, db, args.calls, args.seed, cuts=False)

@@ -24,7 +24,7 @@ _WINDOWS = tuple(Prop(name, "str", f"the record's {field}") for name, field in (
 ))
 
 NODES = (
-    NodeKind("Event", GROUP, "something a host or the network logged, with one subtype label",
+    NodeKind("Event", GROUP, "something a host or the network logged, with one subtype label: a row of the event store (graph/events); a graph node only when an alert involves it",
              "`EVT:HOST:Channel:RecordNumber` (Windows), `ZEEK:log:uid:digest` (Zeek)", (
                  _T, TIME, IP, HASHES, COUNT, TITLE, *_WINDOWS,
                  Prop("event_id", "int", "Windows EventID", Index("event_id", "Event")),

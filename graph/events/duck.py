@@ -28,6 +28,11 @@ from pathlib import Path
 
 import duckdb
 
+try:  # orjson ships with the LangGraph stack (graph/ingest/_live.py)
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None
+
 from graph import faults
 from graph.events.store import (
     HOST_UNRESOLVED,
@@ -81,6 +86,11 @@ _SETTLED = "settled"
 # DuckEventStore._scan); larger ones are read from the files every time.
 CACHE_BYTES = int(os.environ.get("TWINSIGHT_EVENTS_CACHE_MB", "16")) * 1024 * 1024
 _CACHE = "_events_cache"
+# Where the JSON lines a write passes through go: memory-backed when the machine has it
+# (writing them to disk cost as much as the rest of the write), else beside the file.
+_SCRATCH = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else None
+# Rows per Parquet file of an append: bounds the scratch text (about 2.5 kB a Windows event).
+FILE_ROWS = 100_000
 
 
 def _q(path: Path) -> str:
@@ -91,6 +101,24 @@ def _day(ts: object) -> str:
     if not isinstance(ts, int):
         return _UNDATED
     return "day=" + datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+def _day_files(root: Path, since: int | None, until: int | None) -> list[Path]:
+    """The Parquet files under `root`'s day folders, pruned to the days a window can touch."""
+    out = []
+    for day in sorted(root.glob("day=*")) if root.exists() else ():
+        if day.name != _UNDATED and (since is not None or until is not None):
+            start = int(datetime.strptime(day.name[4:], "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
+            if (until is not None and start > until) or (since is not None and start + _DAY <= since):
+                continue
+        out.extend(sorted(day.glob("*.parquet")))
+    return out
+
+
+def _row(r: dict) -> dict:
+    r["props"] = json.loads(r["props"]) if r["props"] else {}
+    r["marks"] = r["marks"] or []
+    return r
 
 
 def _alive(pid: int) -> bool:
@@ -118,10 +146,11 @@ class _Run(EventRun):
         for r in rows:
             by_day.setdefault(_day(r.get("ts")), []).append(r)
         for day, part in sorted(by_day.items()):
-            self.files += 1
-            target = self.dir / day / f"{self.seq}-{self.files}.parquet"
-            self.store._write(target, part, self.seq)
-            faults.point("events-file")
+            for i in range(0, len(part), FILE_ROWS):
+                self.files += 1
+                target = self.dir / day / f"{self.seq}-{self.files}.parquet"
+                self.store._write(target, part[i:i + FILE_ROWS], self.seq)
+                faults.point("events-file")
         return len(rows)
 
     def pending(self) -> list[Path]:
@@ -142,6 +171,19 @@ class _Run(EventRun):
 
     def patch(self, changes: dict[str, dict]) -> int:
         return self.store.patch(changes)
+
+    def query(self, flt: EventFilter) -> list[dict]:
+        return self.store._read_files(flt, self.store.files(flt.since, flt.until)
+                                      + self.files_within(flt.since, flt.until))
+
+    def existing(self, keys) -> set[str]:
+        return self.store._existing(keys, self.store.files() + self.pending())
+
+    def count_targets(self, event_id: int, pairs: list[tuple[str, str]]) -> dict:
+        return self.store._count_targets(event_id, pairs, self.store.files() + self.pending())
+
+    def files_within(self, since: int | None, until: int | None) -> list[Path]:
+        return _day_files(self.dir, since, until) if self.dir.exists() and not self.done else []
 
 
 def _roll_forward(root: Path, run_dir: Path) -> None:
@@ -186,6 +228,36 @@ class DuckEventStore(EventStore):
         return removed
 
     def _write(self, target: Path, rows: list[dict], seq: int) -> None:
+        """`rows` as one Parquet file: through JSON lines DuckDB's own reader parses (a
+        million rows: orjson writes them in about a second, and DuckDB reads and
+        compresses them on every core), else column by column from Python (a value either
+        refuses: a number past 64 bits, a lone surrogate)."""
+        if orjson is not None:
+            try:
+                return self._write_json(target, rows, seq)
+            except (orjson.JSONEncodeError, duckdb.Error):
+                pass
+        self._write_columns(target, rows, seq)
+
+    def _write_json(self, target: Path, rows: list[dict], seq: int) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lines = (_SCRATCH / f"{target.name}-{os.getpid()}-{threading.get_ident()}.jsonl" if _SCRATCH
+                 else target.with_name(target.name + ".jsonl"))
+        # sorted keys: `props` reads back as the text json.dumps(sort_keys=True) wrote
+        dumps, opt = orjson.dumps, orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+        try:
+            with open(lines, "wb") as fh:
+                for i in range(0, len(rows), 10_000):
+                    fh.write(b"".join([dumps(r, option=opt) for r in rows[i:i + 10_000]]))
+            columns = ", ".join(f"'{n}': '{'JSON' if n == 'props' else t}'" for n, t in COLUMNS if n != "seq")
+            picks = ", ".join("coalesce(props::VARCHAR, '{}') AS props" if n == "props" else
+                              "CAST($seq AS BIGINT) AS seq" if n == "seq" else n for n in _NAMES)
+            self._copy(f"SELECT {picks} FROM read_json({_q(lines)}, format = 'newline_delimited', "
+                       f"columns = {{{columns}}}, maximum_object_size = {1 << 30})", target, {"seq": seq})
+        finally:
+            lines.unlink(missing_ok=True)
+
+    def _write_columns(self, target: Path, rows: list[dict], seq: int) -> None:
         dumps = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False).encode
         cols: dict[str, list] = {}
         for name in _NAMES:  # column by column: a million rows cost a comprehension each
@@ -194,7 +266,7 @@ class DuckEventStore(EventStore):
             elif name == "seq":
                 cols[name] = [seq] * len(rows)
             elif name in _LISTS:
-                cols[name] = [r.get(name) or [] for r in rows]
+                cols[name] = [list(r.get(name) or ()) for r in rows]
             else:
                 cols[name] = [r.get(name) for r in rows]
                 if not all(v is None or type(v) in (int, str) for v in cols[name]):
@@ -215,14 +287,47 @@ class DuckEventStore(EventStore):
 
     def files(self, since: int | None = None, until: int | None = None) -> list[Path]:
         """Committed files, pruned to the days a time window can touch."""
-        out = []
-        for day in sorted(self.root.glob("day=*")) if self.root.exists() else ():
-            if day.name != _UNDATED and (since is not None or until is not None):
-                start = int(datetime.strptime(day.name[4:], "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
-                if (until is not None and start > until) or (since is not None and start + _DAY <= since):
-                    continue
-            out.extend(sorted(day.glob("*.parquet")))
-        return out
+        return _day_files(self.root, since, until)
+
+    def _read_files(self, flt: EventFilter, files: list[Path]) -> list[dict]:
+        """`flt`'s events from exactly these files (a run's own beside the committed),
+        judged on each event's latest version: an event a later run wrote again without
+        its mark is not marked any more."""
+        if not files:
+            return []
+        where, params = self._where(flt)
+        names = ", ".join(_NAMES)
+        limit = f"LIMIT {int(flt.limit)}" if flt.limit else ""
+        source = self._source(files)
+        sql = (f"SELECT {names} FROM (SELECT {names} FROM {source} WHERE key IN "
+               f"(SELECT key FROM {source} WHERE {where}) "
+               "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1) "
+               f"WHERE {where} ORDER BY {'ts DESC NULLS FIRST, key' if flt.newest else 'ts, key'} {limit}")
+        with self._lock:
+            values = self._con.execute(sql, params).fetchall()
+        return [_row(dict(zip(_NAMES, v, strict=True))) for v in values]
+
+    def _count_targets(self, event_id: int, pairs: list[tuple[str, str]], files: list[Path]) -> dict:
+        if not pairs or not files:
+            return {}
+        sql = (f"WITH ev AS (SELECT key, ts, host, target_keys, marks FROM {self._source(files)} "
+               "WHERE event_id = $eid QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1), "
+               f"hit AS (SELECT key, ts, host, unnest(target_keys) AS u FROM ev "
+               f"WHERE NOT list_contains(coalesce(marks, []), '{HOST_UNRESOLVED}')), "
+               "want AS (SELECT unnest($users) AS u, unnest($hosts) AS h) "
+               "SELECT hit.u, hit.host, count(DISTINCT hit.key), min(hit.ts), max(hit.ts) FROM hit "
+               "JOIN want ON hit.u = want.u AND hit.host = want.h GROUP BY hit.u, hit.host")
+        params = {"eid": event_id, "users": [u for u, _ in pairs], "hosts": [h for _, h in pairs]}
+        with self._lock:
+            return {(u, h): (n, first, last) for u, h, n, first, last in self._con.execute(sql, params).fetchall()}
+
+    def _existing(self, keys, files: list[Path]) -> set[str]:
+        wanted = sorted(set(keys))
+        if not wanted or not files:
+            return set()
+        sql = f"SELECT DISTINCT key FROM {self._source(files)} WHERE key IN (SELECT unnest($keys))"
+        with self._lock:
+            return {k for (k,) in self._con.execute(sql, {"keys": wanted}).fetchall()}
 
     def _source(self, files: list[Path], filename: bool = False) -> str:
         scan = f"read_parquet([{', '.join(_q(f) for f in files)}], union_by_name = true{', filename = true' * filename})"
@@ -263,12 +368,7 @@ class DuckEventStore(EventStore):
             return EventRead(rows=[dict(zip(names, v, strict=True)) for v in values], truncated=truncated,
                              statement=shown, params=told)
         names = [*_NAMES, "depth"] if shape == "lineage" else _NAMES
-        out = []
-        for v in values:
-            r = dict(zip(names, v, strict=True))
-            r["props"] = json.loads(r["props"]) if r["props"] else {}
-            r["marks"] = r["marks"] or []
-            out.append(r)
+        out = [_row(dict(zip(names, v, strict=True))) for v in values]
         return EventRead(rows=out, truncated=truncated, statement=shown, params=told)
 
     def _files_for(self, flt: EventFilter, shape: Shape) -> tuple[list[Path], str]:
@@ -407,6 +507,15 @@ class DuckEventStore(EventStore):
                          " OR list_contains($linked, from_host) OR list_has_any(list_concat(by_keys, target_keys), $linked)"
                          f"{' OR list_contains($linked, from_ip)' if flt.linked_ip else ''})")
             params["linked"] = list(flt.linked)
+        if flt.marks:
+            where.append("list_has_any(coalesce(marks, []), $marks)")
+            params["marks"] = list(flt.marks)
+        if flt.source is not None:
+            where.append("source = $source")
+            params["source"] = flt.source
+        if flt.contains is not None:
+            where.append("contains(props, $contains)")
+            params["contains"] = flt.contains
         return " AND ".join(where), params
 
     def count(self) -> int:
@@ -462,6 +571,9 @@ class DuckEventStore(EventStore):
                              f"ELSE list_filter(coalesce(f.marks, []), lambda m: NOT ({ties})) END AS marks")
             elif name in ("in_session", "parent"):
                 picks.append(f"coalesce(r_{name}.key, f.{name}) AS {name}")
+            elif name == "props":  # a re-keyed event's fields name its host as the key does
+                picks.append("CASE WHEN c.host IS NULL THEN f.props ELSE json_merge_patch(coalesce(f.props, '{}'), "
+                             "json_object('host', c.host, 'host_domains', NULL))::VARCHAR END AS props")
             else:
                 picks.append(f"f.{name}")
         rekeyed = "(SELECT old, key FROM changed WHERE key IS NOT NULL)"

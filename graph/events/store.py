@@ -56,6 +56,14 @@ class EventFilter:
     # from this many seconds before the events' time to their day (a parent started
     # before its child, a session before what ran in it); None reads every day.
     lineage_s: int | None = None
+    # Only rows still carrying one of these marks (HostUnresolved, ...: the relink's work).
+    marks: list[str] = field(default_factory=list)
+    # Only rows the ingest with this provenance wrote (`winevents#tag`: a tagged run ties
+    # only its own events).
+    source: str | None = None
+    # Only rows whose normalised fields (as JSON text) hold this text: a cheap first cut
+    # for a caller that then checks the field itself (an alert's file hash).
+    contains: str | None = None
 
 
 @dataclass
@@ -98,6 +106,21 @@ class EventRun(ABC):
     @abstractmethod
     def patch(self, changes: dict[str, dict]) -> int:
         """EventStore.patch over the committed rows and this run's own."""
+
+    @abstractmethod
+    def query(self, flt: EventFilter) -> list[dict]:
+        """EventStore.query over the committed rows and this run's own (the relink and the
+        alerts of the same ingest read events it has not committed yet)."""
+
+    @abstractmethod
+    def existing(self, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` the store holds, committed or this run's own."""
+
+    @abstractmethod
+    def count_targets(self, event_id: int, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int, int]]:
+        """For each (target account, host) of `pairs`: the distinct events with `event_id`
+        tied to that host and naming that account among their targets, committed or this
+        run's own, as (count, first time, last time); pairs with none are left out."""
 
 
 class EventStore(ABC):
@@ -212,14 +235,8 @@ def chain_links(rels: Iterable[tuple[str, Iterable[dict]]]) -> dict[str, dict[st
 
 
 def batch_event_rows(batch, source: str) -> list[dict]:
-    """Every `Event` node row of a connector's batch (Windows events, Zeek observations)."""
-    out = []
-    chains = chain_links((schema.type, rows) for schema, rows in batch.rels)
-    for schema, rows in batch.nodes:
-        if schema.label != "Event":
-            continue
-        labels = schema.labels
-        for r in rows:
-            out.append(event_row(r["key"], r.get("props") or {}, r.get("links") or (), labels, source,
-                                 chains.get(r["key"])))
-    return out
+    """A connector's event rows (its batch's `events`: Windows events, Zeek
+    observations), stamped with the load's provenance."""
+    for r in batch.events:
+        r["source"] = source
+    return batch.events

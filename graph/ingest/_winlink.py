@@ -3,15 +3,14 @@
 An event names its host (`WORKSTATION6`) and where it came from (`172.18.39.5`); the
 twin may learn who those are only later: an AD collection or another export that spells
 the host in full, a Sysmon capture that shows which machine used that address. Events
-the connector could not tie carry a label saying what is missing (`HostUnresolved`:
-no `OnHost`; `IpUnresolved`: an internal source IP with no `FromHost`), and `relink`
-runs after every ingest (whatever formats it carried) to tie them once the twin knows
-more: the event is re-keyed to its host (or merged into the same record loaded under
-the host's full name), gets its `OnHost`, its logon counts (`LoggedOn`, `HasSession`)
-and the addresses its host used (`HasIP`); an event naming an account of a domain the
-twin did not know (`AccountUnresolved`) gets its `ByUser` / `TargetsUser`; an event from
-an address gets its `FromHost`. With nothing labelled, the step costs three counts from
-the count store.
+live in the event store (graph/events); those the connector could not tie carry a mark
+saying what is missing (`HostUnresolved`: no host; `IpUnresolved`: an internal source IP
+with no source host; `AccountUnresolved`: an account of a domain the twin did not know),
+and `relink` runs after every ingest (whatever formats it carried) to tie them once the
+twin knows more: the event is re-keyed to its host (or meets the same record loaded
+under the host's full name), its logons are counted (`LoggedOn`, `HasSession`) and the
+addresses its host used learned (`HasIP`); its accounts and source host join its row.
+With nothing marked, the step is one read of the store's `marks` column.
 What stays unresolved is counted into `ctx.unresolved` for `ingest --json`.
 
 The rows shared with the connector (logon counts, learned leases) are built here so
@@ -24,15 +23,12 @@ from collections.abc import Callable
 
 from graph import catalog
 from graph.catalog import COMPUTER, HAS_IP, HAS_SESSION, IP, USER
+from graph.events.store import ACCOUNT_UNRESOLVED, HOST_UNRESOLVED, IP_UNRESOLVED, EventFilter
 from graph.identity import short_hostname
 from graph.ingest._live import existing_edges
 from graph.loader import TwinWriter
 from graph.reader import TwinReader
-from graph.resolve import TwinIndex, existing_keys
-
-HOST_UNRESOLVED = "HostUnresolved"
-IP_UNRESOLVED = "IpUnresolved"
-ACCOUNT_UNRESOLVED = "AccountUnresolved"
+from graph.resolve import TwinIndex
 
 ON_HOST = catalog.rel("OnHost")
 BY_USER = catalog.rel("ByUser")
@@ -40,6 +36,9 @@ TARGETS_USER = catalog.rel("TargetsUser")
 FROM_HOST = catalog.rel("FromHost")
 FROM_IP = catalog.rel("FromIP")
 LOGGED_ON = catalog.rel("LoggedOn")
+# An event's ties to what the twin holds (the store's columns; graph edges of the few
+# events that are also graph nodes: graph/ingest/alerts.py).
+EVENT_LINKS = (ON_HOST, BY_USER, TARGETS_USER, FROM_HOST, FROM_IP)
 
 # Logon types that leave reusable credentials on the host (interactive, batch, service,
 # unlock, new credentials, remote interactive, cached interactive): what BloodHound's
@@ -50,25 +49,39 @@ _CHUNK = 5_000
 # Rewrites the event store's rows of re-keyed or newly tied events (graph.events.EventRun.patch).
 Patch = Callable[[dict[str, dict]], int]
 # A tagged ingest (the evaluator layers a scenario's events on a shared twin, then
-# `forget`s them) ties only its own events, under its own tag: the shared twin stays as
-# it was once the tag is forgotten.
-_MINE = "($mine IS NULL OR $mine IN e.sources)"
+# `forget`s them) ties only its own events (their store rows' `source`), under its own
+# tag: the shared twin stays as it was once the tag is forgotten.
 
 
 def logged_on_rows(reader: TwinReader, fresh: dict[tuple[str, str], list]) -> list[dict]:
-    """`LoggedOn` rows adding logons never counted before (`fresh`: (user, host) ->
-    [logon types, count, first, last]) to what the twin holds: `count` is the number of
-    distinct 4624 events of that user on that host, however many files carried them."""
+    """`LoggedOn` rows for logons seen (`fresh`: (user, host) -> [logon types, count, first,
+    last]), their types united with what the edge holds. The count is not added here:
+    `recount_logons` sets it from the event store once the run's events are in."""
     old = existing_edges(reader, "LoggedOn", fresh.keys())
     rows = []
-    for (user, host), (types, count, first, last) in fresh.items():
+    for (user, host), (types, _, first, last) in fresh.items():
         prev = old.get((user, host)) or {}
         known = prev.get("logon_types") if isinstance(prev.get("logon_types"), list) else []
-        total = prev.get("count") if isinstance(prev.get("count"), int) else 0
         rows.append({"src": user, "dst": host, "firstseen": int(first), "lastseen": int(last),
-                     "props": {"logon_types": sorted(set(types) | {t for t in known if isinstance(t, int)}),
-                               "count": total + count}})
+                     "props": {"logon_types": sorted(set(types) | {t for t in known if isinstance(t, int)})}})
     return rows
+
+
+class LogonPairs(set):
+    """(user, host) pairs whose `LoggedOn.count` this run recounts (graph.ingest.base.
+    IngestContext.run_state): every pair a file or the relink saw a logon of."""
+
+
+def recount_logons(writer: TwinWriter, run, pairs: set[tuple[str, str]]) -> None:
+    """`LoggedOn.count`: the distinct 4624 events of the user on the host that the event
+    store holds, committed and this run's own. Set, never added to: the same logon loaded
+    twice, under two spellings, or by a run that stopped after its graph writes and
+    before its rows were committed and was run again, is counted once."""
+    if not pairs:
+        return
+    counts = run.count_targets(4624, sorted(pairs))
+    writer.rels(LOGGED_ON, [{"src": u, "dst": h, "firstseen": first, "lastseen": last, "props": {"count": n}}
+                            for (u, h), (n, first, last) in sorted(counts.items())])
 
 
 def count_logon(table: dict, user: str, host: str, logon_type: int | None, ts: float) -> None:
@@ -107,159 +120,116 @@ def bind(table: dict, host: str, address: str, ts: float, kind: str) -> None:
 
 # --------------------------------------------------------------------------- relink
 
-_MOVE = """
-UNWIND $rows AS row
-MATCH (e:Twin {key: row.old})
-SET e.key = row.new, e.host = row.host, e.host_domains = null
-REMOVE e:HostUnresolved
-WITH e, row
-MATCH (h:Twin {key: row.host})
-CREATE (e)-[r:OnHost]->(h)
-SET r.firstseen = coalesce(e.timestamp, e.firstseen), r.lastseen = coalesce(e.timestamp, e.lastseen),
-    r.sources = [$source], r.source = $source
-RETURN count(*) AS n
-"""
-# The same record was loaded under its host's full name: its edges join that node.
-_MERGE = """
-UNWIND $rows AS row
-MATCH (old:Twin {key: row.old})
-MATCH (new:Twin {key: row.new})
-CALL (old, new) {
-  MATCH (old)-[r]->(x) WHERE x <> new
-  MERGE (new)-[r2:$(type(r))]->(x) ON CREATE SET r2 = properties(r)
-  RETURN count(*) AS outgoing
-}
-CALL (old, new) {
-  MATCH (x)-[r]->(old) WHERE x <> new
-  MERGE (x)-[r2:$(type(r))]->(new) ON CREATE SET r2 = properties(r)
-  RETURN count(*) AS incoming
-}
-DETACH DELETE old
-RETURN count(*) AS n
-"""
+_MARKS = (HOST_UNRESOLVED, ACCOUNT_UNRESOLVED, IP_UNRESOLVED)
 
 
 def relink(writer: TwinWriter, ctx) -> None:
-    """Tie labelled events to hosts and source hosts the twin knows now (module doc),
-    then count what is still untied into `ctx.unresolved`."""
-    if writer.driver is None:
+    """Tie marked events to hosts, accounts and source hosts the twin knows now (module
+    doc), then count what is still untied into `ctx.unresolved`. The events are the
+    event store's rows (committed and this run's own); what a tie teaches the graph
+    (hosts, `LoggedOn`, `HasSession`, leases) is written there, the tie itself is a
+    patch of the rows."""
+    run = getattr(ctx, "events", None)
+    if writer.driver is None or run is None:
         return
     reader = TwinReader(writer.driver, writer.database)
     moved = named = tied = 0
-    run = getattr(ctx, "events", None)
-    patch = run.patch if run is not None else (lambda changes: 0)
-    if any(_count(reader, lb) for lb in (HOST_UNRESOLVED, ACCOUNT_UNRESOLVED, IP_UNRESOLVED)):
-        mine = f"{writer.source}#{ctx.tag}" if ctx.tag else None
-        own = TwinWriter(writer.driver, mine, database=writer.database, now=writer.now) if mine else writer
+    mine = f"{writer.source}#{ctx.tag}" if ctx.tag else None
+    own = TwinWriter(writer.driver, mine, database=writer.database, now=writer.now) if mine else writer
+    pairs = ctx.run_state(LogonPairs)
+
+    def marked(mark: str) -> list[dict]:
+        return run.query(EventFilter(marks=[mark], source=mine))
+
+    if run.query(EventFilter(marks=list(_MARKS), source=mine, limit=1)):
         index = ctx.twin_index()
-        moved, bindings = _relink_hosts(own, reader, index, mine, patch)
+        moved, bindings = _relink_hosts(own, reader, index, marked(HOST_UNRESOLVED), run, pairs)
         for (host, ip_key), (first, last, _) in bindings.items():
             index.learn_lease(ip_key[3:], host, first, last)
-        named = _relink_accounts(own, reader, index, mine, patch)
-        tied = _relink_ips(own, reader, index, mine, patch)
-        if own is not writer:
-            writer.stats.add(own.stats)
-    moved_ips = _reresolve_ips(writer, reader, TwinIndex.read(reader), patch)
-    ctx.unresolved = unresolved_summary(reader) | {
+        named = _relink_accounts(own, reader, index, marked(ACCOUNT_UNRESOLVED), run.patch, pairs)
+        tied = _relink_ips(index, marked(IP_UNRESOLVED), run.patch)
+    recount_logons(own, run, pairs)
+    if own is not writer:
+        writer.stats.add(own.stats)
+    moved_ips = _reresolve_ips(TwinIndex.read(reader), run)
+    ctx.unresolved = unresolved_summary(run.query(EventFilter(marks=list(_MARKS)))) | {
         "relinked": {"event_hosts": moved, "event_accounts": named, "event_ips": tied,
                      "event_sources_moved": moved_ips}}
 
 
-def _reresolve_ips(writer: TwinWriter, reader: TwinReader, index: TwinIndex, patch: Patch) -> int:
+def _reresolve_ips(index: TwinIndex, run) -> int:
     """An address two hosts held (or a lease disagreeing with an inventory's address) may
-    resolve to another host once later data adds leases: its events' `FromHost` is decided
-    again on the whole twin's leases, so the graph does not depend on load order."""
+    resolve to another host once later data adds leases: its events' source host is
+    decided again on the whole twin's leases, so the answer does not depend on load order."""
     ips = sorted(ip for ip, leases in index.leases.items()
                  if len({x.host for x in leases}) > 1
                  or (ip in index.static_ips and index.static_ips[ip] not in {x.host for x in leases}))
     if not ips:
         return 0
-    moves = []
-    for r in reader.rows("MATCH (e:Event)-[:FromHost]->(h:Computer) WHERE e.ip IN $ips "
-                         "RETURN e.key AS key, e.ip AS ip, e.timestamp AS ts, collect(h.key) AS hosts", ips=ips):
-        host = index.host_for_ip(r["ip"], r["ts"])
-        if host and r["hosts"] != [host]:
-            moves.append({"src": r["key"], "dst": host, "firstseen": r["ts"], "lastseen": r["ts"]})
-    if not moves:
-        return 0
-    patch({m["src"]: {"from_host": m["dst"]} for m in moves})
-    _write(writer, "UNWIND $rows AS m MATCH (e:Twin {key: m.src})-[r:FromHost]->(h) WHERE h.key <> m.dst "
-           "DELETE r RETURN count(*) AS n", moves)
-    writer.rels(FROM_HOST, moves)
+    wanted = set(ips)
+    moves = {}
+    for r in run.query(EventFilter(ips=ips)):
+        ip = r["props"].get("ip")
+        if r["from_host"] is None or ip not in wanted:
+            continue
+        host = index.host_for_ip(ip, r["ts"])
+        if host and r["from_host"] != host:
+            moves[r["key"]] = {"from_host": host}
+    run.patch(moves)
     return len(moves)
 
 
-def _count(reader: TwinReader, label: str) -> int:
-    return reader.value(f"MATCH (e:{label}) RETURN count(e) AS n")
+def _span(table: dict, key, ts: int) -> None:
+    s = table.setdefault(key, [ts, ts])
+    s[0], s[1] = min(s[0], ts), max(s[1], ts)
 
 
-def _rows(reader: TwinReader, query: str, mine: str | None = None, **params) -> list:
-    return reader.rows(query, mine=mine, **params)
+def _users(keys: list[str] | None) -> list[str | None]:
+    """The user accounts among an event's target keys (a computer's key has no `@`)."""
+    return [k for k in keys or () if "@" in k] or [None]
 
 
-def _write(writer: TwinWriter, query: str, rows: list) -> None:
-    """A statement of the relink's own (re-key, merge, drop a label), in chunks, counted
-    into the writer's stats like the writer's own batches."""
-    for i in range(0, len(rows), _CHUNK):
-        counters = writer.driver.execute_query(query, rows=rows[i:i + _CHUNK], source=writer.source,
-                                               database_=writer.database).summary.counters
-        writer.stats.relationships_created += counters.relationships_created
-        writer.stats.deleted += counters.nodes_deleted
-
-
-def _relink_hosts(writer: TwinWriter, reader: TwinReader, index, mine: str | None,
-                  patch: Patch) -> tuple[int, dict]:
+def _relink_hosts(writer: TwinWriter, reader: TwinReader, index, events: list[dict],
+                  run, pairs: set) -> tuple[int, dict]:
     # a name, with what the events' own machine account said about its domain
-    named = [(r["name"], tuple(r["doms"] or ())) for r in _rows(
-        reader, f"MATCH (e:HostUnresolved) WHERE {_MINE} "
-        "RETURN DISTINCT e.host AS name, e.host_domains AS doms", mine)]
-    resolved = {(name, doms): hk for name, doms in named if isinstance(name, str)
-                and (hk := index.event_host(name, machine_domains=list(doms)))}
+    def doms(r: dict) -> tuple:
+        return tuple(r["props"].get("host_domains") or ())
+
+    resolved = {(name, d): hk for name, d in {(r["host"], doms(r)) for r in events}
+                if isinstance(name, str) and (hk := index.event_host(name, machine_domains=list(d)))}
     if not resolved:
         return 0, {}
-    events = _rows(reader,
-                   f"MATCH (e:HostUnresolved) WHERE e.host IN $names AND {_MINE} "
-                   "OPTIONAL MATCH (e)-[:TargetsUser]->(u:User) "
-                   "RETURN e.key AS key, e.host AS name, e.host_domains AS doms, e.timestamp AS ts, "
-                   "e.local_ip AS local_ip, e:LogonEvent AS logon, e.logon_type AS logon_type, u.key AS user",
-                   mine, names=sorted({name for name, _ in resolved}))
     renamed = {}
     for r in events:
-        found = resolved.get((r["name"], tuple(r["doms"] or ())))
-        prefix = f"EVT:{r['name']}:"
+        found = resolved.get((r["host"], doms(r)))
+        prefix = f"EVT:{r['host']}:"
         if found and r["key"].startswith(prefix):
-            renamed[r["key"]] = (f"EVT:{found[0]}:{r['key'][len(prefix):]}", found[0])
-    taken = existing_keys(reader, [new for new, _ in renamed.values()])
+            renamed[r["key"]] = (f"EVT:{found[0]}:{r['key'][len(prefix):]}", found[0], r)
+    taken = run.existing([new for new, _, _ in renamed.values()])
     spans: dict[str, list] = {}
     logons: dict[tuple[str, str], list] = {}
     sessions: dict[tuple[str, str], list] = {}
     bindings: dict[tuple[str, str], list] = {}
-    for r in events:
-        if r["key"] not in renamed or renamed[r["key"]][0] in taken:
-            continue  # merged into a node counted when it was loaded
-        host, ts = renamed[r["key"]][1], r["ts"] or 0
-        span = spans.setdefault(host, [ts, ts])
-        span[0], span[1] = min(span[0], ts), max(span[1], ts)
-        if r["logon"] and r["user"]:
-            count_logon(logons, r["user"], host, r["logon_type"], ts)
-            if r["logon_type"] in SESSION_LOGON_TYPES:
-                s = sessions.setdefault((host, r["user"]), [ts, ts])
-                s[0], s[1] = min(s[0], ts), max(s[1], ts)
-        if isinstance(r["local_ip"], str):
-            bind(bindings, host, r["local_ip"], ts, "own_traffic")
+    for new, host, r in renamed.values():
+        if new in taken:
+            continue  # the same record, loaded under the host's full name: seen then
+        ts = r["ts"] or 0
+        _span(spans, host, ts)
+        for user in _users(r["target_keys"]) if r["kind"] == "LogonEvent" else ():
+            if user:
+                count_logon(logons, user, host, r["props"].get("logon_type"), ts)
+                if r["props"].get("logon_type") in SESSION_LOGON_TYPES:
+                    _span(sessions, (host, user), ts)
+        if isinstance(r["props"].get("local_ip"), str):
+            bind(bindings, host, r["props"]["local_ip"], ts, "own_traffic")
     writer.nodes(COMPUTER, [{"key": h, "firstseen": int(spans[h][0]), "lastseen": int(spans[h][1]),
                              "props": {} if known else {"name": h, "shortname": short_hostname(h)}}
                             for h, known in sorted(set(resolved.values())) if h in spans])
-    moves = [{"old": k, "new": new, "host": host} for k, (new, host) in renamed.items()
-             if new not in taken]
-    merges = [{"old": k, "new": new} for k, (new, _) in renamed.items() if new in taken]
-    # the store first: a crash between the two leaves events the rerun finds unresolved again
-    patch({k: {"key": new, "host": host} for k, (new, host) in renamed.items()})
-    _write(writer, _MOVE, moves)
-    _write(writer, _MERGE, merges)
+    # the store last: a crash before it leaves events the rerun finds unresolved again
     writer.rels(HAS_SESSION, [{"src": h, "dst": u, "firstseen": int(f), "lastseen": int(la)}
                               for (h, u), (f, la) in sessions.items()])
     writer.rels(LOGGED_ON, logged_on_rows(reader, logons))
+    pairs.update(logons)
     addresses: dict[str, list] = {}
     for (_, ip_key), (first, last, _) in bindings.items():
         span = addresses.setdefault(ip_key, [first, last])
@@ -267,35 +237,27 @@ def _relink_hosts(writer: TwinWriter, reader: TwinReader, index, mine: str | Non
     writer.nodes(IP, [{"key": k, "firstseen": int(f), "lastseen": int(la), "props": {"address": k[3:]}}
                       for k, (f, la) in sorted(addresses.items())])
     writer.rels(HAS_IP, has_ip_rows(reader, bindings))
-    return len(moves) + len(merges), bindings
+    run.patch({k: {"key": new, "host": host} for k, (new, host, _) in renamed.items()})
+    return len(renamed), bindings
 
 
-_PENDING_ACCOUNTS = f"""
-MATCH (e:AccountUnresolved) WHERE {_MINE}
-UNWIND [[e.subject_user, e.subject_sid], [e.target_user, e.target_sid]] AS a
-WITH DISTINCT a, e.host AS host WHERE a[0] IS NOT NULL OR a[1] IS NOT NULL
-RETURN a, host
-"""
-_ACCOUNT_EVENTS = f"""
-MATCH (e:AccountUnresolved) WHERE {_MINE}
-OPTIONAL MATCH (e)-[:OnHost]->(h)
-RETURN e.key AS key, e.host AS name, h.key AS host, e.event_id AS eid, e.status AS status,
-       e.logon_type AS logon_type, e:LogonEvent AS logon, e.timestamp AS ts,
-       [e.subject_user, e.subject_sid] AS subject, [e.target_user, e.target_sid] AS target,
-       EXISTS {{ (e)-[:ByUser]->() }} AS by, EXISTS {{ (e)-[:TargetsUser]->() }} AS targets
-"""
-
-
-def _relink_accounts(writer: TwinWriter, reader: TwinReader, index, mine: str | None, patch: Patch) -> int:
+def _relink_accounts(writer: TwinWriter, reader: TwinReader, index, events: list[dict], patch: Patch,
+                     pairs: set) -> int:
     """Accounts an event named before the twin knew their domain (`THESHIRE\\pgustavo`
     ahead of any THESHIRE.LOCAL): linked as the connector links them, once they resolve."""
+    def named(r: dict, who: str) -> tuple:
+        return r["props"].get(f"{who}_user"), r["props"].get(f"{who}_sid")
+
+    def tied_host(r: dict) -> str | None:
+        return None if HOST_UNRESOLVED in r["marks"] else r["host"]
+
     known = {}
-    for r in _rows(reader, _PENDING_ACCOUNTS, mine):
-        name, sid = r["a"]
+    for r in events:
         short = short_hostname(r["host"] or "")
-        acct = index.resolve_account(name, None, sid, host_short=short)
-        if acct is not None:
-            known[(name, sid, short)] = acct
+        for name, sid in (named(r, "subject"), named(r, "target")):
+            if (name is not None or sid is not None) and (name, sid, short) not in known:
+                known[(name, sid, short)] = index.resolve_account(name, None, sid, host_short=short)
+    known = {k: a for k, a in known.items() if a is not None}
     if not known:
         return 0
     links: dict[str, list[dict]] = {"ByUser": [], "TargetsUser": []}
@@ -303,26 +265,25 @@ def _relink_accounts(writer: TwinWriter, reader: TwinReader, index, mine: str | 
     logons: dict[tuple[str, str], list] = {}
     sessions: dict[tuple[str, str], list] = {}
     done = []
-    for r in _rows(reader, _ACCOUNT_EVENTS, mine):
-        short, ts = short_hostname(r["name"] or ""), r["ts"] or 0
+    for r in events:
+        short, ts, host, eid = short_hostname(r["host"] or ""), r["ts"] or 0, tied_host(r), r["event_id"]
         pending = False
-        for rel, (name, sid), linked in (("ByUser", r["subject"], r["by"]), ("TargetsUser", r["target"], r["targets"])):
+        for rel, (name, sid), linked in (("ByUser", named(r, "subject"), r["by_keys"]),
+                                         ("TargetsUser", named(r, "target"), r["target_keys"])):
             if linked or (name is None and sid is None):
                 continue
             acct = known.get((name, sid, short))
             if acct is None:
                 pending = pending or index.account_pending(name, None, sid, host_short=short)
                 continue
-            if not acct.exists and failed_auth(r["eid"], r["status"]):
+            if not acct.exists and failed_auth(eid, r["props"].get("status")):
                 continue
-            span = new.setdefault((acct.key, acct.label, acct.exists), [ts, ts])
-            span[0], span[1] = min(span[0], ts), max(span[1], ts)
-            links[rel].append({"src": r["key"], "dst": acct.key, "firstseen": ts, "lastseen": ts})
-            if rel == "TargetsUser" and r["eid"] == 4624 and acct.label == "User" and r["host"]:
-                count_logon(logons, acct.key, r["host"], r["logon_type"], ts)
-                if r["logon_type"] in SESSION_LOGON_TYPES:
-                    s = sessions.setdefault((r["host"], acct.key), [ts, ts])
-                    s[0], s[1] = min(s[0], ts), max(s[1], ts)
+            _span(new, (acct.key, acct.label, acct.exists), ts)
+            links[rel].append({"src": r["key"], "dst": acct.key})
+            if rel == "TargetsUser" and eid == 4624 and acct.label == "User" and host:
+                count_logon(logons, acct.key, host, r["props"].get("logon_type"), ts)
+                if r["props"].get("logon_type") in SESSION_LOGON_TYPES:
+                    _span(sessions, (host, acct.key), ts)
         if not pending:
             done.append(r["key"])
     writer.nodes(USER, [{"key": k, "firstseen": int(f), "lastseen": int(la),
@@ -331,59 +292,47 @@ def _relink_accounts(writer: TwinWriter, reader: TwinReader, index, mine: str | 
     writer.nodes(COMPUTER, [{"key": k, "firstseen": int(f), "lastseen": int(la),
                              "props": {} if known else {"name": k, "shortname": short_hostname(k)}}
                             for (k, label, known), (f, la) in sorted(new.items()) if label == "Computer"])
+    writer.rels(HAS_SESSION, [{"src": h, "dst": u, "firstseen": int(f), "lastseen": int(la)}
+                              for (h, u), (f, la) in sessions.items()])
+    writer.rels(LOGGED_ON, logged_on_rows(reader, logons))
+    pairs.update(logons)
     changes: dict[str, dict] = {}
     for rel, column in (("ByUser", "by_keys"), ("TargetsUser", "target_keys")):
         for link in links[rel]:
             changes.setdefault(link["src"], {}).setdefault(column, []).append(link["dst"])
-    for k in done:  # the store's row drops the mark as the node drops its label below
+    for k in done:  # tied as far as the twin can tie it: the mark goes
         changes.setdefault(k, {})["settled"] = [ACCOUNT_UNRESOLVED]
     patch(changes)
-    writer.rels(BY_USER, links["ByUser"])
-    writer.rels(TARGETS_USER, links["TargetsUser"])
-    writer.rels(HAS_SESSION, [{"src": h, "dst": u, "firstseen": int(f), "lastseen": int(la)}
-                              for (h, u), (f, la) in sessions.items()])
-    writer.rels(LOGGED_ON, logged_on_rows(reader, logons))
-    _write(writer, "UNWIND $rows AS k MATCH (e:Twin {key: k}) REMOVE e:AccountUnresolved "
-           "RETURN count(*) AS n", done)
     return len(links["ByUser"]) + len(links["TargetsUser"])
 
 
-def _relink_ips(writer: TwinWriter, reader: TwinReader, index, mine: str | None, patch: Patch) -> int:
-    ips = [r["ip"] for r in _rows(reader,
-                                  f"MATCH (e:IpUnresolved) WHERE {_MINE} RETURN DISTINCT e.ip AS ip", mine)]
-    known = sorted(ip for ip in ips if isinstance(ip, str)
-                   and (ip in index.leases or ip in index.static_ips))
-    if not known:
-        return 0
-    links = []
-    for r in _rows(reader, f"MATCH (e:IpUnresolved) WHERE e.ip IN $ips AND {_MINE} "
-                   "RETURN e.key AS key, e.ip AS ip, e.timestamp AS ts", mine, ips=known):
-        host = index.host_for_ip(r["ip"], r["ts"])
-        if host:
-            links.append({"src": r["key"], "dst": host, "firstseen": r["ts"], "lastseen": r["ts"]})
-    patch({link["src"]: {"from_host": link["dst"]} for link in links})
-    writer.rels(FROM_HOST, links)
-    _write(writer, "UNWIND $rows AS k MATCH (e:Twin {key: k}) REMOVE e:IpUnresolved "
-           "RETURN count(*) AS n", [r["src"] for r in links])
+def _relink_ips(index, events: list[dict], patch: Patch) -> int:
+    links = {}
+    for r in events:
+        ip = r["props"].get("ip")
+        if isinstance(ip, str) and (ip in index.leases or ip in index.static_ips):
+            host = index.host_for_ip(ip, r["ts"])
+            if host:
+                links[r["key"]] = {"from_host": host}
+    patch(links)
     return len(links)
 
 
-def unresolved_summary(reader: TwinReader, examples: int = 5) -> dict:
-    """Events still without their host or source host, distinct names and addresses,
-    and a few of each to name in the warning."""
+def unresolved_summary(events: list[dict], examples: int = 5) -> dict:
+    """Events (store rows still marked) without their host, source host or accounts:
+    how many, distinct names and addresses, and a few of each to name in the warning."""
     out: dict = {"event_hosts": 0, "hosts": 0, "event_ips": 0, "ips": 0, "event_accounts": 0,
                  "accounts": 0, "examples": {"hosts": [], "ips": [], "accounts": []}}
-    for label, prop, events, distinct in (
-            (HOST_UNRESOLVED, "host", "event_hosts", "hosts"), (IP_UNRESOLVED, "ip", "event_ips", "ips"),
-            (ACCOUNT_UNRESOLVED, "coalesce(e.subject_user, e.target_user, e.subject_sid, e.target_sid)",
-             "event_accounts", "accounts")):
-        if not _count(reader, label):
-            continue
-        rec = _rows(reader,
-                    f"MATCH (e:{label}) WITH {prop if '(' in prop else 'e.' + prop} AS v, count(*) AS n "
-                    "RETURN sum(n) AS events, count(v) AS distinct, collect(v) AS values")[0]
-        out[events], out[distinct] = rec["events"], rec["distinct"]
-        out["examples"][distinct] = sorted(v for v in rec["values"] if isinstance(v, str))[:examples]
+    for mark, value, count, distinct in (
+            (HOST_UNRESOLVED, lambda r: r["host"], "event_hosts", "hosts"),
+            (IP_UNRESOLVED, lambda r: r["props"].get("ip"), "event_ips", "ips"),
+            (ACCOUNT_UNRESOLVED, lambda r: next((r["props"][f] for f in (
+                "subject_user", "target_user", "subject_sid", "target_sid") if r["props"].get(f) is not None),
+                None), "event_accounts", "accounts")):
+        hit = [r for r in events if mark in r["marks"]]
+        values = {v for r in hit if (v := value(r)) is not None}
+        out[count], out[distinct] = len(hit), len(values)
+        out["examples"][distinct] = sorted(v for v in values if isinstance(v, str))[:examples]
     return out
 
 

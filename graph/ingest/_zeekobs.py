@@ -8,10 +8,10 @@
   `DomainDnsZones`) and a second name for an address that a named host holds by lease at
   that time (an alias) are skipped; a name the twin does not know becomes a `Computer`
   keyed by its FQDN.
-- kerberos, smb_mapping, smb_files, dce_rpc, files, notice: one `Event` per observation
-  (files.log's TLS certificates excepted: the TlsTo edge keeps their subjects),
-  labelled `KerberosEvent`, `SmbEvent`, `RpcEvent`, `FileEvent`, `NoticeEvent`, linked as
-  Windows events are (`OnHost` the responder - the KDC, the file server, the RPC server,
+- kerberos, smb_mapping, smb_files, dce_rpc, files, notice: one event per observation in
+  the event store (graph/events; files.log's TLS certificates excepted: the TlsTo edge
+  keeps their subjects), of kind `KerberosEvent`, `SmbEvent`, `RpcEvent`, `FileEvent`,
+  `NoticeEvent`, tied as Windows events are (`OnHost` the responder - the KDC, the file server, the RPC server,
   the host a file went to -, `FromHost` the originator, `ByUser` the Kerberos client when
   the twin has that account), so they corroborate the Windows events of the same hosts.
   Repeats within one connection (`uid`) collapse into one event with a `count`: the same
@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 
 from graph import catalog
 from graph.catalog import COMPUTER, HAS_IP, IP
+from graph.events.store import event_row
 from graph.identity import is_ip, short_hostname
 from graph.ingest._live import accumulate, existing_edges
 from graph.ingest._vulnshared import looks_like_hostname
@@ -425,9 +426,11 @@ class Observations:
     # ------------------------------------------------------------------ rows
 
     def event_rows(self, batch: Batch) -> None:
-        """Events last among the nodes: their links need the hosts in the twin."""
+        """The observations, for the event store (their links name hosts by key)."""
         for label, rows in sorted(self.events.items()):
-            batch.add_nodes(EVENT_SCHEMAS[label], list(rows.values()))
+            labels = EVENT_SCHEMAS[label].labels
+            batch.add_events([event_row(r["key"], r.get("props") or {}, r.get("links") or (), labels, None)
+                              for r in rows.values()])
 
     def edge_rows(self, batch: Batch, ctx: IngestContext, digest: str) -> None:
         for kind, schema in (("HttpTo", HTTP_TO), ("TlsTo", TLS_TO)):

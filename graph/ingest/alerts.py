@@ -4,7 +4,8 @@ they involve.
 Parsing lives in `graph.alert_model` (the investigation reads alert files without
 ingesting them); this connector stores each alert and links it with
 `(Alert)-[:Involves {role}]->(entity)` to the hosts, accounts, IPs, processes and hashes
-that resolve in the twin (`graph.resolve.resolve_alert`). It never creates a host or a
+that resolve in the twin (`graph.resolve.resolve_alert`; a process or hash is an event
+of the event store, which gets a graph node of its own for that edge). It never creates a host or a
 user: an alert may name things that do not exist, and that absence is evidence the
 investigation must still be able to see (the alert keeps every name it used in its
 `named_*` properties).
@@ -17,7 +18,9 @@ import re
 
 from graph import catalog
 from graph.alert_model import AlertFormatError, iter_alert_documents, parse_alert
+from graph.events.store import HOST_UNRESOLVED
 from graph.ingest._jsonhead import json_head
+from graph.ingest._winlink import EVENT_LINKS
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.resolve import resolve_alert
 
@@ -77,6 +80,7 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         return batch
     index = ctx.twin_index()
     nodes, rels = [], []
+    events: dict[tuple[str, str], dict] = {}
     for alert in alerts.values():
         ts = alert.timestamp
         props = {
@@ -95,16 +99,36 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
         }
         nodes.append({"key": alert.id, "firstseen": ts, "lastseen": ts, "props": props})
         roles: dict[str, list[str]] = {}
-        for inv in resolve_alert(alert, index, ctx.reader).involved:
+        resolution = resolve_alert(alert, index, ctx.reader, events=ctx.events)
+        for key, row in resolution.events.items():
+            events.setdefault((row["kind"], key), row)
+        for inv in resolution.involved:
             roles.setdefault(inv.key, [])
             if inv.role not in roles[inv.key]:
                 roles[inv.key].append(inv.role)
         for key, rs in roles.items():
             rels.append({"src": alert.id, "dst": key, "firstseen": ts, "lastseen": ts,
                          "props": {"role": rs[0], "roles": rs}})
+    kinds: dict[str, list[dict]] = {}
+    for (kind, _), row in sorted(events.items()):
+        kinds.setdefault(kind, []).append(event_node(row))
+    for kind, rows in kinds.items():
+        batch.add_nodes(catalog.node("Event", *(() if kind == "Event" else (kind,)), links=EVENT_LINKS), rows)
     batch.add_nodes(ALERT, nodes)
     batch.add_rels(INVOLVES, rels)
     return batch
+
+
+def event_node(row: dict) -> dict:
+    """An event an alert involves, as a graph node (its store row's fields and ties):
+    events live in the event store, and these few are in the graph as well so that the
+    alert's `Involves` edge has an end."""
+    links = [(rel, row[col]) for rel, col in (("OnHost", "host"), ("FromHost", "from_host"), ("FromIP", "from_ip"))
+             if row.get(col) and not (rel == "OnHost" and HOST_UNRESOLVED in row.get("marks", ()))]
+    links += [("ByUser", k) for k in row.get("by_keys") or ()]
+    links += [("TargetsUser", k) for k in row.get("target_keys") or ()]
+    props = {**row["props"], "fields": row.get("raw")}
+    return {"key": row["key"], "firstseen": row["ts"], "lastseen": row["ts"], "props": props, "links": links}
 
 
 CONNECTOR = Connector(name="alerts", sniff=sniff, transform=transform, order=80)

@@ -230,10 +230,16 @@ def screen_json_lines(text: str, limits: IngestLimits) -> tuple[str, list[tuple[
 
 @dataclass
 class Batch:
-    """What a transform produces: rows by kind, in load order, plus its rejects."""
+    """What a transform produces: rows by kind, in load order, plus its rejects.
+
+    `events` are rows for the event store only (graph.events.store.event_row's shape): a
+    day of events is a million rows read by filter, and one Neo4j node each held ingest
+    to a few thousand a second. The graph takes what the events taught it (the other
+    kinds: hosts, leases, LoggedOn, ...)."""
 
     nodes: list[tuple[NodeSchema, list[dict]]] = field(default_factory=list)
     rels: list[tuple[RelSchema, list[dict]]] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
     records: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     # Scope for cleanup of snapshot kinds, e.g. {"domain": "CORP.LOCAL"}.
@@ -246,6 +252,9 @@ class Batch:
     def add_rels(self, schema: RelSchema, rows: list[dict]) -> None:
         if rows:
             self.rels.append((schema, rows))
+
+    def add_events(self, rows: list[dict]) -> None:
+        self.events.extend(rows)
 
     def reject(self, file: str, record: object, error: str, reason: str | None = None) -> None:
         self.rejected.append(Rejected(file, str(record), error, reason or ""))

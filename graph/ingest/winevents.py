@@ -1,4 +1,4 @@
-"""Windows Security and Sysmon events as JSON lines -> `Event` nodes tied to the twin.
+"""Windows Security and Sysmon events as JSON lines -> event-store rows tied to the twin.
 
 The shape is what NXLog / Logstash exports hold (the Security-Datasets "mordor" files:
 flat `EventID`, `Hostname`, `Channel`, `RecordNumber`, `SubjectUserName`, ...);
@@ -6,13 +6,19 @@ Winlogbeat's nested `winlog.*` documents are flattened to the same shape. Every 
 kept (an unknown EventID is a plain `Event` with its fields): an investigation may need
 the one event nobody planned for.
 
-An event becomes evidence only when it is tied to what the twin knows, so each one is
-linked to its host (`OnHost`), its acting and target accounts (`ByUser`, `TargetsUser`),
-the host behind its source IP at that time (`FromHost`, through the HasIP leases) and
-the IP itself (`FromIP`); logons (4624) refresh `HasSession` and the aggregated
-`LoggedOn`; process creations chain to their parent (`SpawnedBy`) and events to the
-logon session they ran in (`InLogonSession`; a 7045 service install, which names no
-session, to the 4697 of the same install or else its installer's last logon there).
+Events live in the event store (graph/events), not as graph nodes: a day is a million
+rows read by filter, and a node each held ingest to a few thousand a second. An event
+becomes evidence only when it is tied to what the twin knows, so each row carries the
+keys of its host (`host`, the graph's `OnHost`), its acting and target accounts
+(`by_keys`, `target_keys`: `ByUser`, `TargetsUser`), the host behind its source IP at
+that time (`from_host`: `FromHost`, through the HasIP leases) and the IP itself
+(`from_ip`); process creations chain to their parent (`parent`: `SpawnedBy`) and events
+to the logon session they ran in (`in_session`: `InLogonSession`; a 7045 service
+install, which names no session, to the 4697 of the same install or else its
+installer's last logon there). What the events teach the graph is written there:
+logons (4624) refresh `HasSession` and the aggregated `LoggedOn` (counted once per
+event however often it is loaded), hosts and users are created or seen again, and
+the addresses hosts used become `HasIP` leases.
 
 One record is one event whatever the spelling: the key holds the channel's canonical
 name and the host as the twin keys it (`WORKSTATION6` is `WORKSTATION6.THESHIRE.LOCAL`
@@ -27,7 +33,7 @@ known host uses (its own outbound Sysmon 3 / 5156 connections, machine-account l
 from an address, a logon's workstation name: `HasIP` leases with first/last seen); the
 second resolves against the twin plus what was learned. A user is created only when its
 domain FQDN is known; otherwise the name stays on the event (`subject_user`,
-`target_user`). What cannot be tied yet is labelled and tied later (graph/ingest/_winlink.py).
+`target_user`). What cannot be tied yet is marked and tied later (graph/ingest/_winlink.py).
 """
 
 from __future__ import annotations
@@ -35,20 +41,14 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from functools import cache
 
-from graph import catalog
 from graph.catalog import COMPUTER, HAS_IP, HAS_SESSION, IP, USER
 from graph.identity import canonical_channel, is_sid, short_hostname
 from graph.ingest._live import JSONDecodeErrors, loads, no_gc
 from graph.ingest._winlink import (
-    BY_USER,
-    FROM_HOST,
-    FROM_IP,
     LOGGED_ON,
-    ON_HOST,
     SESSION_LOGON_TYPES,
-    TARGETS_USER,
+    LogonPairs,
     bind,
     count_logon,
     failed_auth,
@@ -58,29 +58,8 @@ from graph.ingest._winlink import (
     relink,
 )
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
-from graph.model import NodeSchema
-from graph.resolve import Account, TwinIndex, classify_ip, existing_keys, is_system_sid
+from graph.resolve import Account, TwinIndex, classify_ip, is_system_sid
 from graph.timestamps import EventClock, time_readings
-
-# An event's edges to what the twin already holds travel with the event (NodeSchema.links):
-# a million events a day are written as "create the event and its edges", not as a merge
-# of the event followed by a merge per edge kind. Edges between events (the logon
-# session, the parent process) follow once every event of the file is in.
-EVENT_LINKS = (ON_HOST, BY_USER, TARGETS_USER, FROM_HOST, FROM_IP)
-SUBTYPES = ("LogonEvent", "LogonFailureEvent", "ReplicationEvent", "DirectoryAccessEvent",
-            "ProcessEvent", "TicketEvent", "NetworkEvent")
-
-
-@cache
-def event_schema(label: str | None, host_missing: bool = False, ip_missing: bool = False,
-                 account_missing: bool = False) -> NodeSchema:
-    """`Event`, its subtype, and the labels saying what could not be tied yet."""
-    extra = ((label,) if label else ()) + labels_for(host_missing, ip_missing, account_missing)
-    return catalog.node("Event", *extra, links=EVENT_LINKS)
-
-
-IN_LOGON_SESSION = catalog.rel("InLogonSession")
-SPAWNED_BY = catalog.rel("SpawnedBy")
 
 # DS-Replication-Get-Changes, -Get-Changes-All, -Get-Changes-In-Filtered-Set: the
 # control-access rights a DCSync exercises (4662 Properties carry them).
@@ -285,7 +264,9 @@ def _parse(obj: dict, line: str) -> _Ev:
     ev.record = str(record) if record is not None else _content_hash(obj, ev.host_short, channel)
     sysmon = "sysmon" in channel.lower() or (provider is not None and "Sysmon" in provider)
     get = obj.get
-    props = {"event_id": eid, "channel": channel, "provider": provider, "fields": line}
+    props = {"event_id": eid, "channel": channel}  # the line itself is the store's `raw`
+    if provider:
+        props["provider"] = provider
     if record is not None:
         props["record_number"] = record
     else:
@@ -588,11 +569,10 @@ def _keyed(events: list[_Ev], index: TwinIndex) -> list[_Ev]:
 
 def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext) -> None:
     acct_cache: dict[tuple, Account | None] = {}
-    node_rows: dict[tuple, list[dict]] = {}
+    rows: list[dict] = []
     new_hosts: dict[str, list] = {}  # key -> [first, last, props]
     new_users: dict[str, list] = {}
     ips: dict[str, list] = {}
-    rels: dict[str, list[dict]] = {"InLogonSession": [], "SpawnedBy": []}
     logons: dict[tuple[str, str], list] = {}
     sessions: dict[tuple[str, str], list] = {}
     logon_index: dict[tuple[str, str], list[tuple[float, str]]] = {}
@@ -643,16 +623,20 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext)
         seen(ips, ip_key, first, {"address": ip_key[3:]})
         seen(ips, ip_key, last, {})
 
-    counted = existing_keys(ctx.reader, [ev.key for ev in events if ev.eid == 4624])
     for ev in events:
         ts = ev.ts
         its = int(ts)
-        links: list[tuple[str, str]] = []
-        row = {"key": ev.key, "firstseen": its, "lastseen": its, "props": ev.props, "links": links}
+        props = ev.props
+        by_keys: list[str] = []
+        target_keys: list[str] = []
+        row = {"key": ev.key, "ts": its, "event_id": ev.eid, "channel": ev.channel,
+               "kind": ev.label or "Event", "host": ev.host, "from_host": None, "by_keys": by_keys,
+               "target_keys": target_keys, "ip": props.get("ip") or props.get("src_ip"),
+               "dst_ip": props.get("dst_ip"), "props": props, "raw": ev.line, "marks": (),
+               "in_session": None, "parent": None, "from_ip": None}
         host_key = ev.host if ev.host_known is not None else None
         if host_key:
             new_host(host_key, ts, ev.host_known)  # a known host's first/last seen move too
-            links.append(("OnHost", host_key))
         account_missing = False
         for rel, acct in (("ByUser", ev.subject), ("TargetsUser", ev.target)):
             if not acct:
@@ -670,12 +654,11 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext)
                 seen(new_users, a.key, ts, {} if a.exists else {
                     "name": a.key, "domain": a.key.rsplit("@", 1)[1],
                     **({"local": True} if a.key.rsplit("@", 1)[1] == host_key else {})})
-            links.append((rel, a.key))
+            (by_keys if rel == "ByUser" else target_keys).append(a.key)
             if rel == "ByUser":
                 ev.installer = a.key
             if rel == "TargetsUser" and ev.eid == 4624 and a.label == "User" and host_key:
-                if ev.key not in counted:  # LoggedOn.count: distinct logon events
-                    count_logon(logons, a.key, host_key, ev.logon_type, ts)
+                count_logon(logons, a.key, host_key, ev.logon_type, ts)  # its count: recount_logons
                 if ev.logon_type in SESSION_LOGON_TYPES:
                     seen(sessions, (host_key, a.key), ts, {})
                 if ev.target_logon and ev.target_logon not in _NO_SESSION:
@@ -684,14 +667,16 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext)
         if ev.ip is not None:
             ip_key = f"IP:{ev.ip.address}"
             seen(ips, ip_key, ts, {"address": ev.ip.address})
-            links.append(("FromIP", ip_key))
+            row["from_ip"] = ip_key
             if ev.ip.kind == "internal":
                 src_host = index.host_for_ip(ev.ip.address, ts)
                 if src_host:
-                    links.append(("FromHost", src_host))
+                    row["from_host"] = src_host
                 else:
                     ip_missing = True
-        node_rows.setdefault((ev.label, host_key is None, ip_missing, account_missing), []).append(row)
+        if host_key is None or ip_missing or account_missing:
+            row["marks"] = labels_for(host_key is None, ip_missing, account_missing)
+        rows.append(row)
         if ev.eid == 4624 and ev.target_logon and ev.target_logon not in _NO_SESSION:
             logon_index.setdefault((ev.host, ev.target_logon), []).append((ts, ev.key))
         if ev.eid == 4697 and ev.service_file:
@@ -719,11 +704,8 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext)
         return max(before)[1] if before else None
 
     # logon-session and parent-process chains, within this file's events
-    for ev in events:
-        logon = session_of(ev)
-        if logon:
-            rels["InLogonSession"].append({"src": ev.key, "dst": logon,
-                                           "firstseen": int(ev.ts), "lastseen": int(ev.ts)})
+    for ev, row in zip(events, rows, strict=True):
+        row["in_session"] = session_of(ev)
         if ev.label == "ProcessEvent":
             parent = proc_by_guid.get(ev.pguid.lower()) if ev.pguid else None
             if parent is None and ev.ppid is not None:
@@ -737,20 +719,17 @@ def _emit(batch: Batch, events: list[_Ev], index: TwinIndex, ctx: IngestContext)
                         best = (pts, pkey)
                 parent = best[1] if best else None
             if parent and parent != ev.key:
-                rels["SpawnedBy"].append({"src": ev.key, "dst": parent,
-                                          "firstseen": int(ev.ts), "lastseen": int(ev.ts)})
+                row["parent"] = parent
 
     batch.add_nodes(COMPUTER, _span_rows(new_hosts))
     batch.add_nodes(USER, _span_rows(new_users))
     batch.add_nodes(IP, _span_rows(ips))
-    for (label, *missing), rows in node_rows.items():
-        batch.add_nodes(event_schema(label, *missing), rows)
-    batch.add_rels(IN_LOGON_SESSION, rels["InLogonSession"])
-    batch.add_rels(SPAWNED_BY, rels["SpawnedBy"])
+    batch.add_events(rows)
     batch.add_rels(HAS_SESSION, [
         {"src": h, "dst": u, "firstseen": int(f), "lastseen": int(la)}
         for (h, u), (f, la, _) in sessions.items()])
     batch.add_rels(LOGGED_ON, logged_on_rows(ctx.reader, logons))
+    ctx.run_state(LogonPairs).update(logons)
     batch.add_rels(HAS_IP, has_ip_rows(ctx.reader, bindings))
 
 

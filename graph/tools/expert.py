@@ -134,7 +134,8 @@ def expert_cypher(tb: Toolbox, args: ExpertInput) -> ExpertOutput:
     """Run one read-only Cypher query you write, for questions the other tools cannot answer; every label, relationship type and property it names must exist in the twin (unknown names are refused with the nearest real ones), values go in `params`.
 
     Labels: User, Group, Computer, Domain, Zone, Service, Package, Vulnerability, DataAsset,
-    Event (LogonEvent, ...), Alert, Internet, IP; every node has `key`."""
+    Alert, Internet, IP; every node has `key`. Host and network events are not graph nodes
+    (only those an alert involves): `find_events` reads them."""
     try:
         text = screen(args.cypher)  # refuse early, before the schema round trips
     except GuardError:

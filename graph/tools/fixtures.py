@@ -127,6 +127,29 @@ class TwinBuilder:
         return key
 
 
+def events_as_nodes(writer: TwinWriter, rows: list[dict]) -> int:
+    """Event-store rows written as the graph held events when each was a node (labels,
+    fields, raw line, its edges to the twin and its chains): the reference the store's
+    reads are held to (tests/test_tools_*_store.py, evals/bench/bench_find_events.py).
+    An ingest writes no such nodes. Returns how many."""
+    ties = (("OnHost", "host"), ("FromHost", "from_host"), ("FromIP", "from_ip"))
+    groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    for r in rows:
+        links = [(rel, r[col]) for rel, col in ties
+                 if r[col] and not (rel == "OnHost" and "HostUnresolved" in r["marks"])]
+        links += [("ByUser", k) for k in r["by_keys"]] + [("TargetsUser", k) for k in r["target_keys"]]
+        labels = tuple(([] if r["kind"] == "Event" else [r["kind"]]) + sorted(r["marks"]))
+        groups[labels].append({"key": r["key"], "firstseen": r["ts"], "lastseen": r["ts"], "links": links,
+                               "props": {**r["props"], "fields": r["raw"]}})
+    links = tuple(catalog.rel(t) for t in ("OnHost", "ByUser", "TargetsUser", "FromHost", "FromIP"))
+    for labels, group in sorted(groups.items()):
+        writer.nodes(catalog.node("Event", *labels, links=links), group)
+    for rel, col in (("InLogonSession", "in_session"), ("SpawnedBy", "parent")):
+        writer.rels(catalog.rel(rel), [{"src": r["key"], "dst": r[col], "firstseen": r["ts"], "lastseen": r["ts"]}
+                                       for r in rows if r[col]])
+    return len(rows)
+
+
 def _iso(ts: int) -> str:
     import datetime as dt
 
