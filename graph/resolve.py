@@ -263,6 +263,21 @@ class TwinIndex:
         self.leases.setdefault(info.address, []).append(Lease(min(f, la), max(f, la), host))
         self.leases[info.address].sort(key=lambda x: (x.first, x.last))
 
+    def merge_lease(self, ip: str, host: str, first: int, last: int) -> None:
+        """A `HasIP` edge just written (graph.ingest.base.IngestContext.loaded): the
+        host's lease of the address as the edge now holds it, one per host and address
+        with the earliest first and latest last seen, as a fresh read would give."""
+        info = classify_ip(ip)
+        if info is None or not host:
+            return
+        old = self.leases.get(info.address, [])
+        same = [x for x in old if x.host == host]
+        f, la = min(first, last), max(first, last)
+        if same:
+            f, la = min(f, *(x.first for x in same)), max(la, *(x.last for x in same))
+        self.leases[info.address] = sorted([*(x for x in old if x.host != host), Lease(f, la, host)],
+                                           key=lambda x: (x.first, x.last))
+
     def learn_lease(self, ip: str, host: str, first: float, last: float) -> None:
         """A lease the data in hand shows (graph/ingest/winevents.py: an address a host's
         own events use), for resolving the rest of that data; copy-safe."""

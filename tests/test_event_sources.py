@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graph.alert_model import SEVERITIES, AlertFormatError, parse_alert, parse_alert_file
+from graph.catalog import HAS_IP, IP
 from graph.ingest import alerts, winevents, zeek
 from graph.ingest.base import BadFile, IngestContext, Source
 from graph.ingest.registry import connectors, ingest, sniff
@@ -633,6 +634,20 @@ def test_the_run_index_follows_what_each_batch_writes(twin):
     assert ctx._index is kept  # updated in place, not read again
     assert _index_state(ctx.twin_index()) == _index_state(TwinIndex.load(twin.driver, twin.database))
     assert ctx.twin_index().host_for_ip("10.99.0.5") == "10.99.0.5"
+    # leases of known hosts (a DNS answer, a machine's own traffic): merged as the edges
+    # now hold them, not read again; a new address and a lease that grows both ways
+    leases = zeek.Batch()
+    leases.add_nodes(IP, [{"key": "IP:10.20.5.5", "props": {"address": "10.20.5.5"}}])
+    leases.add_rels(HAS_IP, [
+        {"src": "WS01.CORP.LOCAL", "dst": "IP:10.20.5.5", "firstseen": T0 + 100, "lastseen": T0 + 200},
+        {"src": "WS02.CORP.LOCAL", "dst": "IP:10.20.1.7", "firstseen": T0 + 3000, "lastseen": T0 + 2 * 86400},
+        {"src": "WS02.CORP.LOCAL", "dst": "IP:10.20.1.7", "firstseen": T0 + 2 * 86400 + 5}])
+    w.nodes(IP, leases.nodes[0][1])
+    w.rels(HAS_IP, leases.rels[0][1])
+    ctx.loaded(leases)
+    assert ctx._index is kept
+    assert _index_state(ctx.twin_index()) == _index_state(TwinIndex.load(twin.driver, twin.database))
+    assert ctx.twin_index().host_for_ip("10.20.1.7", T0 + 3500) == "WS02.CORP.LOCAL"
     # new properties on a known node: the index is read again, whole
     changed = zeek.Batch()
     changed.add_nodes(zeek.COMPUTER, [{"key": "WS02.CORP.LOCAL", "props": {"ip": "10.20.9.9"}}])

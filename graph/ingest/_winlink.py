@@ -45,7 +45,6 @@ EVENT_LINKS = (ON_HOST, BY_USER, TARGETS_USER, FROM_HOST, FROM_IP)
 # session collection sees and what a `HasSession` edge promises an attacker. Network
 # logons (3, 8) are kept on `LoggedOn` only.
 SESSION_LOGON_TYPES = frozenset({2, 4, 5, 7, 9, 10, 11})
-_CHUNK = 5_000
 # Rewrites the event store's rows of re-keyed or newly tied events (graph.events.EventRun.patch).
 Patch = Callable[[dict[str, dict]], int]
 # A tagged ingest (the evaluator layers a scenario's events on a shared twin, then
@@ -141,17 +140,19 @@ def relink(writer: TwinWriter, ctx) -> None:
     def marked(mark: str) -> list[dict]:
         return run.query(EventFilter(marks=[mark], source=mine))
 
+    # The run's index, kept true to the twin by every batch (IngestContext.loaded), plus
+    # the leases the relink itself writes: what a fresh read of the twin would give.
+    index = ctx.twin_index()
     if run.query(EventFilter(marks=list(_MARKS), source=mine, limit=1)):
-        index = ctx.twin_index()
         moved, bindings = _relink_hosts(own, reader, index, marked(HOST_UNRESOLVED), run, pairs)
         for (host, ip_key), (first, last, _) in bindings.items():
-            index.learn_lease(ip_key[3:], host, first, last)
+            index.merge_lease(ip_key[3:], host, int(first), int(last))
         named = _relink_accounts(own, reader, index, marked(ACCOUNT_UNRESOLVED), run.patch, pairs)
         tied = _relink_ips(index, marked(IP_UNRESOLVED), run.patch)
     recount_logons(own, run, pairs)
     if own is not writer:
         writer.stats.add(own.stats)
-    moved_ips = _reresolve_ips(TwinIndex.read(reader), run)
+    moved_ips = _reresolve_ips(index, run)
     ctx.unresolved = unresolved_summary(run.query(EventFilter(marks=list(_MARKS)))) | {
         "relinked": {"event_hosts": moved, "event_accounts": named, "event_ips": tied,
                      "event_sources_moved": moved_ips}}

@@ -305,10 +305,12 @@ class IngestContext:
 
     def loaded(self, batch: Batch) -> None:
         """Bring the run's index up to date with a batch just written. New hosts and
-        accounts are read back from the twin and added; a row that changes what the index
-        already holds (new properties on a known node, a lease, a domain) drops the index,
-        to be read whole again when next needed. Rows that only move a known host's
-        lastseen keep it (that time only breaks ties between hosts claiming one address)."""
+        accounts are read back from the twin and added, a known host's leases (`HasIP`)
+        merged as the edges hold them; a row that changes what else the index holds (new
+        properties on a known node, a domain) drops the index, to be read whole again when
+        next needed. Rows that only move a known host's lastseen keep it (that time only
+        breaks ties between hosts claiming one address). Each Zeek log of a day (DNS
+        answers are leases) read the whole index again before."""
         index = self._index
         if index is None or not self.reader:
             return
@@ -331,11 +333,17 @@ class IngestContext:
                         index.host_lastseen[key] = max(index.host_lastseen.get(key, 0), last)
                 else:
                     new.add(key)
-        if any(schema.type == "HasIP" for schema, _ in batch.rels):
-            self._index = None
-            return
         if new:
-            index.refresh(self.reader, keys=sorted(new))
+            index.refresh(self.reader, keys=sorted(new))  # their leases come with them
+        for schema, rows in batch.rels:  # leases of known hosts, as the edges now hold them
+            if schema.type != "HasIP":
+                continue
+            for row in rows:
+                host, address = row["src"], row["dst"]
+                if host in new or host not in index.hosts or not address.startswith("IP:"):
+                    continue
+                first = int(row.get("firstseen") or row.get("lastseen") or self.now)
+                index.merge_lease(address[3:], host, first, int(row.get("lastseen") or first))
 
 
 @dataclass(frozen=True)
