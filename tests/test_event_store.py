@@ -91,8 +91,11 @@ def test_a_run_is_invisible_until_committed_and_a_dead_run_is_removed(store):
     pending = run.dir
     dead = pending.with_name(f"{pending.name.rpartition('-')[0]}-{_dead_pid()}")
     pending.rename(dead)  # as if its process had been killed
+    scratch = Path("/dev/shm") / f"1-1.parquet-{_dead_pid()}-1.jsonl"  # killed mid-write
+    if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK):
+        scratch.write_text("{}\n")
     store.begin()
-    assert not dead.exists() and store.count() == 0
+    assert not dead.exists() and store.count() == 0 and not scratch.exists()
     done = store.begin()
     done.append([{"key": "EVT:H:Security:2", "ts": 1_700_000_000, "event_id": 4624, "source": "t"}])
     done.commit()

@@ -215,6 +215,10 @@ class DuckEventStore(EventStore):
     def recover(self) -> int:
         """Finish runs that committed before a crash; remove those whose process died
         before it committed. Returns how many runs were removed."""
+        for scratch in _SCRATCH.glob("*.parquet-*-*.jsonl") if _SCRATCH else ():  # a killed write's text
+            pid = scratch.name.rsplit(".parquet-", 1)[1].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                scratch.unlink(missing_ok=True)
         pending = self.root / _PENDING
         removed = 0
         for run_dir in sorted(pending.iterdir()) if pending.exists() else ():

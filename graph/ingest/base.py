@@ -309,8 +309,8 @@ class IngestContext:
         merged as the edges hold them; a row that changes what else the index holds (new
         properties on a known node, a domain) drops the index, to be read whole again when
         next needed. Rows that only move a known host's lastseen keep it (that time only
-        breaks ties between hosts claiming one address). Each Zeek log of a day (DNS
-        answers are leases) read the whole index again before."""
+        breaks ties between hosts claiming one address). A lease dropped the index before:
+        every Windows event file has some, and the next file read the whole twin again."""
         index = self._index
         if index is None or not self.reader:
             return
