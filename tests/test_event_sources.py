@@ -648,6 +648,15 @@ def test_the_run_index_follows_what_each_batch_writes(twin):
     assert ctx._index is kept
     assert _index_state(ctx.twin_index()) == _index_state(TwinIndex.load(twin.driver, twin.database))
     assert ctx.twin_index().host_for_ip("10.20.1.7", T0 + 3500) == "WS02.CORP.LOCAL"
+    # a known node written again with properties the index does not read (a Zeek log
+    # re-sending a host only Zeek knows, a display name): kept
+    again = zeek.Batch()
+    again.add_nodes(zeek.COMPUTER, [{"key": "10.99.0.5", "props": {"name": "10.99.0.5", "ip": "10.99.0.5"}},
+                                    {"key": "WS02.CORP.LOCAL", "props": {"name": "ws02", "external": False}}])
+    w.nodes(zeek.COMPUTER, again.nodes[0][1])
+    ctx.loaded(again)
+    assert ctx._index is kept
+    assert _index_state(ctx.twin_index()) == _index_state(TwinIndex.load(twin.driver, twin.database))
     # new properties on a known node: the index is read again, whole
     changed = zeek.Batch()
     changed.add_nodes(zeek.COMPUTER, [{"key": "WS02.CORP.LOCAL", "props": {"ip": "10.20.9.9"}}])

@@ -84,6 +84,16 @@ def test_summaries_equal_the_search_on_the_corp_twin(corp):
     assert answered == len(starts) * 4 * 3  # every start, every window
 
 
+def test_the_hubs_searched_in_forked_workers_give_the_rows_of_one_process(corp):
+    g = reach.read_graph(corp.driver, corp.database)
+    keys = reach.hubs(g, 1)
+    assert len(keys) >= 8
+    one, _, _ = reach.hub_rows(g, keys, workers=1)
+    two, bfs_s, answers_s = reach.hub_rows(g, keys, workers=2)
+    assert [r["hub"] for r in one] == [g.keys[k] for k in keys]
+    assert two == one and bfs_s > 0 and answers_s > 0
+
+
 def test_a_live_session_that_shortens_a_distance_is_composed(corp):
     """HELPDESK1 -> HELPDESK -AdminTo-> WS07 -HasSession-> BOB -> DOMAIN ADMINS: the session
     (live around T0) is the only way to Domain Admins; statically BOB is out of reach. The

@@ -30,6 +30,43 @@ class Derivation:
     writes: tuple[str, ...]
     run: Callable[[TwinWriter], object]
     after: tuple[str, ...] = ()
+    # The kinds whose write can change its edges (default: `reads`). A kind it reads only
+    # for a key, whose rows count only through edges listed here, can be left out: an
+    # event file merges every host it names, and that alone changes no derived edge.
+    triggers: tuple[str, ...] | None = None
+
+    def needed(self, changed: set[str] | None) -> bool:
+        """Must it run after a run that wrote (or deleted) `changed` kinds? None: unknown
+        (a node deleted with whatever edges it had), so yes."""
+        return changed is None or bool(changed & set(self.triggers if self.triggers is not None else self.reads))
+
+
+# Kinds written since the derivations last finished: a run that stops between its loads and
+# its derivations leaves them here, so the next run (whatever it loads) derives them.
+# `all` stands for kinds unknown. Not a Twin node: no tool sees it; `twin reset` removes it.
+PENDING = "DerivePending"
+
+
+def pending(driver, database: str | None) -> set[str] | None:
+    """What an earlier run left underived (None: unknown, so everything)."""
+    recs = driver.execute_query(f"MATCH (m:{PENDING}) RETURN m.kinds AS kinds, m.all AS all",
+                                database_=database).records
+    if not recs:
+        return set()
+    return None if recs[0]["all"] else set(recs[0]["kinds"] or [])
+
+
+def mark_pending(driver, database: str | None, kinds: set[str] | None) -> None:
+    """Note, before writing them, kinds the derivations must see (None: unknown)."""
+    driver.execute_query(
+        f"MERGE (m:{PENDING} {{key: 'derive'}}) "
+        "SET m.all = coalesce(m.all, false) OR $all, "
+        "    m.kinds = coalesce(m.kinds, []) + [k IN $kinds WHERE NOT k IN coalesce(m.kinds, [])]",
+        all=kinds is None, kinds=sorted(kinds or ()), database_=database)
+
+
+def clear_pending(driver, database: str | None) -> None:
+    driver.execute_query(f"MATCH (m:{PENDING}) DELETE m", database_=database)
 
 
 def run_query(writer: TwinWriter, query: str, **params) -> list:

@@ -30,13 +30,18 @@ ingests do not pay it). The read is of integers (internal ids, collected per edg
 and the search runs over int adjacency lists: on the 24k-host twin (188k nodes, 1.8M
 static edges, 44 hubs) a refresh takes 14 s on a shared 2-core machine at load 3.8
 (nodes 0.8 s, edges 4.8 s, BFS 6.0 s, answers 1.9 s, write 0.7 s; 38-61 s at nice 19
-under load 4-5), where reading the same edges as key strings took 497 s. New summaries are written under a new version
-and the meta node switched to it in one transaction.
+under load 4-5), where reading the same edges as key strings took 497 s. The hubs' searches
+run in forked worker processes, one per core (up to 4): pure Python, so threads would take
+turns. New summaries are written under a new version and the meta node switched to it in
+one transaction.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import multiprocessing
+import os
 import sys
 import time
 from array import array
@@ -286,17 +291,7 @@ def refresh(driver: neo4j.Driver, database: str | None = None, *, force: bool = 
     g = read_graph(driver, database)
     t1 = time.perf_counter()
     keys = hubs(g, min_degree)
-    hosted_assets = {a for ds in g.hosted.values() for a in ds}
-    rows = []
-    t_bfs = t_answers = 0.0
-    for hub in keys:
-        ta = time.perf_counter()
-        dist, pred, levels = bfs(g, hub)
-        tb = time.perf_counter()
-        rows.append({"hub": g.keys[hub], "answers": json.dumps(answers(g, hub, dist, pred, levels, hosted_assets)),
-                     "dist": bytes(dist), "pred": pred_bytes(pred), "reached": sum(map(len, levels)) - 1})
-        t_bfs += tb - ta
-        t_answers += time.perf_counter() - tb
+    rows, t_bfs, t_answers = hub_rows(g, keys)
     t2 = time.perf_counter()
     # Distances travel as one byte per node against one shared key list (ReachMeta.keys):
     # on a 24k-host twin a hub's map as JSON is 3.5 MB, as bytes 140 kB.
@@ -305,6 +300,52 @@ def refresh(driver: neo4j.Driver, database: str | None = None, *, force: bool = 
     timings = {**g.timings, "bfs": t_bfs, "answers": t_answers, "hubs": t2 - t1, "write": t3 - t2}
     return {"refreshed": True, "hubs": len(keys), "seconds": round(t3 - t0, 3),
             "timings": {k: round(v, 3) for k, v in timings.items()}}
+
+
+# The graph the pool's workers search, set in the parent just before they fork (they
+# inherit it; nothing of it is pickled).
+_FORKED: tuple[Graph, set[int]] | None = None
+
+
+def _hub_row(hub: int) -> tuple[dict, float, float]:
+    g, hosted_assets = _FORKED  # type: ignore[misc]
+    ta = time.perf_counter()
+    dist, pred, levels = bfs(g, hub)
+    tb = time.perf_counter()
+    row = {"hub": g.keys[hub], "answers": json.dumps(answers(g, hub, dist, pred, levels, hosted_assets)),
+           "dist": bytes(dist), "pred": pred_bytes(pred), "reached": sum(map(len, levels)) - 1}
+    return row, tb - ta, time.perf_counter() - tb
+
+
+def search_workers(hubs_n: int) -> int:
+    """Processes for the hubs' searches: one per core the process may use (at most 4),
+    when there are enough hubs to share and the platform can fork. The search is pure
+    Python, so threads would take turns; forked workers inherit the graph read once."""
+    if hubs_n < 8 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, 4, hubs_n // 4))
+
+
+def hub_rows(g: Graph, keys: list[int], workers: int | None = None) -> tuple[list[dict], float, float]:
+    """Each hub's summary row (in `keys` order), and the seconds spent in the searches and
+    in the answers (summed over workers). The same rows whatever `workers` is (tested)."""
+    global _FORKED
+    workers = search_workers(len(keys)) if workers is None else workers
+    _FORKED = (g, {a for ds in g.hosted.values() for a in ds})
+    try:
+        if workers > 1:
+            gc.freeze()  # the graph's objects stay shared with the workers, not copied by their collector
+            try:
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    out = pool.map(_hub_row, keys, chunksize=1)
+            finally:
+                gc.unfreeze()
+        else:
+            out = [_hub_row(k) for k in keys]
+    finally:
+        _FORKED = None
+    return [r for r, _, _ in out], sum(b for _, b, _ in out), sum(a for _, _, a in out)
 
 
 def pred_bytes(pred: list[int]) -> bytes:

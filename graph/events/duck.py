@@ -76,6 +76,9 @@ _PENDING = "_pending"
 _MARKER = "COMMIT"
 _UNDATED = "day=undated"
 _DAY = 86400
+# Each key's latest version (a rerun or a relink writes an event again with a higher
+# `seq`): every read that judges an event by its columns keeps only that row.
+LATEST = "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1"
 # Columns a patch replaces, and the account lists it adds to (the relink only ever ties more).
 _REPLACED = ("key", "host", "from_host")
 _ADDED = ("by_keys", "target_keys")
@@ -305,7 +308,7 @@ class DuckEventStore(EventStore):
         source = self._source(files)
         sql = (f"SELECT {names} FROM (SELECT {names} FROM {source} WHERE key IN "
                f"(SELECT key FROM {source} WHERE {where}) "
-               "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1) "
+               f"{LATEST}) "
                f"WHERE {where} ORDER BY {'ts DESC NULLS FIRST, key' if flt.newest else 'ts, key'} {limit}")
         with self._lock:
             values = self._con.execute(sql, params).fetchall()
@@ -315,7 +318,7 @@ class DuckEventStore(EventStore):
         if not pairs or not files:
             return {}
         sql = (f"WITH ev AS (SELECT key, ts, host, target_keys, marks FROM {self._source(files)} "
-               "WHERE event_id = $eid QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1), "
+               f"WHERE event_id = $eid {LATEST}), "
                f"hit AS (SELECT key, ts, host, unnest(target_keys) AS u FROM ev "
                f"WHERE NOT list_contains(coalesce(marks, []), '{HOST_UNRESOLVED}')), "
                "want AS (SELECT unnest($users) AS u, unnest($hosts) AS h) "
@@ -445,7 +448,7 @@ class DuckEventStore(EventStore):
         day and smallest key (`days`), or the lineage of `flt.keys` (`lineage`). `unique`:
         the source holds one version of each key, so the latest-version window is left out."""
         where, params = self._where(flt)
-        latest = "" if unique else "QUALIFY row_number() OVER (PARTITION BY key ORDER BY seq DESC) = 1"
+        latest = "" if unique else LATEST
         if shape == "lineage":
             return _LINEAGE.format(narrow=", ".join(n for n in _NAMES if n not in _WIDE), names=", ".join(_NAMES),
                                    got_names=", ".join(f"got.{n}" for n in _NAMES), where=where, latest=latest,

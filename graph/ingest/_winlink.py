@@ -53,12 +53,12 @@ Patch = Callable[[dict[str, dict]], int]
 
 
 def logged_on_rows(reader: TwinReader, fresh: dict[tuple[str, str], list]) -> list[dict]:
-    """`LoggedOn` rows for logons seen (`fresh`: (user, host) -> [logon types, count, first,
-    last]), their types united with what the edge holds. The count is not added here:
-    `recount_logons` sets it from the event store once the run's events are in."""
+    """`LoggedOn` rows for logons seen (`fresh`: (user, host) -> [logon types, first, last],
+    as `count_logon` keeps them), their types united with what the edge holds. The count is
+    not here: `recount_logons` sets it from the event store once the run's events are in."""
     old = existing_edges(reader, "LoggedOn", fresh.keys())
     rows = []
-    for (user, host), (types, _, first, last) in fresh.items():
+    for (user, host), (types, first, last) in fresh.items():
         prev = old.get((user, host)) or {}
         known = prev.get("logon_types") if isinstance(prev.get("logon_types"), list) else []
         rows.append({"src": user, "dst": host, "firstseen": int(first), "lastseen": int(last),
@@ -84,14 +84,15 @@ def recount_logons(writer: TwinWriter, run, pairs: set[tuple[str, str]]) -> None
 
 
 def count_logon(table: dict, user: str, host: str, logon_type: int | None, ts: float) -> None:
+    """Note a logon seen: (user, host) -> [logon types, first, last]. How many there were
+    is not kept here: `recount_logons` reads it from the event store."""
     entry = table.get((user, host))
     if entry is None:
-        table[(user, host)] = [{logon_type} - {None}, 1, ts, ts]
+        table[(user, host)] = [{logon_type} - {None}, ts, ts]
     else:
         if logon_type is not None:
             entry[0].add(logon_type)
-        entry[1] += 1
-        entry[2], entry[3] = min(entry[2], ts), max(entry[3], ts)
+        entry[1], entry[2] = min(entry[1], ts), max(entry[2], ts)
 
 
 def has_ip_rows(reader: TwinReader, bindings: dict[tuple[str, str], list]) -> list[dict]:

@@ -35,6 +35,23 @@ from graph.settings import IngestLimits
 
 # What a TwinIndex holds: nodes with these labels, and HasIP leases.
 _INDEXED_LABELS = ("Computer", "User", "Group", "Domain")
+# The properties graph.resolve.TwinIndex.refresh reads of a node of each kind (besides its
+# key and lastseen): a row writing only others (a display name, a flag) leaves the index right.
+_INDEX_READS = {
+    "Computer": frozenset({"shortname", "objectid", "ip", "ips", "domain"}),
+    "User": frozenset({"samaccountname", "objectid", "domain", "aliases", "upn", "userprincipalname", "email"}),
+    "Group": frozenset({"samaccountname", "objectid", "domain"}),
+}
+
+
+def _moves_index(kind: str, key: str, props: dict | None) -> bool:
+    """Does a row on a node the index knows change what the index holds? A host keyed by
+    its address, written again with that address as its `ip` (every Zeek log re-sends the
+    hosts only Zeek knows), does not: the index has the address from the key."""
+    read = set(props or ()) & _INDEX_READS.get(kind, frozenset())
+    if kind == "Computer" and read == {"ip"} and props["ip"] == key:
+        return False
+    return bool(read)
 SNIFF_BYTES = 65536
 # Below this many decompressed bytes no compression ratio is suspicious (a small JSON
 # file of repeated keys compresses a hundredfold and costs nothing).
@@ -256,6 +273,13 @@ class Batch:
     def add_events(self, rows: list[dict]) -> None:
         self.events.extend(rows)
 
+    def kinds(self) -> set[str]:
+        """The node labels and relationship types the graph load may write (a node
+        kind's links included): what the derivations after the run ask about."""
+        out = {schema.label for schema, _ in self.nodes}
+        out |= {link.type for schema, _ in self.nodes for link in schema.links}
+        return out | {schema.type for schema, _ in self.rels}
+
     def reject(self, file: str, record: object, error: str, reason: str | None = None) -> None:
         self.rejected.append(Rejected(file, str(record), error, reason or ""))
 
@@ -277,6 +301,9 @@ class IngestContext:
     unresolved: dict | None = field(default=None, init=False)
     # The run's rows in the event store (graph.events.EventRun): the relink patches them.
     events: Any = field(default=None, init=False)
+    # Kinds the run's files (and a stopped run before it) wrote, for the derivations after
+    # the run (graph/derive/base.py); None: unknown, so every derivation runs.
+    pending_derive: set[str] | None = field(default_factory=set, init=False)
     _states: dict[type, object] = field(default_factory=dict, init=False, repr=False)
     _index: TwinIndex | None = field(default=None, init=False, repr=False)
 
@@ -325,7 +352,7 @@ class IngestContext:
             for row in rows:
                 key = row["key"]
                 if key in index.hosts or key in index.users:
-                    if row.get("props") or (kind == "Computer") != (key in index.hosts):
+                    if _moves_index(kind, key, row.get("props")) or (kind == "Computer") != (key in index.hosts):
                         self._index = None
                         return
                     if kind == "Computer":
@@ -368,6 +395,11 @@ class Connector:
     # Order of this format's files within a run, lower first (Zeek: DNS logs, whose
     # answers name hosts, before the logs that only know addresses); file order otherwise.
     rank: Callable[[Source], int] | None = None
+    # The kinds `post_load` may write or delete (the derivations after the run skip when
+    # none of their inputs moved: graph/derive/base.py). A step that declares them notes in
+    # its writer's `stats.per_kind` each kind it wrote or deleted, including through its own
+    # queries. None: not declared, so a run whose post-load step ran derives everything.
+    post_load_kinds: tuple[str, ...] | None = None
 
 
 def load_batch(writer: TwinWriter, batch: Batch) -> None:

@@ -159,6 +159,8 @@ def post_load(writer: TwinWriter, ctx: IngestContext) -> None:
             unscored.append(rec["key"])
         else:
             scored.append({"key": rec["key"], "score": table[cve][0], "pct": table[cve][1]})
+    # what the derivations after the run read (graph/ingest/base.py, post_load_kinds)
+    writer.stats.per_kind["Vulnerability"] = len(scored) + len(unscored)
     for chunk in (scored[i:i + 10_000] for i in range(0, len(scored), 10_000)):
         writer.driver.execute_query(_ANNOTATE, rows=chunk, d=score_date, m=cat["m"], database_=db)
     for chunk in (unscored[i:i + 10_000] for i in range(0, len(unscored), 10_000)):
@@ -178,4 +180,5 @@ def sniff(name: str, head: str) -> bool:
 CONNECTOR = Connector(
     name="epss", sniff=sniff, transform=transform, post_load=post_load, order=45,
     always_post_load=True,
+    post_load_kinds=("Vulnerability",),
 )

@@ -308,6 +308,7 @@ def derive_host_zones(writer: TwinWriter, ctx: IngestContext) -> None:
             rec = driver.execute_query(_DELETE_ALL, source=writer.source, limit=writer.batch_size,
                                        database_=db).records[0]
             writer.stats.deleted += rec["c"]
+            _noted(writer, rec["c"])
             if rec["c"] < writer.batch_size:
                 return
     hosts = driver.execute_query(_READ_HOSTS, source=writer.source, database_=db,
@@ -326,6 +327,13 @@ def derive_host_zones(writer: TwinWriter, ctx: IngestContext) -> None:
         chunk = stale[start:start + writer.batch_size]
         rec = driver.execute_query(_DELETE_STALE, rows=chunk, source=writer.source, database_=db).records[0]
         writer.stats.deleted += rec["c"]
+        _noted(writer, rec["c"])
+
+
+def _noted(writer: TwinWriter, deleted: int) -> None:
+    """Edges deleted count as InZone written (the derivations after the run read it)."""
+    if deleted:
+        writer.stats.per_kind[HOST_IN_ZONE.type] = writer.stats.per_kind.get(HOST_IN_ZONE.type, 0) + deleted
 
 
 def sniff(name: str, head: str) -> bool:
@@ -339,4 +347,5 @@ CONNECTOR = Connector(
     post_load=derive_host_zones,
     order=5,
     always_post_load=True,
+    post_load_kinds=("InZone",),
 )

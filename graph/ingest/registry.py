@@ -21,6 +21,7 @@ import neo4j
 
 import graph.ingest as package
 from graph.derive import DERIVATIONS, reach
+from graph.derive.base import clear_pending, mark_pending, pending
 from graph.events import EventStore, batch_event_rows, open_store
 from graph.ingest._jsonhead import Head
 from graph.ingest.base import (
@@ -154,6 +155,11 @@ class IngestReport:
     unresolved: dict | None = None
     # rows this run wrote to the event store (graph/events): events are not graph nodes
     events_stored: int = 0
+    # seconds per phase (files, each post-load step, each derivation, the summaries'
+    # refresh): on a large twin the steps after the files can outweigh the files
+    timings: dict[str, float] = field(default_factory=dict)
+    # derivations left out: nothing this run wrote is among their inputs (graph/derive/base.py)
+    skipped_derivations: list[str] = field(default_factory=list)
 
     def rejected_by_reason(self) -> list[dict]:
         """One entry per kind of reject, most frequent first: a file of 16,843 records
@@ -182,6 +188,8 @@ class IngestReport:
             "rejected_by_reason": self.rejected_by_reason(),
             "seconds": round(self.seconds, 3),
             "formats": self.formats,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "derivations_skipped": self.skipped_derivations,
         }
         if self.unresolved is not None:
             doc["unresolved"] = self.unresolved
@@ -221,6 +229,7 @@ def ingest(
     report = IngestReport()
     ctx = IngestContext(driver=driver, database=database, now=int(now or time.time()), tag=tag)
     ctx.events = (events or open_store(database)).begin()
+    ctx.pending_derive = pending(driver, database)
     try:
         _ingest(driver, paths, database, forced_format, cleanup, progress, table, limits, report, ctx)
         ctx.events.commit()
@@ -252,6 +261,7 @@ def _ingest(driver, paths, database, forced_format, cleanup, progress, table, li
     for conn, source in planned:
         if progress:
             progress(f"{conn.name}: {source.name}")
+        t_file = time.perf_counter()
         try:
             loaded = _load_one(conn, source, ctx, driver, database, report, limits)
         except Exception as exc:
@@ -260,6 +270,7 @@ def _ingest(driver, paths, database, forced_format, cleanup, progress, table, li
             raise IngestInterrupted(source.name, exc, report) from exc
         finally:
             source.release()
+            _timed(report, "files", t_file)
         if loaded is None:
             continue
         if cleanup:
@@ -267,34 +278,74 @@ def _ingest(driver, paths, database, forced_format, cleanup, progress, table, li
         used[conn.name] = conn
     always = {n: c for n, c in table.items() if c.always_post_load and c.post_load}
     try:
+        # Marked before they write: a run that stops from here on leaves "unknown" for the
+        # next run's derivations (its files' kinds were marked as each file loaded).
+        mark_pending(driver, database, None)
+        # Kinds this run wrote or deleted, for the derivations below; None: unknown.
+        changed: set[str] | None = ctx.pending_derive
         for conn in sorted({**used, **always}.values(), key=lambda c: c.order):
             if conn.post_load:
+                t = time.perf_counter()
                 writer = TwinWriter(driver, source=conn.name, database=database, now=ctx.now)
                 conn.post_load(writer, ctx)
                 _written(report, writer, f"({conn.name} post-load)")
-        # Derived edges depend on the whole twin, not on this run's files: after every
-        # ingest, once every load and post-load step above is done (graph/derive).
-        loaded_kinds = set(report.stats.per_kind)
-        derived_moved = False
-        for derivation in DERIVATIONS:
-            writer = TwinWriter(driver, source=derivation.source, database=database, now=ctx.now)
-            derivation.run(writer)
-            derived_moved |= bool(writer.stats.relationships_created or writer.stats.deleted)
-            _written(report, writer, f"({derivation.name} derivation)")
-        # The reachability summaries read the static attack edges the loads and the
-        # derivations just wrote (graph/derive/reach.py): recomputed when they moved.
-        reach.refresh(driver, database, force=derived_moved or reach.changed_kinds_need_refresh(loaded_kinds))
+                _timed(report, f"post_load:{conn.name}", t)
+                if conn.post_load_kinds is None:
+                    changed = None
+                elif changed is not None:
+                    changed |= set(conn.post_load_kinds) & set(writer.stats.per_kind)
         # Cleanup once per connector, after the whole run (files of one collection arrive
-        # one by one: cleaning after the first would drop what a later file re-adds).
+        # one by one: cleaning after the first would drop what a later file re-adds), and
+        # before the derivations and summaries, which must not keep what it removed.
+        t = time.perf_counter()
         for items in to_clean.values():
             for writer, batch in items:
                 cleanup_batch(writer, batch)
                 report.stats.deleted += writer.stats.deleted
+                if writer.stats.deleted:
+                    changed = None  # nodes go with whatever edges they had
+        _timed(report, "cleanup", t)
+        if changed is not None:
+            changed |= set(report.stats.per_kind)
+        # Derived edges depend on the whole twin, not on this run's files: after every
+        # ingest, once every load, post-load step and cleanup above is done.
+        derive(driver, database, ctx.now, changed, report)
         report.unresolved = ctx.unresolved
     except Exception as exc:
         if not transient(exc):
             raise
         raise IngestInterrupted("the derivations after the files", exc, report) from exc
+
+
+def derive(driver: neo4j.Driver, database: str | None, now: int, changed: set[str] | None,
+           report: IngestReport | None = None) -> None:
+    """Run the derivations (graph/derive) whose inputs are among the `changed` kinds (None:
+    unknown, so all of them), then refresh the reachability summaries, which read the
+    static attack edges the loads and the derivations wrote (graph/derive/reach.py)."""
+    report = report if report is not None else IngestReport()
+    derived_moved = False
+    for derivation in DERIVATIONS:
+        if not derivation.needed(changed):
+            report.skipped_derivations.append(derivation.name)
+            continue
+        t = time.perf_counter()
+        writer = TwinWriter(driver, source=derivation.source, database=database, now=now)
+        result = derivation.run(writer)
+        moved = bool(writer.stats.relationships_created or writer.stats.deleted) or (
+            isinstance(result, dict) and bool(result.get("created") or result.get("removed")))
+        derived_moved |= moved
+        if moved and changed is not None:
+            changed |= set(derivation.writes)
+        _written(report, writer, f"({derivation.name} derivation)")
+        _timed(report, f"derivation:{derivation.name}", t)
+    clear_pending(driver, database)
+    t = time.perf_counter()
+    reach.refresh(driver, database, force=derived_moved or changed is None or reach.changed_kinds_need_refresh(changed))
+    _timed(report, "reach_refresh", t)
+
+
+def _timed(report: IngestReport, phase: str, since: float) -> None:
+    report.timings[phase] = report.timings.get(phase, 0.0) + time.perf_counter() - since
 
 
 def _written(report: IngestReport, writer: TwinWriter, where: str) -> None:
@@ -324,6 +375,12 @@ def _load_one(conn: Connector, source: Source, ctx: IngestContext, driver: neo4j
         report.loaded_files += 1
     writer = TwinWriter(driver, source=f"{conn.name}#{ctx.tag}" if ctx.tag else conn.name, database=database,
                         now=ctx.now, max_property_bytes=limits.property_bytes)
+    if batch.nodes or batch.rels:
+        # noted before the first write: if the run stops, the next one derives from them
+        kinds = batch.kinds()
+        mark_pending(driver, database, kinds)
+        if ctx.pending_derive is not None:
+            ctx.pending_derive |= kinds
     # The event rows go to the store while the graph takes the rest: DuckDB and the
     # server work at once (each waits outside the interpreter most of the time).
     with ThreadPoolExecutor(1, thread_name_prefix="event-store") as beside:
@@ -345,6 +402,10 @@ def forget(driver: neo4j.Driver, tag: str, database: str | None = None,
     the event store drops the tagged run's rows (first: a crash between the two leaves
     the graph's copy, which a second forget removes)."""
     (events or open_store(database)).forget(tag)
+    # What it takes out moves derived edges: derived again below (noted first, so that a
+    # forget that stops midway leaves the next ingest to do it: graph/derive/base.py).
+    inherited = pending(driver, database)
+    mark_pending(driver, database, None)
     keep = "NOT s ENDS WITH $sfx"
     rels = driver.execute_query(
         "MATCH ()-[r]->() WHERE any(s IN r.sources WHERE s ENDS WITH $sfx) WITH r AS x"
@@ -354,6 +415,5 @@ def forget(driver: neo4j.Driver, tag: str, database: str | None = None,
         "MATCH (n:Twin) WHERE any(s IN n.sources WHERE s ENDS WITH $sfx) WITH n AS x"
         + withdraw_source("x", "DETACH DELETE x", keep) + " RETURN sum(gone) AS c",
         sfx=f"#{tag}", database_=database).records[0]["c"]
-    if rels or nodes:
-        reach.refresh(driver, database)
+    derive(driver, database, int(time.time()), None if rels or nodes else inherited)
     return {"nodes_deleted": nodes or 0, "relationships_deleted": rels or 0}

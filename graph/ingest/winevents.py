@@ -754,4 +754,5 @@ def _span_rows(table: dict) -> list[dict]:
 # `relink` ties events to hosts and source hosts that later loads bring, whatever they
 # carried (an AD collection names the host an earlier event file spelled short).
 CONNECTOR = Connector(name="winevents", sniff=sniff, transform=transform, post_load=relink,
-                      order=70, always_post_load=True)
+                      order=70, always_post_load=True,
+                      post_load_kinds=("Computer", "User", "IP", "HasIP", "HasSession", "LoggedOn"))

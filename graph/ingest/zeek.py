@@ -406,7 +406,8 @@ def post_load(writer: TwinWriter, ctx: IngestContext) -> None:
     run = ctx.take_state(ZeekRun)
     if run is not None and run.dns_leases:
         writer.driver.execute_query(CURRENT_IP, database_=writer.database)
+        writer.stats.per_kind["Computer"] = 1  # its `ip` / `ips` moved (post_load_kinds)
 
 
 CONNECTOR = Connector(name="zeek", sniff=sniff, transform=transform, post_load=post_load, order=60,
-                      rank=rank)
+                      rank=rank, post_load_kinds=("Computer",))
