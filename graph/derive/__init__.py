@@ -3,9 +3,9 @@
 One module per derivation, as BloodHound CE's analysis package has one file per derived
 edge: `adcs` (AD CS chains), `dcsync` (replication rights through nested groups),
 `exploit` (CanExploit: reachability meets a remotely exploitable service). The ingest
-registry runs `DERIVATIONS` in this order after every ingest, once all loads and the
-connectors' own post-load steps are done; each is idempotent and removes the edges it no
-longer supports.
+registry runs `DERIVATIONS` in this order after an ingest, once all loads and the
+connectors' own post-load steps are done, each one whose inputs the run touched (base.py);
+each is idempotent and removes the edges it no longer supports.
 """
 
 from graph.derive import adcs, dcsync, exploit
