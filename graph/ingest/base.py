@@ -398,7 +398,8 @@ class Connector:
     # The kinds `post_load` may write or delete (the derivations after the run skip when
     # none of their inputs moved: graph/derive/base.py). A step that declares them notes in
     # its writer's `stats.per_kind` each kind it wrote or deleted, including through its own
-    # queries. None: not declared, so a run whose post-load step ran derives everything.
+    # queries. None: not declared, so a run whose post-load step ran derives everything (as
+    # does a step that notes a kind it did not declare).
     post_load_kinds: tuple[str, ...] | None = None
 
 

@@ -290,10 +290,10 @@ def _ingest(driver, paths, database, forced_format, cleanup, progress, table, li
                 conn.post_load(writer, ctx)
                 _written(report, writer, f"({conn.name} post-load)")
                 _timed(report, f"post_load:{conn.name}", t)
-                if conn.post_load_kinds is None:
+                # what it wrote reaches `changed` with the report's per_kind below; a step that
+                # declares nothing, or writes beyond what it declares, makes it unknown
+                if conn.post_load_kinds is None or not set(writer.stats.per_kind) <= set(conn.post_load_kinds):
                     changed = None
-                elif changed is not None:
-                    changed |= set(conn.post_load_kinds) & set(writer.stats.per_kind)
         # Cleanup once per connector, after the whole run (files of one collection arrive
         # one by one: cleaning after the first would drop what a later file re-adds), and
         # before the derivations and summaries, which must not keep what it removed.
