@@ -74,9 +74,11 @@ def _state_dir(s: Neo4jSettings) -> Path:
     named in one line rather than a PermissionError traceback."""
     try:
         s.server_dir.mkdir(parents=True, exist_ok=True)
-        probe = s.server_dir / ".writable"
-        probe.touch()
-        probe.unlink()
+        # A probe of its own: concurrent starts sharing one name unlinked each other's
+        # probe and failed as "not writable" (CI saw it with four first starts at once).
+        fd, probe = tempfile.mkstemp(prefix=".writable-", dir=s.server_dir)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise ServerError(f"TWINSIGHT_HOME={s.home}: cannot write {s.server_dir} "
                           f"({exc.strerror or exc}); point TWINSIGHT_HOME at a writable folder") from None

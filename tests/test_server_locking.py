@@ -67,3 +67,25 @@ def test_four_concurrent_first_starts_give_one_install_and_one_server(tmp_path, 
         subprocess.run([sys.executable, str(REPO / "cli.py"), "db", "stop"], cwd=REPO, env=env,
                        capture_output=True, timeout=180)
     assert jvms_of(home / "neo4j" / "home") == []
+
+
+def test_concurrent_starts_never_see_each_others_writability_probe(tmp_path):
+    """Four first starts at once once failed one of them as "cannot write ... (No such file
+    or directory)": they shared one probe name and unlinked each other's. Each probe is now
+    its own file, so many concurrent checks on one home all pass and leave nothing behind."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from graph.server import _state_dir
+    from graph.settings import Neo4jSettings
+
+    settings = Neo4jSettings(home=tmp_path / "home")
+
+    def check(_: int) -> Path:
+        for _ in range(300):
+            _state_dir(settings)
+        return settings.server_dir
+
+    with ThreadPoolExecutor(8) as pool:
+        dirs = set(pool.map(check, range(8)))
+    assert dirs == {settings.server_dir}
+    assert [p.name for p in settings.server_dir.iterdir()] == []
