@@ -320,7 +320,10 @@ def _hub_row(hub: int) -> tuple[dict, float, float]:
 def search_workers(hubs_n: int) -> int:
     """Processes for the hubs' searches: one per core the process may use (at most 4),
     when there are enough hubs to share and the platform can fork. The search is pure
-    Python, so threads would take turns; forked workers inherit the graph read once."""
+    Python, so threads would take turns; forked workers inherit the graph read once.
+    Forking a process that runs threads (the Neo4j driver's pool, DuckDB) is safe here
+    only because a worker touches nothing but the in-memory graph (no socket, no lock,
+    no store) and leaves through multiprocessing's `os._exit`, running no atexit hook."""
     if hubs_n < 8 or "fork" not in multiprocessing.get_all_start_methods():
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

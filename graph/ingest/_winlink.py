@@ -25,20 +25,13 @@ from graph import catalog
 from graph.catalog import COMPUTER, HAS_IP, HAS_SESSION, IP, USER
 from graph.events.store import ACCOUNT_UNRESOLVED, HOST_UNRESOLVED, IP_UNRESOLVED, EventFilter
 from graph.identity import short_hostname
+from graph.ingest._eventnodes import PatchLog, sync_event_nodes
 from graph.ingest._live import existing_edges
 from graph.loader import TwinWriter
 from graph.reader import TwinReader
 from graph.resolve import TwinIndex
 
-ON_HOST = catalog.rel("OnHost")
-BY_USER = catalog.rel("ByUser")
-TARGETS_USER = catalog.rel("TargetsUser")
-FROM_HOST = catalog.rel("FromHost")
-FROM_IP = catalog.rel("FromIP")
 LOGGED_ON = catalog.rel("LoggedOn")
-# An event's ties to what the twin holds (the store's columns; graph edges of the few
-# events that are also graph nodes: graph/ingest/alerts.py).
-EVENT_LINKS = (ON_HOST, BY_USER, TARGETS_USER, FROM_HOST, FROM_IP)
 
 # Logon types that leave reusable credentials on the host (interactive, batch, service,
 # unlock, new credentials, remote interactive, cached interactive): what BloodHound's
@@ -144,22 +137,24 @@ def relink(writer: TwinWriter, ctx) -> None:
     # The run's index, kept true to the twin by every batch (IngestContext.loaded), plus
     # the leases the relink itself writes: what a fresh read of the twin would give.
     index = ctx.twin_index()
+    patch = PatchLog(run.patch)  # which rows moved: their graph Event nodes follow
     if run.query(EventFilter(marks=list(_MARKS), source=mine, limit=1)):
-        moved, bindings = _relink_hosts(own, reader, index, marked(HOST_UNRESOLVED), run, pairs)
+        moved, bindings = _relink_hosts(own, reader, index, marked(HOST_UNRESOLVED), run, patch, pairs)
         for (host, ip_key), (first, last, _) in bindings.items():
             index.merge_lease(ip_key[3:], host, int(first), int(last))
-        named = _relink_accounts(own, reader, index, marked(ACCOUNT_UNRESOLVED), run.patch, pairs)
-        tied = _relink_ips(index, marked(IP_UNRESOLVED), run.patch)
+        named = _relink_accounts(own, reader, index, marked(ACCOUNT_UNRESOLVED), patch, pairs)
+        tied = _relink_ips(index, marked(IP_UNRESOLVED), patch)
     recount_logons(own, run, pairs)
+    moved_ips = _reresolve_ips(index, run, patch)
+    sync_event_nodes(own, reader, run.query, patch.now)
     if own is not writer:
         writer.stats.add(own.stats)
-    moved_ips = _reresolve_ips(index, run)
     ctx.unresolved = unresolved_summary(run.query(EventFilter(marks=list(_MARKS)))) | {
         "relinked": {"event_hosts": moved, "event_accounts": named, "event_ips": tied,
                      "event_sources_moved": moved_ips}}
 
 
-def _reresolve_ips(index: TwinIndex, run) -> int:
+def _reresolve_ips(index: TwinIndex, run, patch: Patch) -> int:
     """An address two hosts held (or a lease disagreeing with an inventory's address) may
     resolve to another host once later data adds leases: its events' source host is
     decided again on the whole twin's leases, so the answer does not depend on load order."""
@@ -177,7 +172,7 @@ def _reresolve_ips(index: TwinIndex, run) -> int:
         host = index.host_for_ip(ip, r["ts"])
         if host and r["from_host"] != host:
             moves[r["key"]] = {"from_host": host}
-    run.patch(moves)
+    patch(moves)
     return len(moves)
 
 
@@ -192,7 +187,7 @@ def _users(keys: list[str] | None) -> list[str | None]:
 
 
 def _relink_hosts(writer: TwinWriter, reader: TwinReader, index, events: list[dict],
-                  run, pairs: set) -> tuple[int, dict]:
+                  run, patch: Patch, pairs: set) -> tuple[int, dict]:
     # a name, with what the events' own machine account said about its domain
     def doms(r: dict) -> tuple:
         return tuple(r["props"].get("host_domains") or ())
@@ -239,7 +234,7 @@ def _relink_hosts(writer: TwinWriter, reader: TwinReader, index, events: list[di
     writer.nodes(IP, [{"key": k, "firstseen": int(f), "lastseen": int(la), "props": {"address": k[3:]}}
                       for k, (f, la) in sorted(addresses.items())])
     writer.rels(HAS_IP, has_ip_rows(reader, bindings))
-    run.patch({k: {"key": new, "host": host} for k, (new, host, _) in renamed.items()})
+    patch({k: {"key": new, "host": host} for k, (new, host, _) in renamed.items()})
     return len(renamed), bindings
 
 

@@ -18,9 +18,8 @@ import re
 
 from graph import catalog
 from graph.alert_model import AlertFormatError, iter_alert_documents, parse_alert
-from graph.events.store import HOST_UNRESOLVED
+from graph.ingest._eventnodes import event_node, event_schema
 from graph.ingest._jsonhead import json_head
-from graph.ingest._winlink import EVENT_LINKS
 from graph.ingest.base import BadFile, Batch, Connector, IngestContext, Source
 from graph.resolve import resolve_alert
 
@@ -113,22 +112,10 @@ def transform(source: Source, ctx: IngestContext) -> Batch:
     for (kind, _), row in sorted(events.items()):
         kinds.setdefault(kind, []).append(event_node(row))
     for kind, rows in kinds.items():
-        batch.add_nodes(catalog.node("Event", *(() if kind == "Event" else (kind,)), links=EVENT_LINKS), rows)
+        batch.add_nodes(event_schema(kind), rows)
     batch.add_nodes(ALERT, nodes)
     batch.add_rels(INVOLVES, rels)
     return batch
-
-
-def event_node(row: dict) -> dict:
-    """An event an alert involves, as a graph node (its store row's fields and ties):
-    events live in the event store, and these few are in the graph as well so that the
-    alert's `Involves` edge has an end."""
-    links = [(rel, row[col]) for rel, col in (("OnHost", "host"), ("FromHost", "from_host"), ("FromIP", "from_ip"))
-             if row.get(col) and not (rel == "OnHost" and HOST_UNRESOLVED in row.get("marks", ()))]
-    links += [("ByUser", k) for k in row.get("by_keys") or ()]
-    links += [("TargetsUser", k) for k in row.get("target_keys") or ()]
-    props = {**row["props"], "fields": row.get("raw")}
-    return {"key": row["key"], "firstseen": row["ts"], "lastseen": row["ts"], "props": props, "links": links}
 
 
 CONNECTOR = Connector(name="alerts", sniff=sniff, transform=transform, order=80)

@@ -755,4 +755,7 @@ def _span_rows(table: dict) -> list[dict]:
 # carried (an AD collection names the host an earlier event file spelled short).
 CONNECTOR = Connector(name="winevents", sniff=sniff, transform=transform, post_load=relink,
                       order=70, always_post_load=True,
-                      post_load_kinds=("Computer", "User", "IP", "HasIP", "HasSession", "LoggedOn"))
+                      post_load_kinds=("Computer", "User", "IP", "HasIP", "HasSession", "LoggedOn",
+                                       # an alert's event nodes follow their rows (_eventnodes)
+                                       "Event", "OnHost", "ByUser", "TargetsUser", "FromHost", "FromIP",
+                                       "Involves"))
