@@ -5,8 +5,10 @@ process, a hash) needs an end for its `Involves` edge, so that event also become
 graph `Event` node, its ties (`OnHost`, `FromHost`, `FromIP`, `ByUser`, `TargetsUser`)
 copied from its row (graph/ingest/alerts.py). The relink later re-keys rows to the host
 a later load names and ties their accounts and source hosts (graph/ingest/_winlink.py).
-`sync_event_nodes` makes the graph nodes of those rows follow: same key, same ties as
-the row, so the graph and the store never tell an investigation two stories.
+`EventNodesFollow` makes the graph nodes of those rows follow: same key, same ties as
+the row, so the graph and the store never tell an investigation two stories. The graph
+moves first, then the store: a run that stops between the two leaves the rows marked,
+and the next relink patches them again, which moves nothing more in the graph.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from graph import catalog
-from graph.events.store import HOST_UNRESOLVED, EventFilter
+from graph.events.store import HOST_UNRESOLVED, IP_UNRESOLVED, EventFilter
 from graph.loader import TwinWriter
 from graph.model import NodeSchema
 from graph.reader import TwinReader
@@ -44,39 +46,57 @@ def event_node(row: dict) -> dict:
     return {"key": row["key"], "firstseen": row["ts"], "lastseen": row["ts"], "props": props, "links": links}
 
 
-class PatchLog:
-    """Wraps a store patch and remembers, for every key it touched, the key the row has
-    now (a row may be re-keyed by one step and tied by the next, under its new key)."""
+def patched(row: dict, change: dict) -> dict:
+    """A store row after a patch, as the store writes it (graph.events.duck `patch`):
+    key, host and source host replaced, accounts added, the marks the change ties gone."""
+    out = {**row}
+    for col in ("key", "host", "from_host"):
+        if change.get(col) is not None:
+            out[col] = change[col]
+    for col in ("by_keys", "target_keys"):
+        if change.get(col):
+            out[col] = sorted(set(row.get(col) or ()) | set(change[col]))
+    settled = set(change.get("settled") or ())
+    if change.get("host") is not None:
+        settled.add(HOST_UNRESOLVED)
+        props = {k: v for k, v in (row.get("props") or {}).items() if k != "host_domains"}
+        out["props"] = {**props, "host": change["host"]}
+    if change.get("from_host") is not None:
+        settled.add(IP_UNRESOLVED)
+    out["marks"] = [m for m in row.get("marks") or () if m not in settled]
+    return out
 
-    def __init__(self, patch: Callable[[dict[str, dict]], int]) -> None:
-        self._patch = patch
-        self.now: dict[str, str] = {}  # key as first touched -> key now
-        self._first: dict[str, list[str]] = {}  # key now -> keys as first touched
+
+class EventNodesFollow:
+    """The relink's store patch, with the graph `Event` nodes of the patched rows moved
+    to the rows' new state first (module doc: why first)."""
+
+    def __init__(self, patch: Callable[[dict[str, dict]], int], query: Callable[[EventFilter], list[dict]],
+                 writer: TwinWriter, reader: TwinReader) -> None:
+        self._patch, self._query, self._writer, self._reader = patch, query, writer, reader
+        self.synced = 0
 
     def __call__(self, changes: dict[str, dict]) -> int:
-        for key, change in changes.items():
-            new = change.get("key") or key
-            firsts = self._first.pop(key, None) or [key]
-            for first in firsts:
-                self.now[first] = new
-            self._first.setdefault(new, []).extend(firsts)
+        self.synced += sync_event_nodes(self._writer, self._reader, self._query, changes)
         return self._patch(changes)
 
 
 def sync_event_nodes(writer: TwinWriter, reader: TwinReader, query: Callable[[EventFilter], list[dict]],
-                     moved: dict[str, str]) -> int:
-    """The graph `Event` nodes among the rows in `moved` (old key -> key now) take the
-    row's key and ties again. A node whose new key is already a node (the same record,
+                     changes: dict[str, dict]) -> int:
+    """The graph `Event` nodes among the rows `changes` patches (key -> change) take the
+    patched row's key and ties. A node whose new key is already a node (the same record,
     loaded under the host's full name) hands its alerts' `Involves` edges to that node
-    and goes. Returns how many nodes were brought in line."""
-    if not moved:
+    and goes. Idempotent: a node already moved is not found under its old key again.
+    Returns how many nodes were brought in line."""
+    if not changes:
         return 0
     nodes = [r["key"] for r in reader.rows("MATCH (e:Event) WHERE e.key IN $keys RETURN e.key AS key",
-                                           keys=sorted(moved))]
-    if not nodes:
+                                           keys=sorted(changes))]
+    rows = {r["key"]: r for r in query(EventFilter(keys=nodes))} if nodes else {}
+    after = {old: patched(rows[old], changes[old]) for old in nodes if old in rows}
+    if not after:
         return 0
-    pairs = [[old, moved[old]] for old in nodes]
-    rows = {r["key"]: r for r in query(EventFilter(keys=sorted({new for _, new in pairs})))}
+    pairs = [[old, row["key"]] for old, row in sorted(after.items())]
     db = writer.database
     writer.driver.execute_query(  # the old ties go
         "UNWIND $pairs AS p MATCH (e:Event {key: p[0]}) "
@@ -103,10 +123,10 @@ def sync_event_nodes(writer: TwinWriter, reader: TwinReader, query: Callable[[Ev
             "WITH e, other WHERE other IS NOT NULL DETACH DELETE e", pairs=part, database_=db)
     # what the raw queries moved, for the derivations (Connector.post_load_kinds)
     for kind in ("Event", *(rel.type for rel in EVENT_LINKS), *(("Involves",) if rounds else ())):
-        writer.stats.per_kind[kind] = writer.stats.per_kind.get(kind, 0) + len(nodes)
+        writer.stats.per_kind[kind] = writer.stats.per_kind.get(kind, 0) + len(after)
     by_kind: dict[str, list[dict]] = {}
-    for row in rows.values():
+    for row in after.values():
         by_kind.setdefault(row["kind"], []).append(event_node(row))
     for kind, node_rows in sorted(by_kind.items()):
         writer.nodes(event_schema(kind), node_rows)
-    return len(nodes)
+    return len(after)

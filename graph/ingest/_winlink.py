@@ -25,7 +25,7 @@ from graph import catalog
 from graph.catalog import COMPUTER, HAS_IP, HAS_SESSION, IP, USER
 from graph.events.store import ACCOUNT_UNRESOLVED, HOST_UNRESOLVED, IP_UNRESOLVED, EventFilter
 from graph.identity import short_hostname
-from graph.ingest._eventnodes import PatchLog, sync_event_nodes
+from graph.ingest._eventnodes import EventNodesFollow
 from graph.ingest._live import existing_edges
 from graph.loader import TwinWriter
 from graph.reader import TwinReader
@@ -137,7 +137,7 @@ def relink(writer: TwinWriter, ctx) -> None:
     # The run's index, kept true to the twin by every batch (IngestContext.loaded), plus
     # the leases the relink itself writes: what a fresh read of the twin would give.
     index = ctx.twin_index()
-    patch = PatchLog(run.patch)  # which rows moved: their graph Event nodes follow
+    patch = EventNodesFollow(run.patch, run.query, own, reader)  # an alert's event nodes follow their rows
     if run.query(EventFilter(marks=list(_MARKS), source=mine, limit=1)):
         moved, bindings = _relink_hosts(own, reader, index, marked(HOST_UNRESOLVED), run, patch, pairs)
         for (host, ip_key), (first, last, _) in bindings.items():
@@ -146,7 +146,6 @@ def relink(writer: TwinWriter, ctx) -> None:
         tied = _relink_ips(index, marked(IP_UNRESOLVED), patch)
     recount_logons(own, run, pairs)
     moved_ips = _reresolve_ips(index, run, patch)
-    sync_event_nodes(own, reader, run.query, patch.now)
     if own is not writer:
         writer.stats.add(own.stats)
     ctx.unresolved = unresolved_summary(run.query(EventFilter(marks=list(_MARKS)))) | {
