@@ -74,10 +74,9 @@ class EventNodesFollow:
     def __init__(self, patch: Callable[[dict[str, dict]], int], query: Callable[[EventFilter], list[dict]],
                  writer: TwinWriter, reader: TwinReader) -> None:
         self._patch, self._query, self._writer, self._reader = patch, query, writer, reader
-        self.synced = 0
 
     def __call__(self, changes: dict[str, dict]) -> int:
-        self.synced += sync_event_nodes(self._writer, self._reader, self._query, changes)
+        sync_event_nodes(self._writer, self._reader, self._query, changes)
         return self._patch(changes)
 
 
